@@ -1,0 +1,146 @@
+/**
+ * WebSocket close codes used by Holdfast, in one table shared by server and client.
+ *
+ * Retryable codes make the client reconnect with backoff (and resume). Terminal codes put
+ * the client in the `failed` state until the app calls `connect()` again.
+ *
+ * @example
+ * ```ts
+ * ws.close(CloseCode.SlowConsumer, closeReason(CloseCode.SlowConsumer));
+ * if (!isRetryable(event.code)) showError(describeClose(event.code).reason);
+ * ```
+ */
+export const CloseCode = {
+  /** 1000: closed on purpose by the client app. */
+  Normal: 1000,
+  /** 1001: the server is going away (shutdown) — reconnect, possibly elsewhere. */
+  GoingAway: 1001,
+  /** 1005: no status received (seen by clients, never sent). */
+  NoStatus: 1005,
+  /** 1006: the connection dropped without a close frame (seen by clients, never sent). */
+  Abnormal: 1006,
+  /** 1009: a frame exceeded maxPayload (sent by the `ws` layer itself). */
+  FrameTooBig: 1009,
+  /** 1011: unexpected server condition. */
+  InternalErrorWs: 1011,
+  /** 1012: the server restarts — reconnect. */
+  Restart: 1012,
+  /** 1013: try again later. */
+  TryAgainLater: 1013,
+  /** 4000: the session was ended by the server (logout, admin disconnect). */
+  SessionEnded: 4000,
+  /** 4008: the client did not read fast enough (outbound buffer over its high-water mark). */
+  SlowConsumer: 4008,
+  /** 4400: the client broke the protocol (undecodable or unexpected frame). */
+  BadProtocol: 4400,
+  /** 4401: not authenticated, or the token expired; retry only with a new token. */
+  Unauthorized: 4401,
+  /** 4403: forbidden (origin not allowed, user banned). */
+  Forbidden: 4403,
+  /** 4406: the protocol version in `hello` is not supported. */
+  UnsupportedVersion: 4406,
+  /** 4408: no `hello` (or no heartbeat answer) within the deadline. */
+  Timeout: 4408,
+  /** 4409: too many connections for this user (or remote address). */
+  TooManyConnections: 4409,
+  /** 4413: a message was too big. */
+  MessageTooBig: 4413,
+  /** 4429: rate limited; the reason carries `retryAfterMs=N`. */
+  RateLimited: 4429,
+  /** 4500: internal server error. */
+  Internal: 4500,
+} as const;
+
+/** A close code from {@link CloseCode}. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** What a close code means and whether a client should reconnect after it. */
+export interface CloseCodeInfo {
+  /** The code. */
+  code: number;
+  /** Short stable name, e.g. `'slow_consumer'`. */
+  name: string;
+  /** Human-readable reason, safe to show to users. */
+  reason: string;
+  /** Whether the client reconnects (and resumes) after this code. */
+  retryable: boolean;
+}
+
+const table: Record<number, Omit<CloseCodeInfo, 'code'>> = {
+  1000: { name: 'normal', reason: 'Closed normally', retryable: false },
+  1001: { name: 'going_away', reason: 'Server going away', retryable: true },
+  1005: { name: 'no_status', reason: 'Connection closed without a status', retryable: true },
+  1006: { name: 'abnormal', reason: 'Connection lost', retryable: true },
+  1009: { name: 'frame_too_big', reason: 'Frame exceeds the maximum payload', retryable: false },
+  1011: { name: 'internal_error', reason: 'Unexpected server condition', retryable: true },
+  1012: { name: 'restart', reason: 'Server restarting', retryable: true },
+  1013: { name: 'try_again_later', reason: 'Try again later', retryable: true },
+  4000: { name: 'session_ended', reason: 'Session ended by the server', retryable: false },
+  4008: { name: 'slow_consumer', reason: 'Client too slow to read', retryable: true },
+  4400: { name: 'bad_protocol', reason: 'Protocol error', retryable: false },
+  4401: { name: 'unauthorized', reason: 'Unauthorized', retryable: false },
+  4403: { name: 'forbidden', reason: 'Forbidden', retryable: false },
+  4406: { name: 'unsupported_version', reason: 'Unsupported protocol version', retryable: false },
+  4408: { name: 'timeout', reason: 'Timed out', retryable: true },
+  4409: { name: 'too_many_connections', reason: 'Too many connections', retryable: false },
+  4413: { name: 'message_too_big', reason: 'Message too big', retryable: false },
+  4429: { name: 'rate_limited', reason: 'Rate limited', retryable: true },
+  4500: { name: 'internal', reason: 'Internal server error', retryable: true },
+};
+
+/**
+ * Describe any close code. Unknown codes are treated as retryable network failures,
+ * except 1002/1003/1007/1008/1010 which mean the peer refused what was sent.
+ */
+export function describeClose(code: number): CloseCodeInfo {
+  const known = table[code];
+  if (known) return { code, ...known };
+  const refused = code === 1002 || code === 1003 || code === 1007 || code === 1008 || code === 1010;
+  return {
+    code,
+    name: refused ? 'refused' : 'unknown',
+    reason: refused ? 'Connection refused by the server' : `Connection closed (${code})`,
+    retryable: !refused,
+  };
+}
+
+/**
+ * Whether a client should reconnect after a close with this code.
+ *
+ * @example
+ * ```ts
+ * isRetryable(CloseCode.Restart) // true
+ * isRetryable(CloseCode.Unauthorized) // false
+ * ```
+ */
+export function isRetryable(code: number): boolean {
+  return describeClose(code).retryable;
+}
+
+/** Every close code in the table, for docs and tests. */
+export function closeCodeTable(): CloseCodeInfo[] {
+  return Object.keys(table).map((k) => describeClose(Number(k)));
+}
+
+/** Close reasons are capped at 123 bytes by RFC 6455; ours stay ASCII and well under. */
+const MAX_REASON = 120;
+
+/**
+ * Build a close reason: the code's human reason, optionally with a detail and a
+ * `retryAfterMs` hint that clients honour (`"Rate limited: slow down; retryAfterMs=5000"`).
+ */
+export function closeReason(code: number, detail?: string, retryAfterMs?: number): string {
+  let text = describeClose(code).reason;
+  if (detail) text += `: ${detail}`;
+  const suffix = retryAfterMs === undefined ? '' : `; retryAfterMs=${Math.max(0, Math.round(retryAfterMs))}`;
+  // Keep to printable ASCII so the byte length is the string length.
+  text = text.replace(/[^\x20-\x7e]/g, '?');
+  return text.slice(0, MAX_REASON - suffix.length) + suffix;
+}
+
+/** Read the `retryAfterMs=N` hint from a close reason, if any. */
+export function parseRetryAfter(reason: string | undefined): number | undefined {
+  if (!reason) return undefined;
+  const m = /retryAfterMs=(\d{1,9})/.exec(reason);
+  return m ? Number(m[1]) : undefined;
+}

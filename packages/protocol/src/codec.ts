@@ -1,0 +1,225 @@
+import type { z } from 'zod';
+import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
+import {
+  CLIENT_FRAME_TYPES,
+  type ClientFrame,
+  FRAME_SCHEMAS,
+  type Frame,
+  SERVER_FRAME_TYPES,
+  type ServerFrame,
+  WireLimits,
+} from './frames.js';
+
+/** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
+export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
+
+/** Options of {@link decode}. */
+export interface DecodeOptions {
+  /**
+   * Maximum size of the frame in bytes (UTF-8).
+   * @default 65536
+   */
+  maxBytes?: number;
+  /**
+   * Maximum nesting depth of the whole frame (the frame object itself is depth 1).
+   * @default 64
+   */
+  maxDepth?: number;
+}
+
+/** Which peer sent the frame: `'client'` frames are decoded by servers and vice versa. */
+export type Direction = 'client' | 'server' | 'any';
+
+const clientTypes = new Set<string>(CLIENT_FRAME_TYPES);
+const serverTypes = new Set<string>(SERVER_FRAME_TYPES);
+
+/** Keys that must never reach an object the app sees (prototype pollution). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+
+const fail = (code: ProtocolErrorCode, message: string, issues?: Issue[]) => ({
+  ok: false as const,
+  error: new ProtocolError(code, message, issues ? { issues } : {}),
+});
+
+let encoder: TextEncoder | undefined;
+function utf8Length(text: string): number {
+  encoder ??= new TextEncoder();
+  return encoder.encode(text).length;
+}
+
+/**
+ * Walk a parsed JSON value without recursion (so 100k levels cannot overflow the stack),
+ * checking depth and forbidden keys. Returns an error or undefined.
+ */
+export function checkJsonValue(value: unknown, maxDepth: number): ProtocolError | undefined {
+  const stack: { v: unknown; d: number }[] = [{ v: value, d: 1 }];
+  while (stack.length > 0) {
+    const { v, d } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > maxDepth) return new ProtocolError('TOO_DEEP', `Nesting deeper than ${maxDepth} levels`);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], d: d + 1 });
+    } else {
+      for (const key of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(key)) {
+          return new ProtocolError('FORBIDDEN_KEY', `Forbidden key "${key}"`);
+        }
+        stack.push({ v: (v as Record<string, unknown>)[key], d: d + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+function isBinary(raw: unknown): boolean {
+  return (
+    raw instanceof ArrayBuffer ||
+    ArrayBuffer.isView(raw) ||
+    (Array.isArray(raw) && raw.length > 0 && raw.every((p) => ArrayBuffer.isView(p)))
+  );
+}
+
+/** Map a zod issue to the most specific protocol error code. */
+function codeOf(issue: z.core.$ZodIssue): ProtocolErrorCode {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'NOT_AN_INTEGER' : 'INVALID_FIELD_TYPE';
+    case 'too_big':
+      if (issue.origin === 'string') return 'STRING_TOO_LONG';
+      if (issue.origin === 'array') return 'ARRAY_TOO_LONG';
+      return 'NUMBER_OUT_OF_RANGE';
+    case 'too_small':
+      if (issue.origin === 'string') return 'STRING_TOO_SHORT';
+      if (issue.origin === 'array') return 'INVALID_FIELD_TYPE';
+      return 'NUMBER_OUT_OF_RANGE';
+    case 'invalid_format':
+      return 'INVALID_FORMAT';
+    case 'custom':
+      return 'INVALID_FORMAT';
+    case 'invalid_value':
+      return 'INVALID_VALUE';
+    default:
+      return 'INVALID_FRAME';
+  }
+}
+
+/** Convert zod issues to wire issues (paths and messages only, never input values). */
+export function toIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
+  return issues.slice(0, 16).map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message.slice(0, 256),
+  }));
+}
+
+/**
+ * Decode one WebSocket message into a validated frame.
+ *
+ * Never throws: anything at all (text, binary, non-JSON, hostile JSON) yields either
+ * `{ ok: true, frame }` or `{ ok: false, error }` with a {@link ProtocolError} whose `code`
+ * says what was wrong. Objects in the result never carry `__proto__` or `constructor` keys.
+ *
+ * @param raw the message as received (text; binary input yields `BINARY_FRAME`)
+ * @param from which side sent it: `'client'` (decoded by servers), `'server'`, or `'any'`
+ *
+ * @example
+ * ```ts
+ * const r = decode(text, 'client', { maxBytes: 65536 });
+ * if (r.ok && r.frame.t === 'pub') handle(r.frame);
+ * ```
+ */
+export function decode(raw: unknown, from: 'client', options?: DecodeOptions): DecodeResult<ClientFrame>;
+export function decode(raw: unknown, from: 'server', options?: DecodeOptions): DecodeResult<ServerFrame>;
+export function decode(raw: unknown, from?: Direction, options?: DecodeOptions): DecodeResult<Frame>;
+export function decode(
+  raw: unknown,
+  from: Direction = 'any',
+  options: DecodeOptions = {},
+): DecodeResult<Frame> {
+  try {
+    return decodeUnsafe(raw, from, options);
+  } catch (cause) {
+    // Defensive: nothing above is expected to throw, but decode's contract is "never throws".
+    return { ok: false, error: new ProtocolError('INVALID_FRAME', 'Frame could not be decoded', { cause }) };
+  }
+}
+
+function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): DecodeResult<Frame> {
+  const maxBytes = options.maxBytes ?? 65536;
+  const maxDepth = options.maxDepth ?? WireLimits.depth;
+  if (typeof raw !== 'string') {
+    if (isBinary(raw)) return fail('BINARY_FRAME', 'Binary frames are not supported; send JSON text');
+    return fail('INVALID_JSON', 'Expected JSON text');
+  }
+  if (raw.length > maxBytes || (raw.length * 3 > maxBytes && utf8Length(raw) > maxBytes)) {
+    return fail('FRAME_TOO_LARGE', `Frame larger than ${maxBytes} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return fail('INVALID_JSON', 'Frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('NOT_AN_OBJECT', 'Frame must be a JSON object');
+  }
+  const bad = checkJsonValue(value, maxDepth);
+  if (bad) return { ok: false, error: bad };
+  const t = (value as { t?: unknown }).t;
+  if (t === undefined) return fail('MISSING_FRAME_TYPE', 'Frame has no "t" field');
+  if (typeof t !== 'string') return fail('INVALID_FRAME_TYPE', 'Frame field "t" must be a string');
+  const allowed = from === 'client' ? clientTypes : from === 'server' ? serverTypes : undefined;
+  const schema = FRAME_SCHEMAS.get(t);
+  if (!schema || (allowed && !allowed.has(t))) {
+    return fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    const where = first.path.length ? ` at ${first.path.map(String).join('.')}` : '';
+    return fail(
+      codeOf(first),
+      `Invalid "${t}" frame${where}: ${first.message}`,
+      toIssues(parsed.error.issues),
+    );
+  }
+  return { ok: true, frame: parsed.data as Frame };
+}
+
+/**
+ * Validate a frame and serialize it to JSON text.
+ *
+ * @throws {ProtocolError} when the frame does not match its schema (a programming error).
+ *
+ * @example
+ * ```ts
+ * ws.send(encode({ t: 'ping', ts: Date.now() }));
+ * ```
+ */
+export function encode(frame: Frame): string {
+  const schema = FRAME_SCHEMAS.get((frame as { t?: unknown }).t as string);
+  if (!schema) throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
+  const parsed = schema.safeParse(frame);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw new ProtocolError(codeOf(first), `Cannot encode "${frame.t}": ${first.message}`, {
+      issues: toIssues(parsed.error.issues),
+    });
+  }
+  return JSON.stringify(parsed.data);
+}
+
+/**
+ * Build a `msg` frame from parts whose validity the caller guarantees (the stream name and
+ * epoch come from the server's own state, `body` from {@link encodeMsgBody} after app
+ * validation). Used on the broadcast hot path: the body is serialized once per message and
+ * only the small header is joined per stream.
+ */
+export function encodeMsgFrame(stream: string, epoch: string, offset: number, body: string): string {
+  return `{"t":"msg","stream":${JSON.stringify(stream)},"epoch":${JSON.stringify(epoch)},"offset":${offset},${body}}`;
+}
+
+/** Serialize the part of a `msg`/`vol` frame that does not depend on the stream position. */
+export function encodeMsgBody(type: string, data: unknown, ts: number): string {
+  const d = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+  return `"type":${JSON.stringify(type)}${d},"ts":${ts}`;
+}

@@ -1,0 +1,170 @@
+import type { z } from 'zod';
+import { toIssues } from './codec.js';
+import { ErrorCode, HoldfastError } from './errors.js';
+
+/** A map of message type names to zod schemas of their data. */
+export type SchemaMap = Record<string, z.ZodType>;
+/** A map of request type names to their request and response schemas. */
+export type RequestSchemaMap = Record<string, { request: z.ZodType; response: z.ZodType }>;
+
+/** What an app declares once, shared by its server and its clients. */
+export interface ProtocolDefinition<
+  C extends SchemaMap = SchemaMap,
+  S extends SchemaMap = SchemaMap,
+  R extends RequestSchemaMap = RequestSchemaMap,
+> {
+  /** Messages clients send to the server (fire-and-ack). */
+  client?: C;
+  /** Messages the server sends to clients. */
+  server?: S;
+  /** Request/response pairs initiated by clients. */
+  requests?: R;
+}
+
+/** The outcome of validating app data. */
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: HoldfastError };
+
+/**
+ * An app protocol: the declared schemas plus runtime validators. Created by
+ * {@link defineProtocol}; pass the same object to the server and the client.
+ */
+export interface Protocol<
+  C extends SchemaMap = SchemaMap,
+  S extends SchemaMap = SchemaMap,
+  R extends RequestSchemaMap = RequestSchemaMap,
+> {
+  /** Client-to-server message schemas. */
+  readonly client: C;
+  /** Server-to-client message schemas. */
+  readonly server: S;
+  /** Request/response schemas. */
+  readonly requests: R;
+  /** Whether `type` is a declared client message. */
+  isClientMessage(type: string): boolean;
+  /** Whether `type` is a declared request. */
+  isRequest(type: string): boolean;
+  /** Validate data a client sent as message or request `type`. */
+  parseInbound(type: string, data: unknown): Validated<unknown>;
+  /** Validate data the server sends as message `type`. */
+  parseServer(type: string, data: unknown): Validated<unknown>;
+  /** Validate the response to request `type`. */
+  parseResponse(type: string, data: unknown): Validated<unknown>;
+}
+
+/** Names starting with `$` are reserved for Holdfast's own messages. */
+const RESERVED = /^\$/;
+const TYPE_NAME = /^[\x21-\x7e]{1,64}$/;
+
+function validator(schemas: Record<string, z.ZodType>, kind: string) {
+  return (type: string, data: unknown): Validated<unknown> => {
+    const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+    if (!schema) {
+      return {
+        ok: false,
+        error: new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type "${type.slice(0, 64)}"`),
+      };
+    }
+    const r = schema.safeParse(data);
+    if (r.success) return { ok: true, value: r.data };
+    return {
+      ok: false,
+      error: new HoldfastError(ErrorCode.ValidationFailed, `Invalid "${type}" ${kind}`, {
+        issues: toIssues(r.error.issues),
+      }),
+    };
+  };
+}
+
+/**
+ * Declare an app's messages once: server and client get inferred TypeScript types and
+ * runtime validation from the same zod schemas.
+ *
+ * @throws {TypeError} when a type name is reserved (`$...`), not visible ASCII of 1-64
+ * characters, or used both as a client message and a request.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * export const chat = defineProtocol({
+ *   client: { say: z.object({ room: z.string(), text: z.string().max(500) }) },
+ *   server: { said: z.object({ room: z.string(), from: z.string(), text: z.string() }) },
+ *   requests: { history: { request: z.object({ room: z.string() }), response: z.array(z.string()) } },
+ * });
+ * ```
+ */
+export function defineProtocol<
+  const C extends SchemaMap = {},
+  const S extends SchemaMap = {},
+  const R extends RequestSchemaMap = {},
+>(definition: ProtocolDefinition<C, S, R>): Protocol<C, S, R> {
+  const client = (definition.client ?? {}) as C;
+  const server = (definition.server ?? {}) as S;
+  const requests = (definition.requests ?? {}) as R;
+  for (const [kind, map] of [
+    ['client', client],
+    ['server', server],
+    ['requests', requests],
+  ] as const) {
+    for (const name of Object.keys(map)) {
+      if (!TYPE_NAME.test(name))
+        throw new TypeError(`${kind} type "${name}" must be 1-64 visible ASCII characters`);
+      if (RESERVED.test(name))
+        throw new TypeError(`${kind} type "${name}" is reserved: names starting with $ are`);
+    }
+  }
+  for (const name of Object.keys(requests)) {
+    if (Object.hasOwn(client, name)) throw new TypeError(`"${name}" is both a client message and a request`);
+  }
+  const inbound: Record<string, z.ZodType> = { ...client };
+  const responses: Record<string, z.ZodType> = {};
+  for (const [name, pair] of Object.entries(requests)) {
+    inbound[name] = pair.request;
+    responses[name] = pair.response;
+  }
+  return Object.freeze({
+    client,
+    server,
+    requests,
+    isClientMessage: (type: string) => Object.hasOwn(client, type),
+    isRequest: (type: string) => Object.hasOwn(requests, type),
+    parseInbound: validator(inbound, 'message'),
+    parseServer: validator(server, 'server message'),
+    parseResponse: validator(responses, 'response'),
+  });
+}
+
+/** Any protocol, for generic code. */
+export type AnyProtocol = Protocol<SchemaMap, SchemaMap, RequestSchemaMap>;
+
+/** `{ type: data }` of the messages clients send (zod output types). */
+export type ClientMessages<P extends AnyProtocol> = {
+  [K in keyof P['client'] & string]: z.output<P['client'][K]>;
+};
+/** `{ type: data }` of client messages as the client writes them (zod input types). */
+export type ClientMessageInputs<P extends AnyProtocol> = {
+  [K in keyof P['client'] & string]: z.input<P['client'][K]>;
+};
+/** `{ type: data }` of the messages the server sends (zod output types). */
+export type ServerMessages<P extends AnyProtocol> = {
+  [K in keyof P['server'] & string]: z.output<P['server'][K]>;
+};
+/** `{ type: data }` of server messages as the server writes them (zod input types). */
+export type ServerMessageInputs<P extends AnyProtocol> = {
+  [K in keyof P['server'] & string]: z.input<P['server'][K]>;
+};
+/** `{ type: request data }` of the requests (output types, as handlers see them). */
+export type Requests<P extends AnyProtocol> = {
+  [K in keyof P['requests'] & string]: z.output<P['requests'][K]['request']>;
+};
+/** `{ type: request data }` as the client writes them (input types). */
+export type RequestInputs<P extends AnyProtocol> = {
+  [K in keyof P['requests'] & string]: z.input<P['requests'][K]['request']>;
+};
+/** `{ type: response }` as the client receives them (output types). */
+export type Responses<P extends AnyProtocol> = {
+  [K in keyof P['requests'] & string]: z.output<P['requests'][K]['response']>;
+};
+/** `{ type: response }` as handlers return them (input types). */
+export type ResponseInputs<P extends AnyProtocol> = {
+  [K in keyof P['requests'] & string]: z.input<P['requests'][K]['response']>;
+};

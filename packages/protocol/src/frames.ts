@@ -1,0 +1,358 @@
+import { z } from 'zod';
+
+/** The protocol version this package speaks (sent in `hello.version`). */
+export const PROTOCOL_VERSION = 1;
+/** Every protocol version this package can speak. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/** The WebSocket subprotocol naming this protocol version. */
+export const SUBPROTOCOL = 'holdfast.v1';
+/** Prefix of the optional subprotocol entry that carries a token: `holdfast.token.<token>`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'holdfast.token.';
+
+/** Size limits of fields on the wire. Anything larger is a `STRING_TOO_LONG`/`ARRAY_TOO_LONG`. */
+export const WireLimits = {
+  /** Client message ids and request ids. */
+  idLength: 64,
+  /** App message type names. */
+  typeLength: 64,
+  /** Room names. */
+  roomLength: 128,
+  /** Stream names (`room:<name>` etc.). */
+  streamLength: 160,
+  /** Epoch strings. */
+  epochLength: 32,
+  /** Session ids and resume tokens. */
+  secretLength: 128,
+  /** Auth tokens (JWTs). */
+  tokenLength: 8192,
+  /** Cursors in one `hello` or `ack`. */
+  cursors: 1024,
+  /** Error messages. */
+  messageLength: 1024,
+  /** Nesting depth of `data`. */
+  depth: 64,
+} as const;
+
+// Printable, no control characters (C0, DEL, C1), no lone surrogates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const noControl = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const visibleAscii = /^[\x21-\x7e]+$/;
+const noLoneSurrogate = (s: string) => s.isWellFormed();
+
+const id = z.string().min(1).max(WireLimits.idLength).regex(visibleAscii);
+const appType = z.string().min(1).max(WireLimits.typeLength).regex(visibleAscii);
+const room = z
+  .string()
+  .min(1)
+  .max(WireLimits.roomLength)
+  .regex(noControl)
+  .refine(noLoneSurrogate, { message: 'Invalid string: lone surrogate' });
+const stream = z
+  .string()
+  .min(1)
+  .max(WireLimits.streamLength)
+  .regex(noControl)
+  .refine(noLoneSurrogate, { message: 'Invalid string: lone surrogate' });
+const epoch = z.string().min(1).max(WireLimits.epochLength).regex(visibleAscii);
+const secret = z.string().min(1).max(WireLimits.secretLength).regex(visibleAscii);
+const token = z.string().min(1).max(WireLimits.tokenLength).regex(visibleAscii);
+/** Stream offsets: integers from 0 to 2^53 - 1. 0 means "before the first message". */
+const offset = z.int().nonnegative();
+const timestamp = z.int().nonnegative();
+const message = z.string().max(WireLimits.messageLength);
+
+/** A position in one stream: the last message the client holds. */
+export const CursorSchema = z.object({ stream, epoch, offset });
+
+/** Where a frame error or validation problem is. */
+export const IssueSchema = z.object({
+  path: z.array(z.union([z.string().max(256), z.int()])).max(32),
+  message,
+});
+
+/** The body of an error in `res` and `error` frames. */
+export const ErrorBodySchema = z.object({
+  code: z.string().min(1).max(64),
+  message,
+  issues: z.array(IssueSchema).max(64).optional(),
+  details: z.record(z.string().max(64), z.unknown()).optional(),
+});
+
+// ---------------------------------------------------------------- client -> server
+
+/** First frame on every connection: version, optional token, optional resume. */
+export const HelloSchema = z.object({
+  t: z.literal('hello'),
+  version: z.int().min(1).max(65535),
+  token: token.optional(),
+  resume: z
+    .object({
+      sessionId: secret,
+      resumeToken: secret,
+      cursors: z.array(CursorSchema).max(WireLimits.cursors),
+    })
+    .optional(),
+});
+
+/** A client-to-server app message (or request), identified by a client-made id. */
+export const PubSchema = z.object({
+  t: z.literal('pub'),
+  id,
+  type: appType,
+  data: z.unknown().optional(),
+});
+
+/** Cumulative acknowledgement of the last message the client holds, per stream. */
+export const AckSchema = z.object({
+  t: z.literal('ack'),
+  cursors: z.array(CursorSchema).min(1).max(WireLimits.cursors),
+});
+
+/** The client asks to join a room; answered by `res` with the same id. */
+export const JoinSchema = z.object({ t: z.literal('join'), id, room });
+/** The client asks to leave a room; answered by `res` with the same id. */
+export const LeaveSchema = z.object({ t: z.literal('leave'), id, room });
+/** A new token, in-band, without reconnecting; answered by `res`. */
+export const RefreshSchema = z.object({ t: z.literal('refresh'), id, token });
+
+// ---------------------------------------------------------------- both directions
+
+/** Application-level ping (browsers cannot see protocol pings). Answer with `pong`. */
+export const PingSchema = z.object({ t: z.literal('ping'), ts: timestamp.optional() });
+/** Answer to `ping`, echoing its `ts`. */
+export const PongSchema = z.object({ t: z.literal('pong'), ts: timestamp.optional() });
+
+// ---------------------------------------------------------------- server -> client
+
+/** How a stream fared on (re)connect. */
+export const StreamStatusSchema = z.object({
+  stream,
+  epoch,
+  /** The cursor the server delivers after: replay (if any) starts at offset + 1. */
+  offset,
+  /** `new`: nothing to recover; `recovered`: replay follows; `gap`: history was lost. */
+  status: z.enum(['new', 'recovered', 'gap']),
+  /** For gaps: the first offset that could not be delivered (inclusive). */
+  from: offset.optional(),
+  /** For gaps: the last offset that could not be delivered (inclusive). */
+  to: offset.optional(),
+  /** For gaps: why. */
+  reason: z.enum(['retention', 'epoch', 'expired', 'forbidden', 'unknown']).optional(),
+});
+
+/** Answer to `hello`: the session, its secrets, stream statuses, heartbeat and limits. */
+export const WelcomeSchema = z.object({
+  t: z.literal('welcome'),
+  version: z.int().min(1).max(65535),
+  sessionId: secret,
+  resumeToken: secret,
+  resumed: z.boolean(),
+  /** Why a requested resume did not happen (`expired`, `forbidden`). */
+  resumeError: z.enum(['expired', 'forbidden']).optional(),
+  user: z.string().max(256).optional(),
+  streams: z.array(StreamStatusSchema).max(4096),
+  heartbeat: z.object({ intervalMs: z.int().positive(), timeoutMs: z.int().positive() }),
+  limits: z.object({
+    maxPayload: z.int().positive(),
+    maxRooms: z.int().nonnegative(),
+    messagesPerSecond: z.number().nonnegative(),
+    tokenExpiresAt: timestamp.optional(),
+  }),
+});
+
+/** A retained, ordered server message in a stream. */
+export const MsgSchema = z.object({
+  t: z.literal('msg'),
+  stream,
+  epoch,
+  offset: offset.min(1),
+  type: appType,
+  data: z.unknown().optional(),
+  ts: timestamp,
+});
+
+/** A volatile (at-most-once, never replayed) server message. */
+export const VolSchema = z.object({
+  t: z.literal('vol'),
+  stream: stream.optional(),
+  type: appType,
+  data: z.unknown().optional(),
+  ts: timestamp,
+});
+
+/** The answer to a client frame with an id (`pub`, `join`, `leave`, `refresh`). */
+export const ResSchema = z.object({
+  t: z.literal('res'),
+  id,
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: ErrorBodySchema.optional(),
+});
+
+/** The session joined or left a room (by the server's or its own doing). */
+export const SubSchema = z.object({
+  t: z.literal('sub'),
+  op: z.enum(['join', 'leave']),
+  room,
+  stream,
+  epoch: epoch.optional(),
+  /** For joins: the offset the session's cursor starts at. */
+  offset: offset.optional(),
+});
+
+/** Someone joined or left a room the session is in (volatile). */
+export const PresenceSchema = z.object({
+  t: z.literal('presence'),
+  room,
+  event: z.enum(['join', 'leave']),
+  user: z.string().max(256),
+  /** How many of that user's sessions are in the room now. */
+  sessions: z.int().nonnegative(),
+});
+
+/** History was lost on a stream while connected (e.g. the store was flushed). */
+export const GapSchema = z.object({
+  t: z.literal('gap'),
+  stream,
+  epoch,
+  from: offset,
+  to: offset,
+  reason: z.enum(['retention', 'epoch', 'expired', 'forbidden', 'unknown']),
+});
+
+/** An error not tied to a request id; a close may follow. */
+export const ErrorFrameSchema = z.object({
+  t: z.literal('error'),
+  error: ErrorBodySchema,
+});
+
+/** Every frame of the protocol, discriminated by `t`. */
+export const FrameSchema = z.discriminatedUnion('t', [
+  HelloSchema,
+  PubSchema,
+  AckSchema,
+  JoinSchema,
+  LeaveSchema,
+  RefreshSchema,
+  PingSchema,
+  PongSchema,
+  WelcomeSchema,
+  MsgSchema,
+  VolSchema,
+  ResSchema,
+  SubSchema,
+  PresenceSchema,
+  GapSchema,
+  ErrorFrameSchema,
+]);
+
+/** Frames a client sends. */
+export const ClientFrameSchema = z.discriminatedUnion('t', [
+  HelloSchema,
+  PubSchema,
+  AckSchema,
+  JoinSchema,
+  LeaveSchema,
+  RefreshSchema,
+  PingSchema,
+  PongSchema,
+]);
+
+/** Frames a server sends. */
+export const ServerFrameSchema = z.discriminatedUnion('t', [
+  WelcomeSchema,
+  MsgSchema,
+  VolSchema,
+  ResSchema,
+  SubSchema,
+  PresenceSchema,
+  GapSchema,
+  ErrorFrameSchema,
+  PingSchema,
+  PongSchema,
+]);
+
+/** Any frame. */
+export type Frame = z.output<typeof FrameSchema>;
+/** A frame sent by a client. */
+export type ClientFrame = z.output<typeof ClientFrameSchema>;
+/** A frame sent by a server. */
+export type ServerFrame = z.output<typeof ServerFrameSchema>;
+/** A frame of the given `t`. */
+export type FrameOf<T extends Frame['t']> = Extract<Frame, { t: T }>;
+/** `hello` */
+export type HelloFrame = FrameOf<'hello'>;
+/** `welcome` */
+export type WelcomeFrame = FrameOf<'welcome'>;
+/** `msg` */
+export type MsgFrame = FrameOf<'msg'>;
+/** `pub` */
+export type PubFrame = FrameOf<'pub'>;
+/** `res` */
+export type ResFrame = FrameOf<'res'>;
+/** A cursor: `{ stream, epoch, offset }`. */
+export type Cursor = z.output<typeof CursorSchema>;
+/** A stream's status in `welcome`. */
+export type StreamStatus = z.output<typeof StreamStatusSchema>;
+/** Why a gap happened. */
+export type GapReason = NonNullable<StreamStatus['reason']>;
+
+/** Frame types a client may send. */
+export const CLIENT_FRAME_TYPES = [
+  'hello',
+  'pub',
+  'ack',
+  'join',
+  'leave',
+  'refresh',
+  'ping',
+  'pong',
+] as const;
+/** Frame types a server may send. */
+export const SERVER_FRAME_TYPES = [
+  'welcome',
+  'msg',
+  'vol',
+  'res',
+  'sub',
+  'presence',
+  'gap',
+  'error',
+  'ping',
+  'pong',
+] as const;
+
+/** Schema for each frame type, for O(1) lookup by `t`. */
+export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ['hello', HelloSchema],
+  ['pub', PubSchema],
+  ['ack', AckSchema],
+  ['join', JoinSchema],
+  ['leave', LeaveSchema],
+  ['refresh', RefreshSchema],
+  ['ping', PingSchema],
+  ['pong', PongSchema],
+  ['welcome', WelcomeSchema],
+  ['msg', MsgSchema],
+  ['vol', VolSchema],
+  ['res', ResSchema],
+  ['sub', SubSchema],
+  ['presence', PresenceSchema],
+  ['gap', GapSchema],
+  ['error', ErrorFrameSchema],
+]);
+
+/** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
+export const Streams = {
+  /** The direct stream of one session. */
+  session: (sessionId: string) => `session:${sessionId}`,
+  /** The stream of all sessions of one user. */
+  user: (userId: string) => `user:${userId}`,
+  /** The stream of one room. */
+  room: (name: string) => `room:${name}`,
+  /** The stream every session receives. */
+  broadcast: 'broadcast',
+  /** The room name of a `room:` stream, or undefined. */
+  roomOf: (streamName: string): string | undefined =>
+    streamName.startsWith('room:') ? streamName.slice(5) : undefined,
+} as const;

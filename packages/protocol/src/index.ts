@@ -1,0 +1,11 @@
+/**
+ * `@holdfast/protocol`: the Holdfast wire protocol. Zod schemas of every frame, a codec that
+ * validates both ways, the close-code table, error classes and `defineProtocol()`.
+ *
+ * @packageDocumentation
+ */
+export * from './close-codes.js';
+export * from './codec.js';
+export * from './define.js';
+export * from './errors.js';
+export * from './frames.js';

@@ -1,0 +1,56 @@
+import type { Frame } from '../src/index.js';
+
+/** One valid example of every frame type. */
+export const validFrames: Frame[] = [
+  {
+    t: 'hello',
+    version: 1,
+    token: 'eyJhbGciOiJIUzI1NiJ9.e30.sig',
+    resume: { sessionId: 's_1', resumeToken: 'r_1', cursors: [{ stream: 'room:a', epoch: 'e1', offset: 3 }] },
+  },
+  { t: 'hello', version: 1 },
+  { t: 'pub', id: 'm1', type: 'chat', data: { text: 'hi' } },
+  { t: 'pub', id: 'm2', type: 'noop' },
+  { t: 'ack', cursors: [{ stream: 'session:s_1', epoch: 'e1', offset: 0 }] },
+  { t: 'join', id: 'j1', room: 'general' },
+  { t: 'leave', id: 'l1', room: 'general' },
+  { t: 'refresh', id: 'r1', token: 'new.token.here' },
+  { t: 'ping', ts: 1 },
+  { t: 'ping' },
+  { t: 'pong', ts: 1 },
+  {
+    t: 'welcome',
+    version: 1,
+    sessionId: 's_1',
+    resumeToken: 'r_1',
+    resumed: true,
+    user: 'alice',
+    streams: [
+      { stream: 'room:a', epoch: 'e1', offset: 3, status: 'recovered' },
+      { stream: 'room:b', epoch: 'e2', offset: 0, status: 'gap', from: 1, to: 9, reason: 'retention' },
+    ],
+    heartbeat: { intervalMs: 25000, timeoutMs: 55000 },
+    limits: { maxPayload: 65536, maxRooms: 100, messagesPerSecond: 50 },
+  },
+  {
+    t: 'msg',
+    stream: 'room:a',
+    epoch: 'e1',
+    offset: 4,
+    type: 'chat',
+    data: { text: 'x' },
+    ts: 1700000000000,
+  },
+  { t: 'vol', stream: 'room:a', type: 'typing', data: { user: 'bob' }, ts: 1 },
+  { t: 'res', id: 'm1', ok: true, result: { n: 1 } },
+  {
+    t: 'res',
+    id: 'm1',
+    ok: false,
+    error: { code: 'VALIDATION_FAILED', message: 'bad', issues: [{ path: ['text'], message: 'too long' }] },
+  },
+  { t: 'sub', op: 'join', room: 'a', stream: 'room:a', epoch: 'e1', offset: 3 },
+  { t: 'presence', room: 'a', event: 'join', user: 'bob', sessions: 1 },
+  { t: 'gap', stream: 'room:a', epoch: 'e2', from: 1, to: 5, reason: 'epoch' },
+  { t: 'error', error: { code: 'RATE_LIMITED', message: 'slow down', details: { retryAfterMs: 1000 } } },
+];
