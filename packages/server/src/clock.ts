@@ -1,0 +1,26 @@
+/** Time source and timers, injectable so tests can drive time (vi.useFakeTimers works with the default). */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Like the global `setInterval`. */
+  setInterval(fn: () => void, ms: number): unknown;
+  /** Like the global `clearInterval`. */
+  clearInterval(handle: unknown): void;
+  /** Like the global `setTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Like the global `clearTimeout`. */
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock. Looks the globals up on every call so fake timers installed later apply. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setInterval: (fn, ms) => {
+    const h = setInterval(fn, ms);
+    h.unref?.();
+    return h;
+  },
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};

@@ -1,0 +1,118 @@
+import type { WebSocket } from 'ws';
+import type { StoredMessage } from './engine.js';
+
+/** Delivery state of one stream on one connection. */
+export interface StreamState {
+  /** Epoch the client's cursor is in. */
+  epoch: string;
+  /** Last offset sent (or deliberately skipped) on this connection. */
+  sent: number;
+  /** True while history is being replayed; live messages wait in `pending`. */
+  replaying: boolean;
+  /** Live messages that arrived during replay. */
+  pending: StoredMessage[];
+}
+
+/** Public metadata of a connection. */
+export interface ConnectionInfo {
+  /** Connection id. */
+  id: string;
+  /** Session id (after `hello`). */
+  sessionId: string | undefined;
+  /** User id (after `hello`). */
+  user: string | undefined;
+  /** When the socket was accepted (ms). */
+  connectedAt: number;
+  /** Last frame or pong from the client (ms). */
+  lastSeen: number;
+  /** Remote IP address. */
+  remoteAddress: string;
+  /** User-Agent header. */
+  userAgent: string | undefined;
+  /** How many times this session connected before this connection. */
+  reconnects: number;
+  /** App data from authentication. */
+  data: Record<string, unknown> | undefined;
+}
+
+/** One WebSocket connection. Internal: the app sees {@link ConnectionInfo}. */
+export class Connection {
+  readonly id: string;
+  readonly ws: WebSocket;
+  readonly connectedAt: number;
+  readonly remoteAddress: string;
+  readonly userAgent: string | undefined;
+  /** Only until hello: what authenticate needs. Dropped after (no kept upgrade request). */
+  handshake:
+    | {
+        headers: Record<string, string | string[] | undefined>;
+        url: string;
+        token?: string;
+        tokenSource?: 'subprotocol' | 'query';
+      }
+    | undefined;
+  phase: 'hello' | 'authenticating' | 'open' | 'closed' = 'hello';
+  sessionId: string | undefined;
+  user: string | undefined;
+  data: Record<string, unknown> | undefined;
+  reconnects = 0;
+  lastSeen: number;
+  nextPingAt = 0;
+  tokenExpiresAt: number | undefined;
+  closingSince = 0;
+  slotHeld = false;
+  readonly streams = new Map<string, StreamState>();
+  /** Token bucket. */
+  tokens: number;
+  tokensAt: number;
+
+  constructor(
+    id: string,
+    ws: WebSocket,
+    now: number,
+    remoteAddress: string,
+    userAgent: string | undefined,
+    burst: number,
+  ) {
+    this.id = id;
+    this.ws = ws;
+    this.connectedAt = now;
+    this.lastSeen = now;
+    this.remoteAddress = remoteAddress;
+    this.userAgent = userAgent;
+    this.tokens = burst;
+    this.tokensAt = now;
+  }
+
+  /** Take one token; false when the bucket is empty. */
+  take(now: number, rate: number, burst: number): boolean {
+    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Milliseconds until one token is available again. */
+  retryAfterMs(rate: number): number {
+    return rate > 0 ? Math.ceil(((1 - this.tokens) * 1000) / rate) : 60_000;
+  }
+
+  get isOpen(): boolean {
+    return this.phase !== 'closed' && this.ws.readyState === this.ws.OPEN && this.closingSince === 0;
+  }
+
+  info(): ConnectionInfo {
+    return {
+      id: this.id,
+      sessionId: this.sessionId,
+      user: this.user,
+      connectedAt: this.connectedAt,
+      lastSeen: this.lastSeen,
+      remoteAddress: this.remoteAddress,
+      userAgent: this.userAgent,
+      reconnects: this.reconnects,
+      data: this.data,
+    };
+  }
+}

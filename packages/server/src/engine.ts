@@ -1,0 +1,194 @@
+import type { Cursor } from '@holdfast/protocol';
+
+/** Sessions or users a message must not reach. */
+export interface Except {
+  /** Session ids. */
+  sessions?: readonly string[];
+  /** User ids. */
+  users?: readonly string[];
+}
+
+/** One retained message of a stream, as stored: the whole `msg` frame, serialized once. */
+export interface StoredMessage {
+  /** Offset within its stream's epoch (>= 1). */
+  offset: number;
+  /** The complete `msg` frame as JSON text. */
+  frame: string;
+  /** Recipients excluded from this message (checked on live delivery and on replay). */
+  except?: Except | undefined;
+}
+
+/** Where a stream stands. */
+export interface StreamHead {
+  /** The current epoch. */
+  epoch: string;
+  /** The last offset appended (0 when empty). */
+  offset: number;
+  /** The oldest retained offset (head + 1 when nothing is retained). */
+  first: number;
+}
+
+/** The answer to a history read. */
+export interface ReadResult extends StreamHead {
+  /** Retained messages with offset > `after`, oldest first, at most `limit`. */
+  messages: StoredMessage[];
+}
+
+/** What the engine stores of a session (shared between nodes with a distributed engine). */
+export interface SessionRecord {
+  /** Session id. */
+  id: string;
+  /** The authenticated user the session is bound to. */
+  user: string;
+  /** SHA-256 (hex) of the resume token; the token itself is never stored. */
+  resumeTokenHash: string;
+  /** Creation time (ms). */
+  createdAt: number;
+  /** Rooms the session is a member of. */
+  rooms: string[];
+  /** The last cursor the client acked, per stream. */
+  acked: Record<string, { epoch: string; offset: number }>;
+  /** App data attached at authentication. */
+  data?: Record<string, unknown> | undefined;
+}
+
+/** A room member as presence reports it. */
+export interface PresenceEntry {
+  /** User id. */
+  user: string;
+  /** How many sessions of this user are in the room. */
+  sessions: number;
+}
+
+/** Listener for messages appended to streams this node is interested in (any node appended them). */
+export type StreamListener = (stream: string, epoch: string, message: StoredMessage) => void;
+/** Listener for volatile frames published to streams this node is interested in. */
+export type VolatileListener = (stream: string, frame: string, except: Except | undefined) => void;
+/** Listener for presence and membership changes of rooms (any node). */
+export type PresenceListener = (
+  room: string,
+  event: 'join' | 'leave',
+  user: string,
+  sessions: number,
+) => void;
+/** Listener for commands to sessions that may live on another node (e.g. join/leave/disconnect). */
+export type ControlListener = (command: ControlCommand) => void;
+
+/** A command addressed to whichever node holds a session's connection. */
+export type ControlCommand =
+  | { op: 'join' | 'leave'; sessionId: string; room: string; stream: string; epoch?: string; offset?: number }
+  | { op: 'disconnect'; sessionId: string; code: number; reason: string; end: boolean };
+
+/**
+ * Everything the server stores or shares between nodes goes through this interface:
+ * streams (append, read, live fan-out), sessions, handled client message ids, room
+ * membership and per-user connection counts. The default is {@link MemoryEngine};
+ * `@holdfast/redis` provides one for many nodes.
+ *
+ * Engines call the listeners registered with `onMessage` etc. for every message appended
+ * to a stream this node `watch`es, including messages this node appended itself, in offset
+ * order per stream.
+ */
+export interface Engine {
+  /** Start (connect to storage). Called once by the server before it accepts connections. */
+  start(listeners: {
+    message: StreamListener;
+    volatile: VolatileListener;
+    presence: PresenceListener;
+    control: ControlListener;
+  }): Promise<void>;
+  /** Stop and release everything. */
+  close(): Promise<void>;
+
+  /** Begin receiving live messages of `stream` on this node (called on the first local subscriber). */
+  watch(stream: string): void;
+  /** Stop receiving live messages of `stream` (called when the last local subscriber left). */
+  unwatch(stream: string): void;
+
+  /**
+   * Append one message to a stream and fan it out. `body` is the stream-independent part of
+   * the `msg` frame (from `encodeMsgBody`); the engine assigns the offset and joins the frame.
+   */
+  append(stream: string, body: string, except?: Except): Promise<{ epoch: string; offset: number }>;
+  /** Send a volatile frame to the live subscribers of a stream, on every node. Never stored. */
+  publishVolatile(stream: string, frame: string, except?: Except): Promise<void>;
+  /** Retained messages after `after`. */
+  read(stream: string, after: number, limit: number): Promise<ReadResult>;
+  /** Where a stream stands. */
+  head(stream: string): Promise<StreamHead>;
+
+  /** Store a new session. */
+  createSession(record: SessionRecord, ttlMs: number): Promise<void>;
+  /** Load a session, or undefined when it does not exist (expired). */
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Record acked cursors. */
+  saveAcks(id: string, cursors: readonly Cursor[]): Promise<void>;
+  /** Keep a disconnected session for `ttlMs` more (0: while connected, no expiry). */
+  touchSession(id: string, ttlMs: number): Promise<void>;
+  /** Delete a session and everything it owns (membership, handled ids). Returns the deleted record. */
+  deleteSession(id: string): Promise<SessionRecord | undefined>;
+  /** Sessions whose resume window ended, to be expired by the caller (memory engine; distributed engines may expire by TTL). */
+  expiredSessions(now: number): Promise<string[]>;
+
+  /** The stored `res` frame of a handled client message, if any. */
+  getHandled(sessionId: string, messageId: string): Promise<string | undefined>;
+  /** Remember a handled client message's `res` frame (at least the last `keep` per session). */
+  putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void>;
+
+  /** Add a session to a room; returns the user's session count in the room and whether it changed. */
+  joinRoom(room: string, sessionId: string, user: string): Promise<{ added: boolean; sessions: number }>;
+  /** Remove a session from a room. */
+  leaveRoom(room: string, sessionId: string, user: string): Promise<{ removed: boolean; sessions: number }>;
+  /** Members of a room, by user. */
+  presence(room: string): Promise<PresenceEntry[]>;
+  /** Session ids in a room. */
+  roomSessions(room: string): Promise<string[]>;
+  /** Tell every node about a presence change (delivered to the `presence` listener). */
+  publishPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): Promise<void>;
+  /** Send a control command to the node holding a session (delivered to `control` listeners on every node). */
+  publishControl(command: ControlCommand): Promise<void>;
+
+  /**
+   * Count one more connection of a user if fewer than `limit` exist (atomic across nodes).
+   * Returns false when the limit is reached.
+   */
+  acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean>;
+  /** Release a connection slot. */
+  releaseUserSlot(user: string, connectionId: string): Promise<void>;
+  /** Connections of a user across all nodes. */
+  userConnectionCount(user: string): Promise<number>;
+  /** Sessions of a user across all nodes (that exist). */
+  userSessions(user: string): Promise<string[]>;
+  /** Number of existing sessions, across nodes. */
+  countSessions(): Promise<number>;
+  /** Engine-wide figures for stats, when cheap to know. */
+  stats?(): { rooms: number; streams: number; messages: number; bytes: number };
+  /** Periodic housekeeping (retention by age); called by the server's sweep. */
+  sweep?(): void;
+}
+
+/** Retention bounds of each stream. */
+export interface RetentionOptions {
+  /**
+   * Messages kept per stream.
+   * @default 2000
+   */
+  maxMessages?: number;
+  /**
+   * Bytes of frames kept per stream.
+   * @default 4194304 (4 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Age after which messages are dropped (ms).
+   * @default 300000 (5 min; longer than the default resume window)
+   */
+  maxAgeMs?: number;
+}
+
+/** Default retention. */
+export const DEFAULT_RETENTION: Required<RetentionOptions> = {
+  maxMessages: 2000,
+  maxBytes: 4 * 1024 * 1024,
+  maxAgeMs: 300_000,
+};

@@ -1,0 +1,46 @@
+/**
+ * `@holdfast/server`: WebSocket sessions that hold, on `ws`. Typed by the app protocol,
+ * resumable per session with acks, in memory by default and scalable through an {@link Engine}.
+ *
+ * @packageDocumentation
+ */
+export { type Clock, systemClock } from './clock.js';
+export type { ConnectionInfo } from './connection.js';
+export {
+  type ControlCommand,
+  DEFAULT_RETENTION,
+  type Engine,
+  type Except,
+  type PresenceEntry,
+  type ReadResult,
+  type RetentionOptions,
+  type SessionRecord,
+  type StoredMessage,
+  type StreamHead,
+} from './engine.js';
+export type { Handler, HandlerContext, InboundType } from './handlers.js';
+export { adminHandler, type HttpHandler, metricsHandler, statsHandler } from './http-handlers.js';
+export { type IdSource, randomIds, sha256 } from './ids.js';
+export { Inbox, type InboxMessage } from './inbox.js';
+export { type JwtOptions, jwtAuthenticator } from './jwt.js';
+export { MemoryEngine, type MemoryEngineOptions } from './memory-engine.js';
+export {
+  type Authenticate,
+  type AuthorizeJoin,
+  type AuthRequest,
+  type AuthResult,
+  DEFAULT_SERVER_OPTIONS,
+  type HeartbeatOptions,
+  type LimitOptions,
+  type Logger,
+  type ServerOptions,
+  silentLogger,
+} from './options.js';
+export {
+  type ConnectionFilter,
+  createServer,
+  HoldfastServer,
+  type SendOptions,
+  type ServerEvents,
+} from './server.js';
+export type { Counters, ServerStats } from './stats.js';

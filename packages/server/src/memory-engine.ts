@@ -1,0 +1,269 @@
+import { type Cursor, encodeMsgFrame } from '@holdfast/protocol';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import {
+  type ControlCommand,
+  DEFAULT_RETENTION,
+  type Engine,
+  type Except,
+  type PresenceEntry,
+  type ReadResult,
+  type RetentionOptions,
+  type SessionRecord,
+  type StreamHead,
+} from './engine.js';
+import { StreamLog } from './stream-log.js';
+
+type Listeners = Parameters<Engine['start']>[0];
+
+/** Options of {@link MemoryEngine}. */
+export interface MemoryEngineOptions {
+  /** Stream retention bounds. */
+  retention?: RetentionOptions;
+  /** Clock for ages and expiry. @default the system clock */
+  clock?: Clock;
+  /**
+   * Epoch prefix of this engine's streams. A new process gets a new epoch, so clients
+   * resuming after a restart are told their history was lost.
+   * @default a random string
+   */
+  epoch?: string;
+}
+
+/**
+ * The default engine: everything in this process's memory. Nothing survives a restart (the
+ * epoch changes, so clients are told of the gap). One process only; use `@holdfast/redis`
+ * for many.
+ */
+export class MemoryEngine implements Engine {
+  private readonly retention: Required<RetentionOptions>;
+  private readonly clock: Clock;
+  private readonly epochPrefix: string;
+  private epochCounter = 0;
+  private listeners: Listeners | undefined;
+  private readonly streams = new Map<string, StreamLog>();
+  private readonly sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  private readonly handled = new Map<string, Map<string, string>>();
+  /** room -> sessionId -> user */
+  private readonly rooms = new Map<string, Map<string, string>>();
+  /** user -> connection ids */
+  private readonly slots = new Map<string, Set<string>>();
+  /** user -> session ids */
+  private readonly userSessionIds = new Map<string, Set<string>>();
+
+  constructor(options: MemoryEngineOptions = {}) {
+    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.clock = options.clock ?? systemClock;
+    this.epochPrefix = options.epoch ?? Math.random().toString(36).slice(2, 10);
+  }
+
+  async start(listeners: Listeners): Promise<void> {
+    this.listeners = listeners;
+  }
+
+  async close(): Promise<void> {
+    this.listeners = undefined;
+  }
+
+  watch(): void {}
+  unwatch(): void {}
+
+  private log(stream: string): StreamLog {
+    let log = this.streams.get(stream);
+    if (!log) {
+      this.epochCounter += 1;
+      log = new StreamLog(`${this.epochPrefix}${this.epochCounter.toString(36)}`);
+      this.streams.set(stream, log);
+    }
+    return log;
+  }
+
+  async append(stream: string, body: string, except?: Except): Promise<{ epoch: string; offset: number }> {
+    const log = this.log(stream);
+    const frame = encodeMsgFrame(stream, log.epoch, log.offset + 1, body);
+    const message = log.append(
+      frame,
+      except,
+      this.clock.now(),
+      this.retention.maxMessages,
+      this.retention.maxBytes,
+    );
+    this.listeners?.message(stream, log.epoch, message);
+    return { epoch: log.epoch, offset: message.offset };
+  }
+
+  async publishVolatile(stream: string, frame: string, except?: Except): Promise<void> {
+    this.listeners?.volatile(stream, frame, except);
+  }
+
+  async read(stream: string, after: number, limit: number): Promise<ReadResult> {
+    const log = this.log(stream);
+    log.trimAge(this.clock.now() - this.retention.maxAgeMs);
+    return { epoch: log.epoch, offset: log.offset, first: log.first, messages: log.read(after, limit) };
+  }
+
+  async head(stream: string): Promise<StreamHead> {
+    const log = this.log(stream);
+    return { epoch: log.epoch, offset: log.offset, first: log.first };
+  }
+
+  /** Drop messages past their age (called by the server's sweep). */
+  sweep(): void {
+    const before = this.clock.now() - this.retention.maxAgeMs;
+    for (const log of this.streams.values()) log.trimAge(before);
+  }
+
+  /** Retention figures and room count, for stats. */
+  stats(): { rooms: number; streams: number; messages: number; bytes: number } {
+    let messages = 0;
+    let bytes = 0;
+    for (const log of this.streams.values()) {
+      messages += log.size;
+      bytes += log.retainedBytes;
+    }
+    return { rooms: this.rooms.size, streams: this.streams.size, messages, bytes };
+  }
+
+  async countSessions(): Promise<number> {
+    return this.sessions.size;
+  }
+
+  async createSession(record: SessionRecord, ttlMs: number): Promise<void> {
+    this.sessions.set(record.id, { record, expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0 });
+    let set = this.userSessionIds.get(record.user);
+    if (!set) this.userSessionIds.set(record.user, (set = new Set()));
+    set.add(record.id);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    if (s.expiresAt !== 0 && s.expiresAt <= this.clock.now()) return undefined;
+    return s.record;
+  }
+
+  async saveAcks(id: string, cursors: readonly Cursor[]): Promise<void> {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    for (const c of cursors) s.record.acked[c.stream] = { epoch: c.epoch, offset: c.offset };
+  }
+
+  async touchSession(id: string, ttlMs: number): Promise<void> {
+    const s = this.sessions.get(id);
+    if (s) s.expiresAt = ttlMs > 0 ? this.clock.now() + ttlMs : 0;
+  }
+
+  async deleteSession(id: string): Promise<SessionRecord | undefined> {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    this.sessions.delete(id);
+    this.handled.delete(id);
+    const set = this.userSessionIds.get(s.record.user);
+    set?.delete(id);
+    if (set?.size === 0) this.userSessionIds.delete(s.record.user);
+    this.streams.delete(`session:${id}`);
+    return s.record;
+  }
+
+  async expiredSessions(now: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const [id, s] of this.sessions) if (s.expiresAt !== 0 && s.expiresAt <= now) out.push(id);
+    return out;
+  }
+
+  async getHandled(sessionId: string, messageId: string): Promise<string | undefined> {
+    return this.handled.get(sessionId)?.get(messageId);
+  }
+
+  async putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void> {
+    let map = this.handled.get(sessionId);
+    if (!map) this.handled.set(sessionId, (map = new Map()));
+    map.set(messageId, res);
+    // Maps iterate in insertion order: the first key is the oldest.
+    while (map.size > keep) map.delete(map.keys().next().value as string);
+  }
+
+  private userCount(members: Map<string, string>, user: string): number {
+    let n = 0;
+    for (const u of members.values()) if (u === user) n++;
+    return n;
+  }
+
+  async joinRoom(
+    room: string,
+    sessionId: string,
+    user: string,
+  ): Promise<{ added: boolean; sessions: number }> {
+    let members = this.rooms.get(room);
+    if (!members) this.rooms.set(room, (members = new Map()));
+    const added = !members.has(sessionId);
+    members.set(sessionId, user);
+    if (added) {
+      const s = this.sessions.get(sessionId);
+      if (s && !s.record.rooms.includes(room)) s.record.rooms.push(room);
+    }
+    return { added, sessions: this.userCount(members, user) };
+  }
+
+  async leaveRoom(
+    room: string,
+    sessionId: string,
+    user: string,
+  ): Promise<{ removed: boolean; sessions: number }> {
+    const members = this.rooms.get(room);
+    const removed = members?.delete(sessionId) ?? false;
+    if (members?.size === 0) this.rooms.delete(room);
+    const s = this.sessions.get(sessionId);
+    if (s) {
+      s.record.rooms = s.record.rooms.filter((r) => r !== room);
+      delete s.record.acked[`room:${room}`];
+    }
+    return { removed, sessions: members ? this.userCount(members, user) : 0 };
+  }
+
+  async presence(room: string): Promise<PresenceEntry[]> {
+    const counts = new Map<string, number>();
+    for (const user of this.rooms.get(room)?.values() ?? []) counts.set(user, (counts.get(user) ?? 0) + 1);
+    return [...counts].map(([user, sessions]) => ({ user, sessions }));
+  }
+
+  async roomSessions(room: string): Promise<string[]> {
+    return [...(this.rooms.get(room)?.keys() ?? [])];
+  }
+
+  async publishPresence(
+    room: string,
+    event: 'join' | 'leave',
+    user: string,
+    sessions: number,
+  ): Promise<void> {
+    this.listeners?.presence(room, event, user, sessions);
+  }
+
+  async publishControl(command: ControlCommand): Promise<void> {
+    this.listeners?.control(command);
+  }
+
+  async acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean> {
+    let set = this.slots.get(user);
+    if (!set) this.slots.set(user, (set = new Set()));
+    if (set.has(connectionId)) return true;
+    if (set.size >= limit) return false;
+    set.add(connectionId);
+    return true;
+  }
+
+  async releaseUserSlot(user: string, connectionId: string): Promise<void> {
+    const set = this.slots.get(user);
+    set?.delete(connectionId);
+    if (set?.size === 0) this.slots.delete(user);
+  }
+
+  async userConnectionCount(user: string): Promise<number> {
+    return this.slots.get(user)?.size ?? 0;
+  }
+
+  async userSessions(user: string): Promise<string[]> {
+    return [...(this.userSessionIds.get(user) ?? [])];
+  }
+}

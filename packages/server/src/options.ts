@@ -1,0 +1,215 @@
+import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
+import type { AnyProtocol } from '@holdfast/protocol';
+import type { Clock } from './clock.js';
+import type { Engine, RetentionOptions } from './engine.js';
+import type { IdSource } from './ids.js';
+
+/** What `authenticate` sees of the connection: a snapshot, not the upgrade request itself. */
+export interface AuthRequest {
+  /** The token from `hello`, the `holdfast.token.` subprotocol entry, or `?token=` (in that order). */
+  token: string | undefined;
+  /** Where the token came from. */
+  tokenSource: 'hello' | 'subprotocol' | 'query' | undefined;
+  /** Request headers of the upgrade. */
+  headers: IncomingHttpHeaders;
+  /** The request URL (path and query). */
+  url: string;
+  /** Remote IP address. */
+  remoteAddress: string;
+}
+
+/** A successful authentication. */
+export interface AuthResult {
+  /** The user id the session is bound to. */
+  user: string;
+  /** When the token expires (ms since epoch); the connection is closed with 4401 then unless refreshed. */
+  expiresAt?: number | undefined;
+  /** App data kept with the session (shown to handlers as `ctx.data`). */
+  data?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Decide who is connecting. Return a result, or `null`/throw to refuse with 4401.
+ * Called at `hello` and again for every in-band `refresh`.
+ */
+export type Authenticate = (request: AuthRequest) => AuthResult | null | Promise<AuthResult | null>;
+
+/** Decide whether a session may join a room it asked to join. */
+export type AuthorizeJoin = (info: {
+  sessionId: string;
+  user: string;
+  room: string;
+  data: Record<string, unknown> | undefined;
+}) => boolean | Promise<boolean>;
+
+/** The pino logger interface subset Holdfast uses. Silent by default. Tokens and payloads are never logged. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Heartbeat settings. */
+export interface HeartbeatOptions {
+  /**
+   * How often the server pings each connection (ms).
+   * @default 25000
+   */
+  intervalMs?: number;
+  /**
+   * A connection silent for this long is terminated (ms). Tolerates one missed beat by default.
+   * @default 55000
+   */
+  timeoutMs?: number;
+}
+
+/** Limits, each with a documented close code or error. */
+export interface LimitOptions {
+  /**
+   * Largest accepted frame in bytes (close 1009 above).
+   * @default 65536
+   */
+  maxPayload?: number;
+  /**
+   * Open connections per user, across nodes (close 4409 above).
+   * @default 5
+   */
+  connectionsPerUser?: number;
+  /**
+   * Open connections per remote address on this node (close 4429 above).
+   * @default 100
+   */
+  connectionsPerAddress?: number;
+  /**
+   * Connections that have not completed `hello`, on this node (close 1013 above).
+   * @default 1000
+   */
+  pendingConnections?: number;
+  /**
+   * Time to send `hello` after the upgrade (ms, close 4408 after).
+   * @default 10000
+   */
+  helloTimeoutMs?: number;
+  /**
+   * Frames per second per connection (token bucket rate; close 4429 when the bucket is empty).
+   * @default 100
+   */
+  messagesPerSecond?: number;
+  /**
+   * Token bucket size (burst).
+   * @default 200
+   */
+  burst?: number;
+  /**
+   * Rooms a session may be in (join answered `LIMIT_EXCEEDED` above).
+   * @default 100
+   */
+  roomsPerSession?: number;
+  /**
+   * Outbound bytes buffered per socket before it is closed as a slow consumer (4008).
+   * @default 1048576
+   */
+  highWaterMark?: number;
+  /**
+   * Outbound bytes buffered above which volatile messages are dropped.
+   * @default 65536
+   */
+  volatileHighWaterMark?: number;
+  /**
+   * Handled client message ids remembered per session (must exceed clients' outbox bound).
+   * @default 1000
+   */
+  dedupeSize?: number;
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions<P extends AnyProtocol> {
+  /** The app protocol from `defineProtocol()`. */
+  protocol: P;
+  /** Attach to this HTTP(S) server (handles its `upgrade` events on `path`). */
+  server?: HttpServer;
+  /** Or listen on this port (0 picks a free one). */
+  port?: number;
+  /** Host to listen on with `port`. @default '127.0.0.1' when `port` is given */
+  host?: string;
+  /**
+   * Path of the WebSocket endpoint.
+   * @default '/ws'
+   */
+  path?: string;
+  /** Authentication hook; without it every session is its own anonymous user. */
+  authenticate?: Authenticate;
+  /** Hook deciding client-asked joins. Without it clients may not join rooms themselves. */
+  authorizeJoin?: AuthorizeJoin;
+  /**
+   * Exact Origin allowlist (or a predicate). Unset: any origin. A refused origin is closed with 4403.
+   */
+  origins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /**
+   * Whether connections without an Origin header (non-browser clients) pass the allowlist.
+   * @default true
+   */
+  allowMissingOrigin?: boolean;
+  /**
+   * Accept tokens from `?token=` (they leak into access logs).
+   * @default false
+   */
+  allowQueryToken?: boolean;
+  /**
+   * How long a session stays resumable after its last connection closed (ms).
+   * @default 120000
+   */
+  resumeWindowMs?: number;
+  /** Heartbeat settings. */
+  heartbeat?: HeartbeatOptions;
+  /** Limits. */
+  limits?: LimitOptions;
+  /** Retention of streams (used when the default in-memory engine is created). */
+  retention?: RetentionOptions;
+  /** Storage and cross-node delivery. @default a new MemoryEngine */
+  engine?: Engine;
+  /** Logger with the pino interface. @default silent */
+  logger?: Logger;
+  /** Clock. @default the system clock */
+  clock?: Clock;
+  /** Ids and secrets. @default crypto-random */
+  ids?: IdSource;
+  /**
+   * How often the single sweep timer runs (hello deadlines, heartbeats, expiry), ms.
+   * @default 1000
+   */
+  sweepIntervalMs?: number;
+  /**
+   * Close code sent to clients by `close()`: 1001 (going away) or 1012 (restart).
+   * @default 1012
+   */
+  shutdownCode?: 1001 | 1012;
+}
+
+/** Defaults of every option with one. */
+export const DEFAULT_SERVER_OPTIONS = {
+  path: '/ws',
+  resumeWindowMs: 120_000,
+  sweepIntervalMs: 1000,
+  shutdownCode: 1012 as 1001 | 1012,
+  allowMissingOrigin: true,
+  allowQueryToken: false,
+  heartbeat: { intervalMs: 25_000, timeoutMs: 55_000 },
+  limits: {
+    maxPayload: 65_536,
+    connectionsPerUser: 5,
+    connectionsPerAddress: 100,
+    pendingConnections: 1000,
+    helloTimeoutMs: 10_000,
+    messagesPerSecond: 100,
+    burst: 200,
+    roomsPerSession: 100,
+    highWaterMark: 1024 * 1024,
+    volatileHighWaterMark: 64 * 1024,
+    dedupeSize: 1000,
+  },
+} as const;
+
+/** A silent logger. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

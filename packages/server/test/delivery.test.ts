@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryEngine } from '../src/index.js';
+import { startServer } from './support/fixture.js';
+import { cursorsOf } from './support/raw-client.js';
+
+describe('sessions and delivery', () => {
+  it('creates a session with new streams and delivers session, user, room and broadcast messages', async () => {
+    const { server, connect } = await startServer({ authorizeJoin: () => true });
+    const c = await connect();
+    const welcome = await c.hello();
+    expect(welcome).toMatchObject({
+      t: 'welcome',
+      version: 1,
+      resumed: false,
+      heartbeat: { intervalMs: 25000, timeoutMs: 55000 },
+    });
+    expect(welcome.streams.map((s: any) => [s.stream.split(':')[0], s.status, s.offset])).toEqual([
+      ['session', 'new', 0],
+      ['user', 'new', 0],
+      ['broadcast', 'new', 0],
+    ]);
+    c.send({ t: 'join', id: 'j1', room: 'general' });
+    const sub = await c.next((f) => f.t === 'sub');
+    expect(sub).toMatchObject({ op: 'join', room: 'general', stream: 'room:general', offset: 0 });
+    expect(await c.next((f) => f.t === 'res' && f.id === 'j1')).toMatchObject({
+      ok: true,
+      result: { stream: 'room:general' },
+    });
+
+    expect(await server.sendToSession(welcome.sessionId, 'tick', { n: 1 })).toBe(1);
+    expect(await server.sendToUser(welcome.user, 'tick', { n: 2 })).toBe(1);
+    expect(await server.sendToRoom('general', 'tick', { n: 3 })).toBe(1);
+    expect(await server.broadcast('tick', { n: 4 })).toBe(1);
+    const got = await c.collect((f) => f.t === 'msg', 4);
+    expect(got.map((m) => [m.stream.split(':')[0], m.offset, m.type, m.data.n])).toEqual([
+      ['session', 1, 'tick', 1],
+      ['user', 1, 'tick', 2],
+      ['room', 1, 'tick', 3],
+      ['broadcast', 1, 'tick', 4],
+    ]);
+  });
+
+  it('validates server sends against the protocol', async () => {
+    const { server, connect } = await startServer();
+    const c = await connect();
+    const w = await c.hello();
+    await expect(server.sendToSession(w.sessionId, 'tick', { n: 1.5 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    await expect(server.sendToSession(w.sessionId, 'nope' as never, {} as never)).rejects.toMatchObject({
+      code: 'UNKNOWN_MESSAGE_TYPE',
+    });
+  });
+
+  it('excepts sessions and users, counts recipients, and delivers a multi-room send once per session', async () => {
+    const { server, connect } = await startServer();
+    const a = await connect();
+    const b = await connect();
+    const c = await connect();
+    const [wa, wb, wc] = [await a.hello(), await b.hello(), await c.hello()];
+    await server.join(wa.sessionId, 'x');
+    await server.join(wa.sessionId, 'y');
+    await server.join(wb.sessionId, 'x');
+    await server.join(wc.sessionId, 'y');
+    expect(await server.sendToRoom(['x', 'y'], 'tick', { n: 1 })).toBe(3);
+    expect(await server.sendToRoom('x', 'tick', { n: 2 }, { except: { sessions: [wa.sessionId] } })).toBe(1);
+    expect(await server.sendToRoom('y', 'tick', { n: 3 }, { except: { users: [wc.user] } })).toBe(1);
+    expect(await server.broadcast('tick', { n: 4 }, { except: { users: [wb.user] } })).toBe(2);
+    await a.collect((f) => f.t === 'msg', 3);
+    await b.collect((f) => f.t === 'msg', 2);
+    await c.collect((f) => f.t === 'msg', 2);
+    // A marker the slowest path sees last, so nothing else is in flight.
+    await server.broadcast('tick', { n: 99 });
+    for (const x of [a, b, c]) await x.next((f) => f.t === 'msg' && f.data.n === 99);
+    const ns = (x: typeof a) => x.msgs().map((m) => m.data.n);
+    expect(ns(a)).toEqual([1, 3, 4, 99]);
+    expect(ns(b)).toEqual([1, 2, 99]);
+    expect(ns(c)).toEqual([1, 4, 99]);
+  });
+
+  it('resumes after a cut mid-stream of 10,000 messages with zero loss and zero duplicates', async () => {
+    const { server, connect } = await startServer({ retention: { maxMessages: 20_000 } });
+    const c1 = await connect();
+    const w = await c1.hello();
+    const total = 10_000;
+    let cutAt = 0;
+    const publishing = (async () => {
+      for (let n = 1; n <= total; n++) {
+        await server.sendToSession(w.sessionId, 'tick', { n });
+        // Let socket I/O run now and then, so the client really is mid-stream when cut.
+        if (n % 50 === 0) await new Promise((r) => setImmediate(r));
+        if (!cutAt && c1.msgs().length >= 2_500) {
+          cutAt = c1.msgs().length;
+          c1.ws.terminate();
+        }
+      }
+    })();
+    await c1.closedPromise();
+    const received = c1.msgs().map((m) => m.data.n as number);
+    const c2 = await connect();
+    const w2 = await c2.hello({
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: cursorsOf(c1.frames) },
+    });
+    expect(w2.resumed).toBe(true);
+    expect(w2.streams.find((s: any) => s.stream.startsWith('session:')).status).toBe('recovered');
+    await publishing;
+    await c2.next((f) => f.t === 'msg' && f.data.n === total);
+    const all = [...received, ...c2.msgs().map((m) => m.data.n as number)];
+    expect(cutAt).toBeGreaterThanOrEqual(2_500);
+    expect(received.length).toBeLessThan(total);
+    expect(all.length).toBe(total);
+    expect(all).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  });
+
+  it('merges replay with live publishes racing it, by offset', async () => {
+    // An engine whose reads are slow, so live messages arrive while the replay runs.
+    class SlowReads extends MemoryEngine {
+      gate: Promise<void> | undefined;
+      override async read(stream: string, after: number, limit: number) {
+        const r = await super.read(stream, after, limit);
+        if (this.gate && stream.startsWith('session:')) await this.gate;
+        return r;
+      }
+    }
+    const engine = new SlowReads();
+    const { server, connect } = await startServer({ engine });
+    const c1 = await connect();
+    const w = await c1.hello();
+    for (let n = 1; n <= 50; n++) await server.sendToSession(w.sessionId, 'tick', { n });
+    await c1.next((f) => f.t === 'msg' && f.data.n === 50);
+    await c1.terminate();
+    for (let n = 51; n <= 100; n++) await server.sendToSession(w.sessionId, 'tick', { n });
+    let open!: () => void;
+    engine.gate = new Promise((r) => {
+      open = r;
+    });
+    const c2 = await connect();
+    const welcome = c2.hello({
+      resume: {
+        sessionId: w.sessionId,
+        resumeToken: w.resumeToken,
+        cursors: cursorsOf(c1.frames.slice(0, 1 + 25)),
+      },
+    });
+    await welcome;
+    // The replay read is parked on the gate: publish live messages now.
+    for (let n = 101; n <= 150; n++) await server.sendToSession(w.sessionId, 'tick', { n });
+    open();
+    await c2.next((f) => f.t === 'msg' && f.data.n === 150);
+    const ns = c2.msgs().map((m) => m.data.n);
+    const cursor = cursorsOf(c1.frames.slice(0, 1 + 25)).find((c) => c.stream.startsWith('session:'))!.offset;
+    expect(ns).toEqual(Array.from({ length: 150 - cursor }, (_, i) => cursor + 1 + i));
+  });
+
+  it('reports a gap when retention no longer covers the cursor, then delivers what is retained', async () => {
+    const { server, connect } = await startServer({ retention: { maxMessages: 10 } });
+    const c1 = await connect();
+    const w = await c1.hello();
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await c1.next((f) => f.t === 'msg');
+    await c1.terminate();
+    for (let n = 2; n <= 30; n++) await server.sendToSession(w.sessionId, 'tick', { n });
+    const c2 = await connect();
+    const w2 = await c2.hello({
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: cursorsOf(c1.frames) },
+    });
+    const s = w2.streams.find((x: any) => x.stream === `session:${w.sessionId}`);
+    expect(s).toMatchObject({ status: 'gap', reason: 'retention', from: 2, to: 20, offset: 20 });
+    await c2.next((f) => f.t === 'msg' && f.data.n === 30);
+    expect(c2.msgs().map((m) => m.data.n)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    expect(server.stats().counters.gaps).toBe(1);
+  });
+
+  it('reports an epoch gap for a forged epoch and an unknown gap for a cursor ahead of the head', async () => {
+    const { server, connect } = await startServer();
+    const c1 = await connect();
+    const w = await c1.hello();
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await c1.next((f) => f.t === 'msg');
+    await c1.terminate();
+    const sessionStream = `session:${w.sessionId}`;
+    const userStream = `user:${w.user}`;
+    const c2 = await connect();
+    const w2 = await c2.hello({
+      resume: {
+        sessionId: w.sessionId,
+        resumeToken: w.resumeToken,
+        cursors: [
+          { stream: sessionStream, epoch: 'forged', offset: 0 },
+          { stream: userStream, epoch: w.streams[1].epoch, offset: 1e6 },
+        ],
+      },
+    });
+    expect(w2.streams.find((s: any) => s.stream === sessionStream)).toMatchObject({
+      status: 'gap',
+      reason: 'epoch',
+      offset: 0,
+    });
+    expect(w2.streams.find((s: any) => s.stream === userStream)).toMatchObject({
+      status: 'gap',
+      reason: 'unknown',
+      offset: 0,
+    });
+    // The epoch gap restarts the stream from its first retained message.
+    await c2.next((f) => f.t === 'msg' && f.data.n === 1);
+  });
+
+  it('refuses to resume another user’s session, or with a wrong resume token, without leaking it', async () => {
+    const { server, connect } = await startServer({
+      authenticate: ({ token }) => (token ? { user: token } : null),
+    });
+    const alice = await connect();
+    const wa = await alice.hello({ token: 'alice' });
+    await server.sendToSession(wa.sessionId, 'tick', { n: 1 });
+    const mallory = await connect();
+    const wm = await mallory.hello({
+      token: 'mallory',
+      resume: { sessionId: wa.sessionId, resumeToken: wa.resumeToken, cursors: [] },
+    });
+    expect(wm).toMatchObject({ resumed: false, resumeError: 'forbidden', user: 'mallory' });
+    expect(wm.sessionId).not.toBe(wa.sessionId);
+    const guess = await connect();
+    const wg = await guess.hello({
+      token: 'alice',
+      resume: { sessionId: wa.sessionId, resumeToken: 'guess', cursors: [] },
+    });
+    expect(wg).toMatchObject({ resumed: false, resumeError: 'forbidden' });
+    await server.sendToSession(wa.sessionId, 'tick', { n: 2 });
+    await alice.next((f) => f.t === 'msg' && f.data.n === 2);
+    expect(mallory.msgs()).toEqual([]);
+    expect(guess.msgs()).toEqual([]);
+  });
+
+  it('tells a client whose session expired, with a gap per stream it held', async () => {
+    const { connect } = await startServer();
+    const c = await connect();
+    const w = await c.hello({
+      resume: {
+        sessionId: 's_gone',
+        resumeToken: 'x',
+        cursors: [{ stream: 'room:a', epoch: 'e', offset: 5 }],
+      },
+    });
+    expect(w).toMatchObject({ resumed: false, resumeError: 'expired' });
+    expect(w.streams.find((s: any) => s.stream === 'room:a')).toMatchObject({
+      status: 'gap',
+      reason: 'expired',
+    });
+  });
+
+  it('replaces the older connection of a resumed session (never two sockets per session)', async () => {
+    const { server, connect } = await startServer();
+    const c1 = await connect();
+    const w = await c1.hello();
+    const c2 = await connect();
+    await c2.hello({
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: cursorsOf(c1.frames) },
+    });
+    expect((await c1.closedPromise()).code).toBe(1001);
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await c2.next((f) => f.t === 'msg');
+    expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
+  });
+});
