@@ -131,7 +131,10 @@ export class MemoryEngine implements Engine {
   async createSession(record: SessionRecord, ttlMs: number): Promise<void> {
     this.sessions.set(record.id, { record, expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0 });
     let set = this.userSessionIds.get(record.user);
-    if (!set) this.userSessionIds.set(record.user, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.userSessionIds.set(record.user, set);
+    }
     set.add(record.id);
   }
 
@@ -177,7 +180,10 @@ export class MemoryEngine implements Engine {
 
   async putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void> {
     let map = this.handled.get(sessionId);
-    if (!map) this.handled.set(sessionId, (map = new Map()));
+    if (!map) {
+      map = new Map();
+      this.handled.set(sessionId, map);
+    }
     map.set(messageId, res);
     // Maps iterate in insertion order: the first key is the oldest.
     while (map.size > keep) map.delete(map.keys().next().value as string);
@@ -195,7 +201,10 @@ export class MemoryEngine implements Engine {
     user: string,
   ): Promise<{ added: boolean; sessions: number }> {
     let members = this.rooms.get(room);
-    if (!members) this.rooms.set(room, (members = new Map()));
+    if (!members) {
+      members = new Map();
+      this.rooms.set(room, members);
+    }
     const added = !members.has(sessionId);
     members.set(sessionId, user);
     if (added) {
@@ -246,7 +255,10 @@ export class MemoryEngine implements Engine {
 
   async acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean> {
     let set = this.slots.get(user);
-    if (!set) this.slots.set(user, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.slots.set(user, set);
+    }
     if (set.has(connectionId)) return true;
     if (set.size >= limit) return false;
     set.add(connectionId);

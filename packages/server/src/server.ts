@@ -78,8 +78,6 @@ interface Inflight {
   promise: Promise<string>;
 }
 
-const NO_EXCEPT: Except = {};
-
 /**
  * A Holdfast server: WebSocket sessions that hold, on `ws`.
  *
@@ -708,7 +706,8 @@ export class HoldfastServer<P extends AnyProtocol> {
   private subscribe(conn: Connection, stream: string): void {
     let set = this.subscribers.get(stream);
     if (!set) {
-      this.subscribers.set(stream, (set = new Set()));
+      set = new Set();
+      this.subscribers.set(stream, set);
       this.engine.watch(stream);
     }
     set.add(conn);
@@ -726,10 +725,7 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private excluded(conn: Connection, except: Except | undefined): boolean {
     if (!except) return false;
-    return (
-      (except.sessions !== undefined && except.sessions.includes(conn.sessionId!)) ||
-      (except.users !== undefined && except.users.includes(conn.user!))
-    );
+    return Boolean(except.sessions?.includes(conn.sessionId!) || except.users?.includes(conn.user!));
   }
 
   /** Deliver one stored message to one connection, in offset order. */

@@ -14,9 +14,7 @@ export function defer(fn: () => Promise<unknown>): void {
 }
 
 /** A real server on a free loopback port, closed after the test. */
-export async function startServer(
-  options: Partial<ServerOptions<App>> = {},
-): Promise<{
+export async function startServer(options: Partial<ServerOptions<App>> = {}): Promise<{
   server: HoldfastServer<App>;
   url: string;
   connect: (o?: ConstructorParameters<typeof RawClient>[1]) => Promise<RawClient>;
