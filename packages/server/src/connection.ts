@@ -7,6 +7,8 @@ export interface StreamState {
   epoch: string;
   /** Last offset sent (or deliberately skipped) on this connection. */
   sent: number;
+  /** Highest offset the client acked on this connection. */
+  acked: number;
   /** True while history is being replayed; live messages wait in `pending`. */
   replaying: boolean;
   /** Live messages that arrived during replay. */

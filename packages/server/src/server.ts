@@ -583,7 +583,13 @@ export class HoldfastServer<P extends AnyProtocol> {
         (s.reason === 'expired' || s.reason === 'forbidden')
       )
         continue;
-      conn.streams.set(s.stream, { epoch: s.epoch, sent: s.offset, replaying: true, pending: [] });
+      conn.streams.set(s.stream, {
+        epoch: s.epoch,
+        sent: s.offset,
+        replaying: true,
+        pending: [],
+        acked: s.offset,
+      });
       this.subscribe(conn, s.stream);
     }
     const gaps = streams.filter((s) => s.status === 'gap').length;
@@ -920,7 +926,11 @@ export class HoldfastServer<P extends AnyProtocol> {
         return; // an ack from before an epoch change: stale, ignore
       else if (c.offset > st.sent)
         bad.push({ path: ['cursors', i, 'offset'], message: 'offset was never sent' });
-      else valid.push(c);
+      else if (c.offset > st.acked) {
+        // Acks are cumulative: one below an earlier ack is ignored.
+        st.acked = c.offset;
+        valid.push(c);
+      }
     });
     if (bad.length)
       this.sendError(conn, new HoldfastError(ErrorCode.InvalidAck, 'Invalid ack', { issues: bad }));
@@ -1040,6 +1050,7 @@ export class HoldfastServer<P extends AnyProtocol> {
           sent: command.offset,
           replaying: true,
           pending: [],
+          acked: command.offset,
         });
         this.subscribe(conn, command.stream);
         this.sendText(
@@ -1385,24 +1396,18 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private async expire(sessionId: string, onlyIfExpired: boolean): Promise<void> {
     if (onlyIfExpired && this.sessionConns.has(sessionId)) return;
-    const record = await this.engine.getSession(sessionId).catch(() => undefined);
-    const rooms = record?.rooms ?? [];
-    const user = record?.user;
-    if (user) {
-      for (const room of [...rooms]) {
-        const { removed, sessions } = await this.engine.leaveRoom(room, sessionId, user);
-        if (removed) await this.engine.publishPresence(room, 'leave', user, sessions);
-      }
-    }
     const deleted = await this.engine.deleteSession(sessionId);
     this.inboxes.get(sessionId)?.close();
-    if (deleted) {
-      this.counters.sessionsExpired += 1;
-      this.emit('session:expired', { sessionId, user: deleted.user });
+    if (!deleted) return;
+    for (const room of deleted.rooms) {
+      const { removed, sessions } = await this.engine.leaveRoom(room, sessionId, deleted.user);
+      if (removed) await this.engine.publishPresence(room, 'leave', deleted.user, sessions);
     }
+    this.counters.sessionsExpired += 1;
+    this.emit('session:expired', { sessionId, user: deleted.user });
   }
 
-  private sweeping = false;
+  private expireAt = 0;
 
   /** The one timer: hello deadlines, heartbeats, token expiry, slow closes, session expiry. */
   private sweep(): void {
@@ -1440,20 +1445,28 @@ export class HoldfastServer<P extends AnyProtocol> {
       }
     }
     this.engine.sweep?.();
-    if (this.sweeping) return;
-    this.sweeping = true;
-    this.engine
-      .expiredSessions(now)
-      .then(async (ids) => {
-        for (const id of ids) await this.expire(id, true);
-      })
-      .catch((err) => {
-        this.counters.engineErrors += 1;
-        this.fail(err, 'expire');
-      })
-      .finally(() => {
-        this.sweeping = false;
-      });
+    this.expireSessions(now);
+  }
+
+  private expiring: Promise<void> | undefined;
+
+  /** Expire sessions past their resume window; one pass at a time, each pass with the latest time. */
+  private expireSessions(now: number): void {
+    this.expireAt = Math.max(this.expireAt, now);
+    if (this.expiring) return;
+    this.expiring = (async () => {
+      let done = 0;
+      while (done < this.expireAt) {
+        done = this.expireAt;
+        try {
+          for (const id of await this.engine.expiredSessions(done)) await this.expire(id, true);
+        } catch (err) {
+          this.counters.engineErrors += 1;
+          this.fail(err, 'expire');
+        }
+      }
+      this.expiring = undefined;
+    })();
   }
 
   /**
