@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AnyProtocol } from '@holdfast/protocol';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { HoldfastServer } from './server.js';
+
+/** Any Holdfast server, whatever its protocol. */
+// biome-ignore lint/suspicious/noExplicitAny: handlers work with every protocol
+type AnyServer = HoldfastServer<any>;
 
 /** A plain Node HTTP handler, usable with `http`, Express (`app.get(path, h)`) and Fastify (`reply.hijack()`). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -20,7 +23,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * app.get('/ws/stats', statsHandler(server));
  * ```
  */
-export function statsHandler(server: HoldfastServer<AnyProtocol>): HttpHandler {
+export function statsHandler(server: AnyServer): HttpHandler {
   return (_req, res) => json(res, 200, server.stats());
 }
 
@@ -34,7 +37,7 @@ export function statsHandler(server: HoldfastServer<AnyProtocol>): HttpHandler {
  * ```
  */
 export function metricsHandler(
-  server: HoldfastServer<AnyProtocol>,
+  server: AnyServer,
   options: { registry?: Registry; prefix?: string } = {},
 ): HttpHandler & { registry: Registry } {
   const registry = options.registry ?? new Registry();
@@ -126,7 +129,7 @@ export function metricsHandler(
  * ```
  */
 export function adminHandler(
-  server: HoldfastServer<AnyProtocol>,
+  server: AnyServer,
   options: { authorize: (req: IncomingMessage) => boolean | Promise<boolean> },
 ): HttpHandler {
   return (req, res) => {

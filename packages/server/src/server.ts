@@ -144,6 +144,11 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.wss.on('error', (err) => this.fail(err, 'wss'));
     this.upgradeListener = (req, socket, head) => {
       if (this.matchesPath(req)) this.handleUpgrade(req, socket, head);
+      else if ((this.httpServer?.listenerCount('upgrade') ?? 0) <= 1) {
+        // Nobody else handles upgrades on this server: answer rather than leave the socket hanging.
+        socket.on('error', () => {});
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
     };
     if (options.server) {
       this.httpServer = options.server;

@@ -1,0 +1,127 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { adminHandler, metricsHandler } from '../src/index.js';
+import { defer, startServer } from './support/fixture.js';
+import { RawClient } from './support/raw-client.js';
+
+describe('operations', () => {
+  it('counts in stats() and serves Prometheus metrics from its own registry', async () => {
+    const { server, connect } = await startServer();
+    server.handle('note', () => undefined);
+    const c = await connect();
+    const w = await c.hello();
+    c.send({ t: 'pub', id: '1', type: 'note', data: { n: 1 } });
+    await c.next((f) => f.t === 'res');
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await c.next((f) => f.t === 'msg');
+    const s = server.stats();
+    expect(s).toMatchObject({ connections: 1, sessions: 1, users: 1, pendingConnections: 0, inflight: 0 });
+    expect(s.counters).toMatchObject({ messagesIn: 1, published: 1, deliveries: 1, sessionsCreated: 1 });
+    expect(s.retention).toMatchObject({ messages: 1 });
+
+    const metrics = metricsHandler(server);
+    const other = metricsHandler(server); // no global registry: two handlers do not clash
+    const http = createHttpServer(metrics);
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    defer(async () => http.close());
+    const text = await (
+      await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/metrics`)
+    ).text();
+    expect(text).toContain('holdfast_connections 1');
+    expect(text).toContain('holdfast_messages_in_total 1');
+    expect(text).toContain('# TYPE holdfast_deliveries_total counter');
+    expect(other.registry).not.toBe(metrics.registry);
+  });
+
+  it('admin: lists a user, disconnects a session, logs a user out, closes idle connections; guarded', async () => {
+    const { server, url, connect } = await startServer({
+      authenticate: ({ token }) => ({ user: token ?? 'x' }),
+    });
+    const admin = adminHandler(server, { authorize: (req) => req.headers.authorization === 'Bearer admin' });
+    const http = createHttpServer(admin);
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    defer(async () => http.close());
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/admin`;
+    const call = (method: string, path: string, auth = 'Bearer admin') =>
+      fetch(base + path, { method, headers: { authorization: auth } }).then(
+        async (r) => [r.status, await r.json()] as const,
+      );
+
+    const a1 = await connect();
+    const wa1 = await a1.hello({ token: 'amy' });
+    const a2 = await connect();
+    await a2.hello({ token: 'amy' });
+    const z = await connect();
+    const wz = await z.hello({ token: 'zed' });
+
+    expect((await call('GET', '/users/amy', 'Bearer nope'))[0]).toBe(403);
+    const [status, body] = await call('GET', '/users/amy');
+    expect(status).toBe(200);
+    expect(body.connections).toHaveLength(2);
+    expect(body.sessions).toHaveLength(2);
+    expect(body.connections[0]).toMatchObject({ user: 'amy', remoteAddress: '127.0.0.1', reconnects: 0 });
+
+    expect(await call('POST', `/sessions/${wz.sessionId}/disconnect`)).toEqual([200, { ok: true }]);
+    expect((await z.closedPromise()).code).toBe(4000);
+    // An ended session cannot be resumed.
+    const z2 = await RawClient.open(url);
+    defer(async () => z2.ws.terminate());
+    expect(
+      (
+        await z2.hello({
+          token: 'zed',
+          resume: { sessionId: wz.sessionId, resumeToken: wz.resumeToken, cursors: [] },
+        })
+      ).resumeError,
+    ).toBe('expired');
+
+    expect(await call('POST', '/users/amy/logout')).toEqual([200, { ended: 2 }]);
+    expect((await a1.closedPromise()).code).toBe(4000);
+    expect((await a2.closedPromise()).code).toBe(4000);
+    expect(await server.userSessions('amy')).toEqual([]);
+    expect(wa1.sessionId).toBeTruthy();
+
+    expect(await call('POST', '/idle?minutes=0')).toEqual([200, { closed: 1 }]);
+    expect((await z2.closedPromise()).code).toBe(1001);
+    expect((await call('POST', '/idle?minutes=abc'))[0]).toBe(400);
+    expect((await call('GET', '/nothing'))[0]).toBe(404);
+  });
+
+  it('close() drains: 1012 to clients, waits for running handlers, refuses new upgrades', async () => {
+    const { server, url, connect } = await startServer();
+    let finish!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    let handled = false;
+    server.handle('note', async () => {
+      started();
+      await new Promise<void>((r) => {
+        finish = r;
+      });
+      handled = true;
+    });
+    const c = await connect();
+    await c.hello();
+    c.send({ t: 'pub', id: '1', type: 'note', data: { n: 1 } });
+    await running;
+    const closing = server.close();
+    expect((await c.closedPromise()).code).toBe(1012);
+    let closed = false;
+    void closing.then(() => {
+      closed = true;
+    });
+    await Promise.resolve();
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    expect(handled).toBe(true);
+    const late = new RawClient(url);
+    expect((await late.closedPromise()).code).toBe(1006);
+  });
+});

@@ -1,0 +1,30 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { createServer } from '../src/index.js';
+import { app } from './support/app.js';
+
+describe('server types from defineProtocol', () => {
+  const server = createServer({ protocol: app });
+
+  it('types handler data and request responses', () => {
+    server.handle('say', (data, ctx) => {
+      expectTypeOf(data).toEqualTypeOf<{ room: string; text: string }>();
+      expectTypeOf(ctx.user).toEqualTypeOf<string>();
+    });
+    server.handle('add', (data) => {
+      expectTypeOf(data).toEqualTypeOf<{ a: number; b: number }>();
+      return data.a + data.b;
+    });
+    // @ts-expect-error: a request handler must return the response type
+    server.handle('add', () => 'three');
+    // @ts-expect-error: not a client message or request
+    server.handle('said', () => undefined);
+  });
+
+  it('types sends', () => {
+    expectTypeOf(server.sendToRoom('r', 'said', { from: 'a', text: 'b' })).toEqualTypeOf<Promise<number>>();
+    // @ts-expect-error: wrong data for 'tick'
+    void server.broadcast('tick', { n: 'one' });
+    // @ts-expect-error: 'say' is a client message, not a server message
+    void server.sendToUser('u', 'say', { room: 'r', text: 't' });
+  });
+});
