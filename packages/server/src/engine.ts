@@ -123,6 +123,11 @@ export interface Engine {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Record acked cursors. */
   saveAcks(id: string, cursors: readonly Cursor[]): Promise<void>;
+  /**
+   * Record that a session got a connection (new or resumed) and cancel its expiry while
+   * connected. Returns how many connections the session had before this one.
+   */
+  markConnected(id: string): Promise<number>;
   /** Keep a disconnected session for `ttlMs` more (0: while connected, no expiry). */
   touchSession(id: string, ttlMs: number): Promise<void>;
   /** Delete a session and everything it owns (membership, handled ids). Returns the deleted record. */

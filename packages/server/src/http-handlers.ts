@@ -3,7 +3,6 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { HoldfastServer } from './server.js';
 
 /** Any Holdfast server, whatever its protocol. */
-// biome-ignore lint/suspicious/noExplicitAny: handlers work with every protocol
 type AnyServer = HoldfastServer<any>;
 
 /** A plain Node HTTP handler, usable with `http`, Express (`app.get(path, h)`) and Fastify (`reply.hijack()`). */

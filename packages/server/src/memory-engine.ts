@@ -42,7 +42,10 @@ export class MemoryEngine implements Engine {
   private epochCounter = 0;
   private listeners: Listeners | undefined;
   private readonly streams = new Map<string, StreamLog>();
-  private readonly sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  private readonly sessions = new Map<
+    string,
+    { record: SessionRecord; expiresAt: number; connections: number }
+  >();
   private readonly handled = new Map<string, Map<string, string>>();
   /** room -> sessionId -> user */
   private readonly rooms = new Map<string, Map<string, string>>();
@@ -129,7 +132,11 @@ export class MemoryEngine implements Engine {
   }
 
   async createSession(record: SessionRecord, ttlMs: number): Promise<void> {
-    this.sessions.set(record.id, { record, expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0 });
+    this.sessions.set(record.id, {
+      record,
+      expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0,
+      connections: 0,
+    });
     let set = this.userSessionIds.get(record.user);
     if (!set) {
       set = new Set();
@@ -149,6 +156,13 @@ export class MemoryEngine implements Engine {
     const s = this.sessions.get(id);
     if (!s) return;
     for (const c of cursors) s.record.acked[c.stream] = { epoch: c.epoch, offset: c.offset };
+  }
+
+  async markConnected(id: string): Promise<number> {
+    const s = this.sessions.get(id);
+    if (!s) return 0;
+    s.expiresAt = 0;
+    return s.connections++;
   }
 
   async touchSession(id: string, ttlMs: number): Promise<void> {

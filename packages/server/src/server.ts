@@ -570,7 +570,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       if (!hello.resume || resumeError) await this.engine.touchSession(record.id, this.resumeWindowMs);
       return;
     }
-    await this.engine.touchSession(record.id, 0);
+    conn.reconnects = await this.engine.markConnected(record.id);
 
     // Attach: from here on live messages for these streams reach this connection (buffered while replaying).
     conn.sessionId = record.id;

@@ -64,6 +64,7 @@ describe('operations', () => {
     expect(body.connections).toHaveLength(2);
     expect(body.sessions).toHaveLength(2);
     expect(body.connections[0]).toMatchObject({ user: 'amy', remoteAddress: '127.0.0.1', reconnects: 0 });
+    expect(typeof body.connections[0].connectedAt).toBe('number');
 
     expect(await call('POST', `/sessions/${wz.sessionId}/disconnect`)).toEqual([200, { ok: true }]);
     expect((await z.closedPromise()).code).toBe(4000);
