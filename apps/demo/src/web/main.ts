@@ -1,0 +1,451 @@
+import { type ConnectionState, createClient, type HoldfastClient, webStorage } from '@holdfast/client';
+import { HoldfastError } from '@holdfast/protocol';
+import { type AgentEvent, type ChatLine, type Demo, demo } from '../shared/protocol.js';
+import { $, h, nonce } from './dom.js';
+import { DemoNetwork } from './net.js';
+
+// ------------------------------------------------------------------ sign-in
+
+const NAME_KEY = 'holdfast-demo:name';
+const AGENT_KEY = 'holdfast-demo:agent';
+
+interface Login {
+  token: string;
+  user: string;
+  expiresAt: number;
+}
+
+async function login(name: string): Promise<Login> {
+  const res = await fetch('/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error ?? `sign-in failed (${res.status})`);
+  return body as Login;
+}
+
+function askName(): Promise<string> {
+  const saved = sessionStorage.getItem(NAME_KEY);
+  if (saved) return Promise.resolve(saved);
+  const dialog = $('login') as HTMLDialogElement;
+  const form = document.getElementById('login-form') as HTMLFormElement;
+  dialog.showModal();
+  return new Promise((resolve) => {
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const name = String(new FormData(form).get('name') ?? '').trim();
+      try {
+        await login(name);
+        sessionStorage.setItem(NAME_KEY, name);
+        dialog.close();
+        resolve(name);
+      } catch (err) {
+        $('login-error').textContent = (err as Error).message;
+      }
+    });
+  });
+}
+
+// ------------------------------------------------------------------ state
+
+type Mark = 'queued' | 'sent' | 'handled' | 'error';
+interface Own {
+  nonce: string;
+  room: string;
+  text: string;
+  mark: Mark;
+  error?: string;
+  id?: string; // the client message id, for restored (persisted) messages
+}
+
+const lines = new Map<string, ChatLine[]>(); // room -> lines in stream order
+const own = new Map<string, Own>(); // nonce -> own message
+const members = new Map<string, Map<string, number>>(); // room -> user -> sessions
+let current = 'general';
+let myName = '';
+let attempts = 0;
+let token: Login | undefined;
+
+function notice(kind: string, text: string): void {
+  const list = $('notices');
+  list.prepend(h('li', { 'data-kind': kind }, `${new Date().toLocaleTimeString()} ${text}`));
+  while (list.children.length > 50) list.lastElementChild?.remove();
+}
+
+// ------------------------------------------------------------------ rendering
+
+function renderState(state: ConnectionState): void {
+  const badge = $('state');
+  badge.dataset.status = state.status;
+  let text: string = state.status;
+  if (state.status === 'reconnecting') {
+    const secs = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+    text = `reconnecting in ${secs} s`;
+  } else if (state.status === 'failed') text = `failed: ${state.reason} (${state.code})`;
+  if (net.isOffline() && state.status !== 'connected' && state.status !== 'failed') text += ' (offline)';
+  badge.textContent = text;
+  $('attempts').textContent = String(attempts);
+}
+
+function renderRooms(client: HoldfastClient<Demo>): void {
+  const list = $('rooms');
+  list.replaceChildren(
+    ...client.joinedRooms().map((room) => {
+      const leave = h('button', { type: 'button', 'data-testid': `leave-${room}` }, 'leave');
+      leave.addEventListener('click', (e) => {
+        e.stopPropagation();
+        client.leave(room).catch((err) => ($('room-error').textContent = (err as Error).message));
+      });
+      const li = h('li', { 'data-room': room, 'aria-current': String(room === current) }, `#${room}`, leave);
+      li.addEventListener('click', () => select(client, room));
+      return li;
+    }),
+  );
+  $('current-room').textContent = `#${current}`;
+}
+
+function renderMembers(): void {
+  const m = members.get(current) ?? new Map();
+  $('members').replaceChildren(
+    ...[...m.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([user, n]) => h('li', { 'data-user': user }, `${user}${n > 1 ? ` ×${n}` : ''}`)),
+  );
+}
+
+function renderChat(): void {
+  const list = $('messages');
+  const shown = new Set<string>();
+  const items: HTMLElement[] = [];
+  for (const line of lines.get(current) ?? []) {
+    const mine = line.nonce ? own.get(line.nonce) : undefined;
+    if (line.nonce) shown.add(line.nonce);
+    items.push(
+      lineItem(line.from, line.text, line.id, mine?.mark ?? (line.from === myName ? 'handled' : undefined)),
+    );
+  }
+  for (const o of own.values()) {
+    if (o.room !== current || shown.has(o.nonce)) continue;
+    const li = lineItem(myName, o.text, '', o.mark);
+    if (o.error) li.append(h('span', { class: 'error', 'data-testid': 'line-error' }, ` ${o.error}`));
+    items.push(li);
+  }
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  list.replaceChildren(...items);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function lineItem(from: string, text: string, id: string, mark: Mark | undefined): HTMLElement {
+  const li = h(
+    'li',
+    { 'data-id': id, 'data-from': from },
+    h('span', { class: 'from' }, from),
+    h('span', { class: 'text' }, text),
+  );
+  if (mark)
+    li.append(h('span', { class: 'mark', 'data-mark': mark }, mark === 'handled' ? '✓✓ handled' : mark));
+  return li;
+}
+
+// ------------------------------------------------------------------ chat
+
+async function refetchHistory(room: string): Promise<void> {
+  if (!token) return;
+  const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/history`, {
+    headers: { authorization: `Bearer ${token.token}` },
+  });
+  if (!res.ok) return;
+  const history = (await res.json()) as ChatLine[];
+  // History is the truth up to now; lines that arrived live after it was read are kept, once.
+  const known = new Set(history.map((l) => l.id));
+  const live = (lines.get(room) ?? []).filter((l) => !known.has(l.id));
+  lines.set(room, [...history, ...live]);
+  if (room === current) renderChat();
+}
+
+async function refreshMembers(client: HoldfastClient<Demo>, room: string): Promise<void> {
+  try {
+    const list = await client.request('members', { room });
+    members.set(room, new Map(list.map((m) => [m.user, m.sessions])));
+    if (room === current) renderMembers();
+  } catch {
+    // not connected yet: presence events and the next welcome will fill it in
+  }
+}
+
+function select(client: HoldfastClient<Demo>, room: string): void {
+  current = room;
+  renderRooms(client);
+  renderChat();
+  renderMembers();
+}
+
+function say(client: HoldfastClient<Demo>, text: string): void {
+  const n = nonce();
+  const entry: Own = {
+    nonce: n,
+    room: current,
+    text,
+    mark: client.state.status === 'connected' ? 'sent' : 'queued',
+  };
+  $('chat-error').textContent = '';
+  const sending = client.send('say', { room: current, text, nonce: n });
+  own.set(n, entry);
+  renderChat();
+  sending.then(
+    () => {
+      entry.mark = 'handled';
+      renderChat();
+    },
+    (err: unknown) => {
+      const e = err as HoldfastError;
+      if (e.code === 'VALIDATION_FAILED') {
+        // Nothing was sent: show the schema's message inline, keep the draft.
+        own.delete(n);
+        $('chat-error').textContent = e.issues?.map((i) => i.message).join('; ') ?? e.message;
+        (document.querySelector('[data-testid="chat-input"]') as HTMLInputElement).value = text;
+      } else {
+        entry.mark = 'error';
+        entry.error = e.message;
+      }
+      renderChat();
+    },
+  );
+}
+
+// ------------------------------------------------------------------ agent run
+
+interface AgentView {
+  runId: string;
+  total: number;
+  steps: string[];
+  answer: string;
+}
+
+let agent: AgentView | undefined = JSON.parse(sessionStorage.getItem(AGENT_KEY) ?? 'null') ?? undefined;
+
+function renderAgent(full: boolean, added?: string): void {
+  const bar = $('progress');
+  const pct = agent ? Math.round((100 * agent.steps.length) / agent.total) : 0;
+  bar.style.width = `${pct}%`;
+  bar.setAttribute('aria-valuenow', String(pct));
+  $('run-status').textContent = agent
+    ? `${agent.runId}: ${agent.steps.length} / ${agent.total} steps${agent.answer ? ' — done' : ''}`
+    : 'No run yet.';
+  $('answer').textContent = agent?.answer ?? '';
+  const list = $('steps');
+  if (full) list.replaceChildren(...(agent?.steps ?? []).map((s) => h('li', {}, s)));
+  else if (added) {
+    list.append(h('li', {}, added));
+    list.scrollTop = list.scrollHeight;
+  }
+}
+
+function onAgent(ev: AgentEvent): void {
+  if (ev.kind === 'started') {
+    agent = { runId: ev.runId, total: ev.total, steps: [], answer: '' };
+    renderAgent(true);
+  } else if (agent && ev.runId === agent.runId) {
+    if (ev.kind === 'step') {
+      const text = `#${ev.index} ${ev.agent}: ${ev.thought} (confidence ${ev.confidence.toFixed(2)}, $${ev.costUsd.toFixed(4)})`;
+      agent.steps.push(text);
+      renderAgent(false, text);
+    } else if (ev.kind === 'final') {
+      agent.answer = `${ev.answer} — total $${ev.totalCostUsd.toFixed(4)}`;
+      renderAgent(false);
+    } else if (ev.kind === 'plan') {
+      notice('agent', `plan: ${ev.steps.join(' → ')}`);
+    }
+  }
+  // Saved in the same task as the client saves its cursor, so a reload shows exactly what was delivered.
+  sessionStorage.setItem(AGENT_KEY, JSON.stringify(agent ?? null));
+}
+
+// ------------------------------------------------------------------ ops panel
+
+const rates: number[] = [];
+let lastCount: number | undefined;
+let lastAt = 0;
+
+async function pollStats(): Promise<void> {
+  try {
+    const s = await (await fetch('/api/stats')).json();
+    const count = s.counters.deliveries + s.counters.messagesIn;
+    const now = Date.now();
+    if (lastCount !== undefined && now > lastAt) rates.push(((count - lastCount) * 1000) / (now - lastAt));
+    lastCount = count;
+    lastAt = now;
+    if (rates.length > 60) rates.shift();
+    $('node').textContent = s.node;
+    $('ops-connections').textContent = String(s.connections);
+    $('ops-sessions').textContent = String(s.sessions);
+    $('ops-rooms').textContent = String(s.rooms ?? '–');
+    $('ops-rate').textContent = String(Math.round(rates.at(-1) ?? 0));
+    $('ops-resumes').textContent = String(s.counters.resumes);
+    $('ops-gaps').textContent = String(s.counters.gaps);
+    const max = Math.max(1, ...rates);
+    const points = rates.map((r, i) => `${(i * 240) / 59},${58 - (r / max) * 56}`).join(' ');
+    document.querySelector('[data-testid="ops-chart"] polyline')?.setAttribute('points', points);
+  } catch {
+    // the server is restarting; the next poll will tell
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+
+const net = new DemoNetwork(() => renderState(client.state));
+let client: HoldfastClient<Demo>;
+
+async function main(): Promise<void> {
+  myName = await askName();
+  $('user').textContent = myName;
+  client = createClient({
+    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+    protocol: demo,
+    WebSocket: net.WebSocket,
+    storage: webStorage(sessionStorage),
+    token: async () => {
+      token = await login(myName);
+      return token.token;
+    },
+  });
+
+  client.events.on('state', ({ next }) => {
+    if (next.status === 'connecting') attempts += 1;
+    if (next.status === 'connected') {
+      for (const o of own.values()) if (o.mark === 'queued') o.mark = 'sent';
+      renderChat();
+    }
+    if (next.status === 'failed') notice('failed', `failed: ${next.reason} (${next.code})`);
+    renderState(next);
+  });
+  setInterval(() => renderState(client.state), 500);
+
+  client.events.on('welcome', (w) => {
+    $('session').textContent = w.sessionId;
+    const outcome = w.resumed
+      ? 'resumed session'
+      : w.resumeError
+        ? `new session (resume ${w.resumeError})`
+        : 'new session';
+    notice('welcome', `${outcome} ${w.sessionId}`);
+    if (!w.resumed) for (const room of client.joinedRooms()) void refetchHistory(room);
+    for (const room of client.joinedRooms()) void refreshMembers(client, room);
+  });
+  client.events.on('gap', (g) => {
+    notice('gap', `gap on ${g.stream}: ${g.reason}${g.from !== undefined ? ` (${g.from}–${g.to})` : ''}`);
+    if (g.stream.startsWith('room:')) void refetchHistory(g.stream.slice(5));
+  });
+  client.events.on('room', (r) => {
+    if (r.op === 'join') {
+      void refetchHistory(r.room);
+      void refreshMembers(client, r.room);
+    } else if (r.room === current) current = client.joinedRooms()[0] ?? 'general';
+    renderRooms(client);
+  });
+  client.events.on('presence', (p) => {
+    let m = members.get(p.room);
+    if (!m) {
+      m = new Map();
+      members.set(p.room, m);
+    }
+    if (p.sessions > 0) m.set(p.user, p.sessions);
+    else m.delete(p.user);
+    if (p.room === current) renderMembers();
+  });
+  client.events.on('ack', (a) => {
+    for (const o of own.values()) {
+      if (o.id === a.id) o.mark = a.ok ? 'handled' : 'error';
+    }
+    renderChat();
+  });
+  client.events.on('error', (e) => notice('error', e.message));
+
+  client.on('said', (line) => {
+    const list = lines.get(line.room) ?? [];
+    if (!list.some((l) => l.id === line.id)) list.push(line);
+    lines.set(line.room, list);
+    if (line.room === current) renderChat();
+  });
+  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  client.on('typing', ({ room, user }) => {
+    if (room !== current) return;
+    $('typing').textContent = `${user} is typing…`;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => ($('typing').textContent = ''), 2000);
+  });
+  client.on('agent', onAgent);
+
+  // Messages restored from storage after a reload: show them as queued until handled.
+  for (const p of client.pending()) {
+    if (p.type !== 'say') continue;
+    const d = p.data as { room: string; text: string; nonce: string };
+    own.set(d.nonce, {
+      nonce: d.nonce,
+      room: d.room,
+      text: d.text,
+      mark: p.state === 'sent' ? 'sent' : 'queued',
+      id: p.id,
+    });
+  }
+  renderAgent(true);
+
+  document.getElementById('chat-form')?.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = document.querySelector('[data-testid="chat-input"]') as HTMLInputElement;
+    const text = input.value;
+    input.value = '';
+    say(client, text);
+  });
+  let lastTyping = 0;
+  document.querySelector('[data-testid="chat-input"]')?.addEventListener('input', () => {
+    if (client.state.status !== 'connected' || Date.now() - lastTyping < 1500) return;
+    lastTyping = Date.now();
+    client.send('typing', { room: current }).catch(() => undefined);
+  });
+  document.getElementById('join-form')?.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = document.querySelector('[data-testid="room-input"]') as HTMLInputElement;
+    const room = input.value.trim();
+    $('room-error').textContent = '';
+    client.join(room).then(
+      () => {
+        input.value = '';
+        select(client, room);
+      },
+      (err: unknown) => {
+        $('room-error').textContent =
+          err instanceof HoldfastError ? `${err.code}: ${err.message}` : String(err);
+      },
+    );
+  });
+  document.getElementById('agent-form')?.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target as HTMLFormElement);
+    client
+      .request('startRun', {
+        steps: Number(form.get('steps')),
+        intervalMs: Number(form.get('interval')),
+        task: 'Summarise the week',
+      })
+      .catch((err: unknown) => notice('error', `agent: ${(err as Error).message}`));
+  });
+  $('drop').addEventListener('click', () => net.drop());
+  $('offline').addEventListener('click', () => net.goOffline(5000));
+
+  renderState(client.state);
+  void pollStats();
+  setInterval(() => void pollStats(), 1000);
+  try {
+    await client.connect();
+  } catch {
+    // `failed` is shown by the state badge
+    return;
+  }
+  if (client.joinedRooms().length === 0) await client.join('general').catch(() => undefined);
+  select(client, client.joinedRooms().includes(current) ? current : (client.joinedRooms()[0] ?? 'general'));
+}
+
+void main();

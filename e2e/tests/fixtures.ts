@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, test as base, expect, type Page } from '@playwright/test';
+
+/** Console errors a page logged, minus those a scenario expects (network failures it caused). */
+export interface Watched {
+  page: Page;
+  errors: string[];
+}
+
+/** A signed-in demo page in its own browser context (its own sessionStorage, so its own session). */
+export async function openUser(
+  browser: Browser,
+  name: string,
+  baseURL: string,
+  viewport = { width: 1280, height: 900 },
+) {
+  const context = await browser.newContext({ baseURL, viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('/');
+  await page.getByTestId('name').fill(name);
+  await page.getByTestId('signin').click();
+  await expect(page.getByTestId('state')).toHaveText('connected');
+  return { context, page, errors };
+}
+
+/** Join (and select) a room from the UI. */
+export async function joinRoom(page: Page, room: string) {
+  await page.getByTestId('room-input').fill(room);
+  await page.getByTestId('join').click();
+  await expect(page.getByTestId('current-room')).toHaveText(`#${room}`);
+}
+
+/** Send a chat line from the UI. */
+export async function say(page: Page, text: string) {
+  await page.getByTestId('chat-input').fill(text);
+  await page.getByTestId('send').click();
+}
+
+/** The chat lines shown, as "from: text". */
+export async function chatLines(page: Page): Promise<string[]> {
+  return page
+    .getByTestId('messages')
+    .locator('li')
+    .evaluateAll((lis) =>
+      lis.map((li) => `${li.querySelector('.from')?.textContent}: ${li.querySelector('.text')?.textContent}`),
+    );
+}
+
+/** A unique, valid room name per test. */
+export function roomFor(title: string): string {
+  return `r-${title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 24)}-${Date.now().toString(36)}`;
+}
+
+/** Start a demo process of its own (for the restart scenario) on a fixed free port. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+export async function startDemoProcess(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../../apps/demo/dist/server/main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      NODE_NAME: `restartable-${port}`,
+      JWT_SECRET: 'e2e-restart-secret',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  for await (const chunk of child.stdout!) {
+    out += String(chunk);
+    if (out.includes('Holdfast demo on')) break;
+  }
+  return child;
+}
+
+export const test = base.extend<{ contexts: BrowserContext[] }>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright fixtures take an object pattern
+  contexts: async ({}, use) => {
+    const list: BrowserContext[] = [];
+    await use(list);
+    for (const c of list) await c.close();
+  },
+});
+export { expect };
