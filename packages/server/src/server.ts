@@ -571,6 +571,18 @@ export class HoldfastServer<P extends AnyProtocol> {
       return;
     }
     conn.reconnects = await this.engine.markConnected(record.id);
+    if (!conn.isOpen) {
+      this.releaseSlot(conn);
+      await this.engine.touchSession(record.id, this.resumeWindowMs);
+      return;
+    }
+    // Two resumes of one session racing: the later one wins, never two sockets per session.
+    const rival = this.sessionConns.get(record.id);
+    if (rival && rival !== conn) {
+      this.closeConn(rival, CloseCode.GoingAway, 'replaced by a newer connection');
+      this.detach(rival);
+      this.releaseSlot(rival);
+    }
 
     // Attach: from here on live messages for these streams reach this connection (buffered while replaying).
     conn.sessionId = record.id;
@@ -667,9 +679,10 @@ export class HoldfastServer<P extends AnyProtocol> {
   private async replay(conn: Connection, stream: string): Promise<void> {
     const st = conn.streams.get(stream);
     if (!st) return;
+    const PAGE = 500;
     try {
       for (;;) {
-        const page = await this.engine.read(stream, st.sent, 500);
+        const page = await this.engine.read(stream, st.sent, PAGE);
         if (conn.streams.get(stream) !== st || !conn.isOpen) return;
         if (page.epoch !== st.epoch) {
           this.sendGap(conn, stream, st, page.epoch, page.first - 1, 'epoch');
@@ -679,8 +692,29 @@ export class HoldfastServer<P extends AnyProtocol> {
           // Trimmed while we were away: say so rather than skip silently.
           this.sendGap(conn, stream, st, page.epoch, page.first - 1, 'retention');
         }
-        for (const m of page.messages) this.deliverTo(conn, st, m, undefined);
-        if (page.messages.length < 500) break;
+        for (const m of page.messages) {
+          if (conn.ws.bufferedAmount <= this.limits.highWaterMark / 2) {
+            this.deliverTo(conn, st, m, undefined, true);
+            continue;
+          }
+          // Replay is paced by the socket: a big backlog must not look like a slow consumer.
+          // Above half the mark, wait until this frame is flushed before the next one.
+          await new Promise<void>((resolve) => {
+            if (!this.deliverTo(conn, st, m, undefined, true, () => resolve())) resolve();
+          });
+          if (conn.streams.get(stream) !== st || !conn.isOpen) return;
+        }
+        if (page.messages.length === PAGE) continue;
+        if (
+          st.pending.length > 0 &&
+          st.pending[0]!.offset > st.sent + 1 &&
+          st.pending.length >= this.maxPending
+        ) {
+          // Live messages piled up beyond what we keep while replaying: they are in history, read on.
+          st.pending = [];
+          continue;
+        }
+        break;
       }
       const pending = st.pending;
       st.pending = [];
@@ -693,6 +727,9 @@ export class HoldfastServer<P extends AnyProtocol> {
       this.closeConn(conn, CloseCode.Internal, 'history unavailable');
     }
   }
+
+  /** Live messages kept per stream while a replay runs; beyond it they are re-read from history. */
+  private readonly maxPending = 10_000;
 
   private sendGap(
     conn: Connection,
@@ -740,12 +777,19 @@ export class HoldfastServer<P extends AnyProtocol> {
   }
 
   /** Deliver one stored message to one connection, in offset order. */
-  private deliverTo(conn: Connection, st: StreamState, m: StoredMessage, buf: Buffer | undefined): void {
-    if (m.offset <= st.sent) return;
+  private deliverTo(
+    conn: Connection,
+    st: StreamState,
+    m: StoredMessage,
+    buf: Buffer | undefined,
+    paced = false,
+    flushed?: () => void,
+  ): boolean {
+    if (m.offset <= st.sent) return false;
     st.sent = m.offset;
-    if (this.excluded(conn, m.except)) return;
+    if (this.excluded(conn, m.except)) return false;
     this.counters.deliveries += 1;
-    this.sendText(conn, buf ?? m.frame);
+    return this.sendText(conn, buf ?? m.frame, paced, flushed);
   }
 
   private deliverLive(stream: string, epoch: string, m: StoredMessage): void {
@@ -806,13 +850,16 @@ export class HoldfastServer<P extends AnyProtocol> {
   }
 
   /** Write a text frame; close the socket as a slow consumer when its buffer is over the mark. */
-  private sendText(conn: Connection, data: string | Buffer): void {
-    if (!conn.isOpen) return;
-    conn.ws.send(data, { binary: false });
+  private sendText(conn: Connection, data: string | Buffer, paced = false, flushed?: () => void): boolean {
+    if (!conn.isOpen) return false;
+    if (flushed) conn.ws.send(data, { binary: false }, () => flushed());
+    else conn.ws.send(data, { binary: false });
     this.counters.framesOut += 1;
-    if (conn.ws.bufferedAmount > this.limits.highWaterMark) {
+    // A paced sender (replay) waits for the buffer to drain instead.
+    if (!paced && conn.ws.bufferedAmount > this.limits.highWaterMark) {
       this.closeConn(conn, CloseCode.SlowConsumer, 'outbound buffer full');
     }
+    return true;
   }
 
   private sendError(conn: Connection, error: HoldfastError): void {

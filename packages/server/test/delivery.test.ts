@@ -262,3 +262,51 @@ describe('sessions and delivery', () => {
     expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
   });
 });
+
+describe('replay under flow control', () => {
+  it('replays a backlog larger than the high-water mark without closing the socket as a slow consumer', async () => {
+    // 20 MB of backlog: more than the kernel's socket buffers take, so it would pile up in the process.
+    const { server, connect } = await startServer({
+      limits: { highWaterMark: 256 * 1024 },
+      retention: { maxMessages: 20_000, maxBytes: 64 << 20 },
+    });
+    const c1 = await connect();
+    const w = await c1.hello();
+    await c1.terminate();
+    const text = 'y'.repeat(1000);
+    for (let n = 1; n <= 20_000; n++)
+      await server.sendToSession(w.sessionId, 'said', { from: String(n), text });
+    const c2 = await connect();
+    await c2.hello({
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: cursorsOf(c1.frames) },
+    });
+    await Promise.race([c2.next((f) => f.t === 'msg' && f.data.from === '20000'), c2.closedPromise()]);
+    expect(c2.closed).toBeUndefined();
+    expect(c2.msgs().map((m) => Number(m.data.from))).toEqual(
+      Array.from({ length: 20_000 }, (_, i) => i + 1),
+    );
+    expect(c2.closed).toBeUndefined();
+    expect(server.stats().counters.closes['4008']).toBeUndefined();
+  });
+
+  it('two resumes of one session racing leave exactly one socket', async () => {
+    const { server, connect } = await startServer();
+    const c1 = await connect();
+    const w = await c1.hello();
+    await c1.terminate();
+    const resume = { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: [] };
+    const [a, b] = [await connect(), await connect()];
+    a.send({ t: 'hello', version: 1, resume });
+    b.send({ t: 'hello', version: 1, resume });
+    await Promise.all([a.next((f) => f.t === 'welcome'), b.next((f) => f.t === 'welcome')]);
+    const firstClosed = await Promise.race([
+      a.closedPromise().then(() => a),
+      b.closedPromise().then(() => b),
+    ]);
+    const survivor = firstClosed === a ? b : a;
+    expect(firstClosed.closed!.code).toBe(1001);
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await survivor.next((f) => f.t === 'msg');
+    expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
+  });
+});
