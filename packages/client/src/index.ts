@@ -1,0 +1,58 @@
+/**
+ * `@holdfast/client`: a Holdfast client for browsers and Node. Typed by the app's
+ * `defineProtocol()`, it reconnects with backoff and resumes its session, delivers every
+ * server message once and in order, and keeps an outbox of unanswered messages.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@holdfast/client';
+ * const client = createClient({ url: 'wss://chat.example', protocol: chat });
+ * client.on('said', (data) => console.log(data.text));
+ * await client.connect();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { backoffDelay, retryDelay } from './backoff.js';
+export {
+  createClient,
+  HoldfastClient,
+  type JoinResult,
+  type MessageListener,
+  type RequestOptions,
+  type SendOptions,
+} from './client.js';
+export type {
+  CloseInfo,
+  ConnectionState,
+  ConnectionStatus,
+  StateChange,
+  TransitionReason,
+} from './connection-state.js';
+export type {
+  AckEvent,
+  ClientEvents,
+  GapEvent,
+  Listenable,
+  MessageMeta,
+  PresenceEvent,
+  RoomEvent,
+  Unsubscribe,
+  WelcomeEvent,
+} from './events.js';
+export {
+  type AckOptions,
+  type ClientEnvironment,
+  type ClientOptions,
+  type Clock,
+  DEFAULT_CLIENT_OPTIONS,
+  type Logger,
+  type OutboxOptions,
+  type ReconnectOptions,
+  type TimeoutOptions,
+  type TokenProvider,
+  type TokenTransport,
+} from './options.js';
+export type { OutboxKind, PendingMessage } from './outbox.js';
+export type { WebSocketConstructor, WebSocketLike } from './socket.js';
+export { type ClientStorage, memoryStorage, webStorage } from './storage.js';

@@ -1,0 +1,309 @@
+import type { AnyProtocol } from '@holdfast/protocol';
+import type { WebSocketConstructor } from './socket.js';
+import type { ClientStorage } from './storage.js';
+
+/**
+ * Time as the client sees it. Inject one in tests to drive backoff, heartbeats and timeouts
+ * without waiting.
+ *
+ * @example
+ * ```ts
+ * const clock: Clock = { now: () => t, setTimeout: (fn, ms) => timers.add(fn, ms), clearTimeout: (h) => timers.delete(h) };
+ * ```
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Run `fn` once after `ms` milliseconds; returns a handle for {@link Clock.clearTimeout}. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancel a timer made by {@link Clock.setTimeout}. */
+  clearTimeout(handle: unknown): void;
+}
+
+/**
+ * Where the client logs. Messages never contain tokens, resume tokens or message payloads.
+ *
+ * @example
+ * ```ts
+ * createClient({ url, protocol, logger: console });
+ * ```
+ */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * An auth token, or a function called on every connection attempt (and before the token
+ * expires) that returns a fresh one.
+ *
+ * @example
+ * ```ts
+ * const token: TokenProvider = async () => (await fetch('/token')).text();
+ * ```
+ */
+export type TokenProvider = string | (() => string | Promise<string>);
+
+/** How the token travels: in `hello` (default), as a subprotocol entry, or in the query string. */
+export type TokenTransport = 'hello' | 'subprotocol' | 'query';
+
+/**
+ * Reconnection with exponential backoff and full jitter. The delay before retry `n` (1-based)
+ * is uniform in `[minDelayMs, cap]` with `cap = min(maxDelayMs, initialDelayMs * factor^(n-1))`.
+ *
+ * @example
+ * ```ts
+ * createClient({ url, protocol, reconnect: { maxAttempts: 10, maxDelayMs: 10_000 } });
+ * ```
+ */
+export interface ReconnectOptions {
+  /**
+   * The cap of the first retry's delay.
+   * @default 1000
+   */
+  initialDelayMs: number;
+  /**
+   * The smallest delay of any retry (the lower end of the jitter range).
+   * @default 500
+   */
+  minDelayMs: number;
+  /**
+   * How much the cap grows per attempt.
+   * @default 2
+   */
+  factor: number;
+  /**
+   * The largest cap.
+   * @default 30000
+   */
+  maxDelayMs: number;
+  /**
+   * Retries after a retryable close before the client gives up (state `failed`).
+   * `0` means no retry at all.
+   * @default Infinity
+   */
+  maxAttempts: number;
+  /**
+   * A connection must stay up this long before the attempt counter resets to zero, so a
+   * server that accepts and drops at once still sees growing delays.
+   * @default 10000
+   */
+  stableAfterMs: number;
+}
+
+/**
+ * Batching of cursor acks: an `ack` frame goes out when `maxCount` messages are unacked or
+ * `delayMs` after the first unacked one, whichever is first.
+ */
+export interface AckOptions {
+  /**
+   * Unacked messages that trigger an ack at once. `0` and `1` ack every message.
+   * @default 50
+   */
+  maxCount: number;
+  /**
+   * Longest wait before unacked messages are acked.
+   * @default 200
+   */
+  delayMs: number;
+}
+
+/** Bounds of the outbox (messages waiting for their `res`, sent or not). */
+export interface OutboxOptions {
+  /**
+   * Most messages held. Over it, `send()` rejects with `OUTBOX_OVERFLOW`.
+   * @default 500
+   */
+  maxCount: number;
+  /**
+   * Most bytes (encoded frames) held. Over it, `send()` rejects with `OUTBOX_OVERFLOW`.
+   * @default 1048576
+   */
+  maxBytes: number;
+}
+
+/** Client-side deadlines. */
+export interface TimeoutOptions {
+  /**
+   * From creating the socket to the server's `welcome`; a connection that takes longer is
+   * closed and retried.
+   * @default 10000
+   */
+  connectMs: number;
+  /**
+   * Default deadline of `request()` (per call: `{ timeoutMs }`). `send()` has none by default.
+   * @default 30000
+   */
+  requestMs: number;
+}
+
+/**
+ * The page the client lives in, for the `online` event and page visibility. Defaults to
+ * `globalThis` when it has `addEventListener` (browsers); pass `null` to ignore it.
+ */
+export interface ClientEnvironment {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+  /** Where `visibilitychange` fires and `visibilityState` is read. */
+  document?: {
+    readonly visibilityState?: string;
+    addEventListener(type: string, listener: () => void): void;
+    removeEventListener(type: string, listener: () => void): void;
+  };
+}
+
+/**
+ * Options of {@link createClient}. Only `url` and `protocol` are required.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws';
+ * const client = createClient({ url: 'ws://localhost:3000', protocol: chat, WebSocket, token: () => getToken() });
+ * ```
+ */
+export interface ClientOptions<P extends AnyProtocol> {
+  /** The server's WebSocket URL (`ws://` or `wss://`). */
+  url: string;
+  /** The app protocol from `defineProtocol()`, shared with the server. */
+  protocol: P;
+  /**
+   * The WebSocket implementation. Defaults to the global `WebSocket` (browsers, Node 22+);
+   * pass `ws`'s in older Node.
+   */
+  WebSocket?: WebSocketConstructor;
+  /** The auth token or a provider of fresh tokens. */
+  token?: TokenProvider;
+  /**
+   * How the token travels.
+   * @default 'hello'
+   */
+  tokenTransport?: TokenTransport;
+  /**
+   * When the server announces the token's expiry, ask the provider for a new one this long
+   * before it and send it in-band (`refresh`), without reconnecting.
+   * @default 30000
+   */
+  refreshBeforeMs?: number;
+  /** Backoff and retry policy. */
+  reconnect?: Partial<ReconnectOptions>;
+  /** Cursor ack batching. */
+  ack?: Partial<AckOptions>;
+  /** Outbox bounds. */
+  outbox?: Partial<OutboxOptions>;
+  /** Client-side deadlines. */
+  timeouts?: Partial<TimeoutOptions>;
+  /**
+   * Largest server frame accepted; bigger ones are dropped and reported as `error` events.
+   * @default 1048576
+   */
+  maxIncomingBytes?: number;
+  /** Keeps session, cursors, rooms and outbox across page reloads. */
+  storage?: ClientStorage;
+  /**
+   * The storage key. Use one per client when several share a storage.
+   * @default 'holdfast'
+   */
+  storageKey?: string;
+  /** The page, for `online` and visibility events; `null` to ignore. */
+  environment?: ClientEnvironment | null;
+  /** Time source. */
+  clock?: Clock;
+  /** Random numbers in `[0, 1)`, for jitter and ids. */
+  random?: () => number;
+  /** Where to log; nothing is logged by default. */
+  logger?: Logger;
+}
+
+/**
+ * Every default of {@link ClientOptions}, in one place.
+ *
+ * @example
+ * ```ts
+ * const slow = { ...DEFAULT_CLIENT_OPTIONS.reconnect, maxDelayMs: 60_000 };
+ * ```
+ */
+export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
+  tokenTransport: 'hello' as TokenTransport,
+  refreshBeforeMs: 30_000,
+  reconnect: Object.freeze<ReconnectOptions>({
+    initialDelayMs: 1000,
+    minDelayMs: 500,
+    factor: 2,
+    maxDelayMs: 30_000,
+    maxAttempts: Number.POSITIVE_INFINITY,
+    stableAfterMs: 10_000,
+  }),
+  ack: Object.freeze<AckOptions>({ maxCount: 50, delayMs: 200 }),
+  outbox: Object.freeze<OutboxOptions>({ maxCount: 500, maxBytes: 1_048_576 }),
+  timeouts: Object.freeze<TimeoutOptions>({ connectMs: 10_000, requestMs: 30_000 }),
+  maxIncomingBytes: 1_048_576,
+  storageKey: 'holdfast',
+});
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  url: string;
+  WebSocket: WebSocketConstructor;
+  token: TokenProvider | undefined;
+  tokenTransport: TokenTransport;
+  refreshBeforeMs: number;
+  reconnect: ReconnectOptions;
+  ack: AckOptions;
+  outbox: OutboxOptions;
+  timeouts: TimeoutOptions;
+  maxIncomingBytes: number;
+  storage: ClientStorage | undefined;
+  storageKey: string;
+  environment: ClientEnvironment | undefined;
+  clock: Clock;
+  random: () => number;
+  logger: Logger | undefined;
+}
+
+const systemClock: () => Clock = () => ({
+  now: () => Date.now(),
+  // Wrapped: browsers throw "Illegal invocation" when timers are called on another `this`.
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+});
+
+function pageEnvironment(): ClientEnvironment | undefined {
+  const g = globalThis as Partial<ClientEnvironment>;
+  return typeof g.addEventListener === 'function' ? (g as ClientEnvironment) : undefined;
+}
+
+/** Fill in defaults with `??`, so `0` stays `0`. */
+export function resolveOptions(o: ClientOptions<AnyProtocol>): ResolvedOptions {
+  const d = DEFAULT_CLIENT_OPTIONS;
+  const WebSocketImpl = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!WebSocketImpl) {
+    throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
+  }
+  return {
+    url: o.url,
+    WebSocket: WebSocketImpl,
+    token: o.token,
+    tokenTransport: o.tokenTransport ?? d.tokenTransport,
+    refreshBeforeMs: o.refreshBeforeMs ?? d.refreshBeforeMs,
+    reconnect: { ...d.reconnect, ...defined(o.reconnect) },
+    ack: { ...d.ack, ...defined(o.ack) },
+    outbox: { ...d.outbox, ...defined(o.outbox) },
+    timeouts: { ...d.timeouts, ...defined(o.timeouts) },
+    maxIncomingBytes: o.maxIncomingBytes ?? d.maxIncomingBytes,
+    storage: o.storage,
+    storageKey: o.storageKey ?? d.storageKey,
+    environment: o.environment === undefined ? pageEnvironment() : (o.environment ?? undefined),
+    clock: o.clock ?? systemClock(),
+    random: o.random ?? Math.random,
+    logger: o.logger,
+  };
+}
+
+/** Drop `undefined` fields so a spread does not overwrite a default with `undefined`. */
+function defined<T extends object>(group: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key in group) if (group[key] !== undefined) out[key] = group[key];
+  return out;
+}

@@ -1,0 +1,74 @@
+import { defineProtocol } from '@holdfast/protocol';
+import { onTestFinished } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import {
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionStatus,
+  createClient,
+  type HoldfastClient,
+} from '../../src/index.js';
+import type { FakeServer } from './fake-server.js';
+
+/** The app protocol of the client tests. */
+export const app = defineProtocol({
+  client: {
+    say: z.object({ text: z.string().max(100) }),
+    blob: z.object({ data: z.string() }),
+  },
+  server: {
+    said: z.object({ text: z.string() }),
+    tick: z.object({ n: z.number() }),
+  },
+  requests: {
+    echo: {
+      request: z.object({ text: z.string() }),
+      response: z.object({ text: z.string(), length: z.number() }),
+    },
+  },
+});
+export type App = typeof app;
+export type TestClient = HoldfastClient<App>;
+
+/** A client of `server` (ws implementation, no page environment), closed when the test ends. */
+export function clientOf(server: FakeServer, options: Partial<ClientOptions<App>> = {}): TestClient {
+  const client = createClient({
+    url: server.url,
+    protocol: app,
+    WebSocket,
+    environment: null,
+    random: () => 0.5,
+    ...options,
+  });
+  onTestFinished(() => client.close());
+  return client;
+}
+
+/** Resolve with the next lifecycle event `event` (matching `pred`). */
+export function nextEvent<K extends keyof ClientEvents>(
+  client: TestClient,
+  event: K,
+  pred: (...args: Parameters<ClientEvents[K]>) => boolean = () => true,
+): Promise<Parameters<ClientEvents[K]>[0]> {
+  return new Promise((resolve) => {
+    const off = client.events.on(event, ((...args: Parameters<ClientEvents[K]>) => {
+      if (!pred(...args)) return;
+      off();
+      resolve(args[0]);
+    }) as ClientEvents[K]);
+  });
+}
+
+/** Resolve when the client's state has `status` (now or later). */
+export function reach(client: TestClient, status: ConnectionStatus): Promise<void> {
+  if (client.state.status === status) return Promise.resolve();
+  return nextEvent(client, 'state', ({ next }) => next.status === status).then(() => undefined);
+}
+
+/** Record every state change of a client. */
+export function recordStates(client: TestClient): string[] {
+  const log: string[] = [];
+  client.events.on('state', ({ next, reason }) => log.push(`${next.status}:${reason}`));
+  return log;
+}
