@@ -35,7 +35,7 @@ export class FaultProxy extends EventEmitter<{ dropped: [bytes: number] }> {
 
   private constructor(
     private readonly server: Server,
-    private readonly target: { host: string; port: number },
+    private target: { host: string; port: number },
   ) {
     super();
   }
@@ -142,6 +142,11 @@ export class FaultProxy extends EventEmitter<{ dropped: [bytes: number] }> {
   /** Delay every chunk by `ms` (order kept); 0 turns it off. */
   latency(ms: number): void {
     this.latencyMs = ms;
+  }
+
+  /** Forward new connections to another port (e.g. a restarted server). */
+  retarget(port: number, host = this.target.host): void {
+    this.target = { host, port };
   }
 
   /** Refuse (reset) new connections while true. */
