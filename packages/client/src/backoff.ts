@@ -1,5 +1,5 @@
-import { parseRetryAfter } from '@holdfast/protocol';
 import type { ReconnectOptions } from './options.js';
+import { parseRetryAfter } from './protocol.js';
 
 /**
  * The delay before retry `attempt` (1-based): exponential backoff with full jitter, uniform in

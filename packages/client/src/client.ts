@@ -1,19 +1,13 @@
-import {
-  type AnyProtocol,
-  type ClientMessageInputs,
-  ErrorCode,
-  encode,
-  type HelloFrame,
-  HoldfastError,
-  isRetryable,
-  PROTOCOL_VERSION,
-  type RequestInputs,
-  type ResFrame,
-  type Responses,
-  type ServerFrame,
-  type ServerMessages,
-  Streams,
-  type WelcomeFrame,
+import type {
+  AnyProtocol,
+  ClientMessageInputs,
+  FrameOf,
+  RequestInputs,
+  ResFrame,
+  Responses,
+  ServerFrame,
+  ServerMessages,
+  WelcomeFrame,
 } from '@holdfast/protocol';
 import { retryDelay } from './backoff.js';
 import { Connection } from './connection.js';
@@ -24,23 +18,20 @@ import {
   type TransitionReason,
 } from './connection-state.js';
 import { Cursors } from './cursors.js';
-import { Delivery } from './delivery.js';
 import { watchEnvironment } from './environment.js';
 import {
   type AckEvent,
   type ClientEvents,
   Emitter,
+  type GapEvent,
   type Listenable,
   type MessageMeta,
   type Unsubscribe,
 } from './events.js';
-import { Ids } from './ids.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { Outbox, type OutboxEntry, type OutboxKind, type PendingMessage } from './outbox.js';
-import { loadState, type PersistedState, Persister, restoredEntries } from './persistence.js';
-import { type ControlFrame, ControlRequests, type Outcome } from './requests.js';
-import { socketTarget } from './socket.js';
-import { TokenRefresh } from './token-refresh.js';
+import { Outbox, type OutboxEntry, type OutboxKind, outboxEntry, type PendingMessage } from './outbox.js';
+import { type PersistedState, Persister, restoredEntries } from './persistence.js';
+import { ErrorCode, encode, HoldfastError, isRetryable, PROTOCOL_VERSION, Streams } from './protocol.js';
 
 /** The listener of app message `K`: its validated data and where it came from. */
 export type MessageListener<P extends AnyProtocol, K extends keyof ServerMessages<P>> = (
@@ -74,8 +65,35 @@ export interface JoinResult {
   offset: number;
 }
 
+/** Frames the client sends outside the outbox (less their id), each answered by a `res` with that id. */
+type ControlFrame = { t: 'join' | 'leave'; room: string } | { t: 'refresh'; token: string };
+
+/** A caller's promise. */
+interface Caller {
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A `join`, `leave` or `refresh` waiting for its `res`. Unlike outbox messages they are not
+ * persisted nor bounded: rooms are persisted as a set and re-joined instead, and a refresh only
+ * makes sense on its own connection.
+ */
+interface Control extends Caller {
+  text: string;
+  /** The room of a `join`/`leave`: those are resent after a reconnect. None for a `refresh`. */
+  room: string | undefined;
+}
+
+/** How a `res` ended. */
+type Outcome = { ok: true; result: unknown } | { ok: false; error: HoldfastError };
+
+/** Settle a caller's promise with an outcome. */
+const settle = (caller: Caller | undefined, outcome: Outcome) =>
+  outcome.ok ? caller?.resolve(outcome.result) : caller?.reject(outcome.error);
+
 const closedError = (message = 'Client closed', details?: Record<string, unknown>) =>
-  new HoldfastError(ErrorCode.ClientClosed, message, details ? { details } : {});
+  new HoldfastError(ErrorCode.ClientClosed, message, { details });
 
 /**
  * A Holdfast client: one WebSocket that reconnects and resumes its session, delivers every
@@ -108,52 +126,44 @@ export class HoldfastClient<P extends AnyProtocol> {
   #stableTimer: unknown;
   #session: { sessionId: string; resumeToken: string } | undefined;
   #maxPayload: number | undefined;
-  #heartbeatIntervalMs = 0;
   readonly #cursors: Cursors;
   readonly #outbox: Outbox;
-  readonly #controls = new ControlRequests();
-  readonly #refresh: TokenRefresh;
-  readonly #delivery: Delivery;
+  /** By id. */
+  readonly #controls = new Map<string, Control>();
+  /** The next in-band token refresh (see `#refreshToken`). */
+  #refreshTimer: unknown;
+  /** The token expiry the current connection follows (0: none yet). */
+  #expiresAt = 0;
+  /** The rooms joined or being joined, kept in step with `sub` frames. */
   readonly #rooms = new Set<string>();
-  readonly #ids: Ids;
-  readonly #encoder = new TextEncoder();
+  /**
+   * Message ids are a random base36 prefix per client instance and a counter (`k3j9x2-1`,
+   * `k3j9x2-2`...). The counter is persisted with the outbox so a restored client never reuses
+   * the id of a stored message, even with the same prefix.
+   */
+  readonly #idPrefix: string;
+  #seq = 1;
+  /** The promises of `connect()` calls, settled at the next `welcome` or when the client stops. */
   #waiters: { resolve(): void; reject(error: unknown): void }[] = [];
   #unwatch: (() => void) | undefined;
-  readonly #persister: Persister | undefined;
+  /** Set once the stored state is restored: writes start then. */
+  #persister: Persister | undefined;
   #restored: Promise<void> = Promise.resolve();
-  #loaded = false;
 
   constructor(options: ClientOptions<P>) {
-    this.#o = resolveOptions(options);
+    const o = resolveOptions(options);
+    this.#o = o;
     this.#protocol = options.protocol;
     this.events = this.#lifecycle;
-    this.#ids = new Ids(this.#o.random);
-    this.#outbox = new Outbox(this.#o.outbox);
-    this.#cursors = new Cursors(this.#o.clock, this.#o.ack, (cursors) => this.#write({ t: 'ack', cursors }));
-    this.#delivery = new Delivery({
-      protocol: this.#protocol,
-      cursors: this.#cursors,
-      rooms: this.#rooms,
-      messages: this.#messages,
-      emit: (event, ...args) => this.#emit(event, ...args),
-      report: (error) => this.#report(error),
-      persist: () => this.#persist(),
-    });
-    this.#refresh = new TokenRefresh(this.#o.token, {
-      clock: this.#o.clock,
-      refreshBeforeMs: this.#o.refreshBeforeMs,
-      send: (token) => this.#control({ t: 'refresh', id: this.#ids.next(), token }),
-      report: (error) => this.#report(error),
-      logger: this.#o.logger,
-    });
-    const storage = this.#o.storage;
-    if (storage) {
-      const warn = (message: string, error: unknown) =>
-        this.#o.logger?.warn(message, { error: String(error) });
-      this.#persister = new Persister(storage, this.#o.storageKey, () => this.#snapshot(), warn);
-      const state = loadState(storage, this.#o.storageKey, warn);
-      if (state instanceof Promise) this.#restored = state.then((s) => this.#restore(s));
-      else this.#restore(state);
+    this.#idPrefix = Math.floor(o.random() * 36 ** 8).toString(36);
+    this.#outbox = new Outbox(o.outbox);
+    this.#cursors = new Cursors(o, (cursors) => this.#write({ t: 'ack', cursors }));
+    if (o.storage) {
+      const persister = new Persister(o, () => this.#snapshot());
+      const state = persister.load();
+      const restore = (s: PersistedState | undefined) => this.#restore(s, persister);
+      if (state instanceof Promise) this.#restored = state.then(restore);
+      else restore(state);
     }
   }
 
@@ -197,21 +207,16 @@ export class HoldfastClient<P extends AnyProtocol> {
    * ```
    */
   connect(): Promise<void> {
-    const s = this.#current.status;
-    if (s === 'connected') return Promise.resolve();
+    const s = this.#current;
+    if (s.status === 'connected') return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (s === 'idle' || s === 'closed' || s === 'failed') {
+    if (s.status === 'reconnecting') void this.#open(s.attempt, 'connect');
+    else if (s.status !== 'connecting') {
+      // idle, closed or failed
       this.#attempts = 0;
       const env = this.#o.environment;
-      if (env && !this.#unwatch) {
-        this.#unwatch = watchEnvironment(env, {
-          online: () => this.#wake('online'),
-          visible: () => this.#wake('visible'),
-        });
-      }
+      if (env && !this.#unwatch) this.#unwatch = watchEnvironment(env, (why) => this.#wake(why));
       void this.#open(0, 'connect');
-    } else if (this.#current.status === 'reconnecting') {
-      void this.#open(this.#current.attempt, 'connect');
     }
     return done;
   }
@@ -266,7 +271,7 @@ export class HoldfastClient<P extends AnyProtocol> {
    * ```
    */
   async join(room: string): Promise<JoinResult> {
-    const done = this.#control({ t: 'join', id: this.#ids.next(), room });
+    const done = this.#control({ t: 'join', room });
     this.#rooms.add(room);
     this.#persist();
     try {
@@ -286,7 +291,7 @@ export class HoldfastClient<P extends AnyProtocol> {
    * ```
    */
   async leave(room: string): Promise<void> {
-    const done = this.#control({ t: 'leave', id: this.#ids.next(), room });
+    const done = this.#control({ t: 'leave', room });
     this.#rooms.delete(room);
     this.#persist();
     await done;
@@ -307,13 +312,7 @@ export class HoldfastClient<P extends AnyProtocol> {
    * ```
    */
   pending(): PendingMessage[] {
-    return [...this.#outbox.values()].map(({ id, type, kind, state, data }) => ({
-      id,
-      type,
-      kind,
-      state,
-      data,
-    }));
+    return this.#outbox.values().map(({ id, type, kind, state, data }) => ({ id, type, kind, state, data }));
   }
 
   /**
@@ -328,13 +327,11 @@ export class HoldfastClient<P extends AnyProtocol> {
    */
   close(reason = 'Client closed'): void {
     if (this.#current.status === 'closed') return;
-    const conn = this.#conn;
-    this.#conn = undefined;
-    conn?.close(1000, reason);
-    this.#disconnected();
+    const close = { code: 1000, reason };
+    const had = this.#drop(close);
     this.#shutdown(closedError());
-    if (conn) this.#emit('close', { code: 1000, reason });
-    this.#setState({ status: 'closed', code: 1000, reason }, 'app-close');
+    if (had) this.#emit('close', close);
+    this.#setState({ status: 'closed', ...close }, 'app-close');
   }
 
   /** `await using client = createClient(...)`: closes, then waits for pending storage writes. */
@@ -347,63 +344,40 @@ export class HoldfastClient<P extends AnyProtocol> {
 
   #setState(next: ConnectionState, reason: TransitionReason): void {
     const prev = this.#current;
-    if (!canTransition(prev.status, next.status)) {
-      this.#o.logger?.error('holdfast: unexpected transition', {
-        from: prev.status,
-        to: next.status,
-        reason,
-      });
-    }
+    const fields = { from: prev.status, to: next.status, reason };
+    if (!canTransition(prev.status, next.status))
+      this.#o.logger?.error('holdfast: unexpected transition', fields);
     this.#current = next;
-    this.#o.logger?.debug('holdfast: state', { from: prev.status, to: next.status, reason });
+    this.#o.logger?.debug('holdfast: state', fields);
     this.#emit('state', { prev, next, reason });
   }
 
   /** Open a new connection now: the previous one (if any) is closed first. */
   async #open(attempt: number, reason: TransitionReason): Promise<void> {
-    this.#o.clock.clearTimeout(this.#retryTimer);
-    if (this.#conn) {
-      this.#conn.close(4408, 'Reconnecting', true);
-      this.#conn = undefined;
-      this.#disconnected();
-    }
+    const o = this.#o;
+    o.clock.clearTimeout(this.#retryTimer);
+    if (this.#conn) this.#drop({ code: 4408, reason: 'Reconnecting' }, true);
     const generation = ++this.#generation;
     this.#setState({ status: 'connecting', attempt }, reason);
     let token: string | undefined;
     try {
       await this.#restored;
-      const provider = this.#o.token;
-      token = typeof provider === 'function' ? await provider() : provider;
+      token = typeof o.token === 'function' ? await o.token() : o.token;
     } catch (cause) {
       if (generation !== this.#generation) return;
       this.#report(new HoldfastError(ErrorCode.Unauthorized, 'Token provider failed', { cause }));
       return this.#lost({ code: 1006, reason: 'Token provider failed' }, 'token-error');
     }
     if (generation !== this.#generation) return;
-    const { url, protocols } = socketTarget(this.#o.url, token, this.#o.tokenTransport);
     try {
-      const conn: Connection = new Connection(
-        {
-          WebSocket: this.#o.WebSocket,
-          url,
-          protocols,
-          clock: this.#o.clock,
-          connectTimeoutMs: this.#o.timeouts.connectMs,
-          maxIncomingBytes: this.#o.maxIncomingBytes,
-          logger: this.#o.logger,
-        },
-        {
-          open: () => this.#conn === conn && this.#hello(token),
-          frame: (frame) => this.#conn === conn && this.#frame(frame),
-          badFrame: (error) => this.#report(error),
-          end: (close, why) => {
-            if (this.#conn !== conn) return;
-            this.#conn = undefined;
-            this.#lost(close, why);
-          },
-        },
-      );
-      this.#conn = conn;
+      // The connection ignores its socket's events once closed or ended: what it reports is
+      // always about the current connection.
+      this.#conn = new Connection(o, token, {
+        open: () => this.#hello(token),
+        frame: this.#frame,
+        badFrame: this.#report,
+        end: this.#lost,
+      });
     } catch (error) {
       this.#report(error);
       this.#fail({ code: 1006, reason: 'Could not create the WebSocket' }, 'socket-error');
@@ -411,66 +385,87 @@ export class HoldfastClient<P extends AnyProtocol> {
   }
 
   #hello(token: string | undefined): void {
-    const hello: HelloFrame = { t: 'hello', version: PROTOCOL_VERSION };
-    if (token !== undefined && this.#o.tokenTransport === 'hello') hello.token = token;
-    if (this.#session) hello.resume = { ...this.#session, cursors: this.#cursors.list() };
     try {
-      this.#conn?.send(encode(hello));
+      this.#write({
+        t: 'hello',
+        version: PROTOCOL_VERSION,
+        token: this.#o.tokenTransport === 'hello' ? token : undefined,
+        resume: this.#resume(),
+      });
     } catch (error) {
       // An invalid token (or stored session) would fail the same way on every retry.
       this.#report(error);
-      const conn = this.#conn;
-      this.#conn = undefined;
-      conn?.close(4400, 'Invalid hello');
-      this.#disconnected();
-      this.#fail({ code: 4400, reason: 'Invalid hello' }, 'terminal-close');
+      const close = { code: 4400, reason: 'Invalid hello' };
+      this.#drop(close);
+      this.#fail(close, 'terminal-close');
     }
   }
 
-  /** The connection ended by itself: retry, or fail on a terminal code. */
-  #lost(close: CloseInfo, why: TransitionReason): void {
+  /** Close the current connection (if any) on purpose. Returns whether there was one. */
+  #drop(close: CloseInfo, dead?: boolean): boolean {
+    const conn = this.#conn;
+    this.#conn = undefined;
+    conn?.close(close.code, close.reason, dead);
     this.#disconnected();
-    const generation = this.#generation;
-    this.#emit('close', close);
-    // A `close` listener may have closed or restarted the client.
-    if (generation !== this.#generation) return;
+    return !!conn;
+  }
+
+  /**
+   * The connection ended by itself (or never opened): retry, or fail on a terminal code. An
+   * arrow function, like `#frame` and `#report`: handed to each connection as is.
+   */
+  readonly #lost = (close: CloseInfo, why: TransitionReason): void => {
+    const o = this.#o;
+    this.#conn = undefined;
+    this.#disconnected();
+    if (!this.#closeEvent(close)) return;
     if (!isRetryable(close.code)) return this.#fail(close, 'terminal-close');
     const attempt = this.#attempts + 1;
-    if (attempt > this.#o.reconnect.maxAttempts) return this.#fail(close, 'max-attempts');
+    if (attempt > o.reconnect.maxAttempts) return this.#fail(close, 'max-attempts');
     this.#attempts = attempt;
-    const delayMs = retryDelay(attempt, this.#o.reconnect, this.#o.random, close.reason);
-    this.#retryTimer = this.#o.clock.setTimeout(() => void this.#open(attempt, 'retry'), delayMs);
-    const retryAt = this.#o.clock.now() + delayMs;
-    this.#setState({ status: 'reconnecting', attempt, retryAt, delayMs, lastClose: close }, why);
+    const delayMs = retryDelay(attempt, o.reconnect, o.random, close.reason);
+    this.#retryTimer = o.clock.setTimeout(() => void this.#open(attempt, 'retry'), delayMs);
+    this.#setState(
+      { status: 'reconnecting', attempt, retryAt: o.clock.now() + delayMs, delayMs, lastClose: close },
+      why,
+    );
+  };
+
+  /** Emit `close`; false when a listener closed or restarted the client meanwhile. */
+  #closeEvent(close: CloseInfo): boolean {
+    const generation = this.#generation;
+    this.#emit('close', close);
+    return generation === this.#generation;
   }
 
   #fail(close: CloseInfo, why: TransitionReason): void {
     this.#shutdown(closedError(`Connection failed: ${close.reason || close.code}`, { ...close }));
-    this.#setState({ status: 'failed', code: close.code, reason: close.reason }, why);
+    this.#setState({ status: 'failed', ...close }, why);
   }
 
   /** The browser is back online or the page visible again: do not wait for timers. */
   #wake(why: 'online' | 'visible'): void {
     const s = this.#current;
     if (s.status === 'reconnecting') void this.#open(s.attempt, why);
-    else if (why === 'visible' && s.status === 'connected' && this.#conn) {
+    else if (
+      why === 'visible' &&
+      s.status === 'connected' &&
       // Timers are throttled in hidden pages: a connection that missed a beat is likely dead.
-      if (this.#conn.idleMs() > this.#heartbeatIntervalMs) {
-        const generation = this.#generation;
-        this.#emit('close', { code: 4408, reason: 'Missed heartbeats while hidden' });
-        if (generation === this.#generation) void this.#open(++this.#attempts, why);
-      }
+      this.#conn?.missedBeats() &&
+      this.#closeEvent({ code: 4408, reason: 'Missed heartbeats while hidden' })
+    ) {
+      void this.#open(++this.#attempts, why);
     }
   }
 
   /** Per-connection cleanup. */
   #disconnected(): void {
-    const clock = this.#o.clock;
-    clock.clearTimeout(this.#stableTimer);
-    this.#refresh.stop();
+    this.#o.clock.clearTimeout(this.#stableTimer);
+    this.#o.clock.clearTimeout(this.#refreshTimer);
+    this.#expiresAt = 0;
     this.#cursors.cancel();
     for (const e of this.#outbox.values()) e.state = 'queued';
-    this.#controls.dropConnectionBound(closedError('Disconnected'));
+    this.#rejectControls(closedError('Disconnected'));
   }
 
   /** The client stops (closed or failed): reject everything pending, empty the outbox. */
@@ -479,55 +474,126 @@ export class HoldfastClient<P extends AnyProtocol> {
     this.#o.clock.clearTimeout(this.#retryTimer);
     this.#unwatch?.();
     this.#unwatch = undefined;
-    this.#controls.rejectAll(error);
-    for (const e of this.#outbox.clear()) {
-      this.#o.clock.clearTimeout(e.timer);
-      this.#settle(e, { ok: false, error });
-    }
+    this.#rejectControls(error, true);
+    for (const e of this.#outbox.clear()) this.#settle(e, { ok: false, error });
+    this.#settleWaiters(error);
+    this.#persist();
+  }
+
+  /** Settle the `connect()` promises: resolve them, or reject them with `error`. */
+  #settleWaiters(error?: HoldfastError): void {
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) w.reject(error);
-    this.#persist();
+    for (const w of waiters) {
+      if (error) w.reject(error);
+      else w.resolve();
+    }
   }
 
   // ---------------------------------------------------------------- incoming frames
 
-  #frame(f: ServerFrame): void {
+  /** A frame from the current connection. */
+  readonly #frame = (f: ServerFrame): void => {
+    const cursors = this.#cursors;
     if (f.t === 'welcome') return this.#welcome(f);
-    if (f.t === 'ping') {
-      this.#write(f.ts === undefined ? { t: 'pong' } : { t: 'pong', ts: f.ts });
-      return;
-    }
+    if (f.t === 'ping') return void this.#write({ t: 'pong', ts: f.ts });
     if (f.t === 'error') return this.#report(HoldfastError.fromBody(f.error));
     if (this.#current.status !== 'connected') {
-      this.#o.logger?.warn('holdfast: frame before welcome ignored', { t: f.t });
-      return;
+      return this.#o.logger?.warn('holdfast: frame before welcome ignored', { t: f.t });
     }
-    if (f.t === 'res') return this.#res(f);
-    if (f.t !== 'pong') this.#delivery.frame(f);
+    // Delivery: a `msg` at or below its stream's cursor is a duplicate and dropped; any other is
+    // validated with the protocol and delivered once, in stream order. Loss is only ever what
+    // the server announces (welcome gaps, `gap` frames), raised as `gap` events.
+    switch (f.t) {
+      case 'res':
+        return this.#res(f);
+      case 'msg':
+        if (!cursors.accept(f.stream, f.epoch, f.offset)) return;
+        this.#persist();
+        return this.#deliver(f);
+      case 'vol':
+        return this.#deliver(f);
+      case 'sub':
+        if (f.op === 'join') {
+          this.#rooms.add(f.room);
+          if (f.epoch !== undefined && f.offset !== undefined) cursors.advance(f.stream, f.epoch, f.offset);
+        } else {
+          this.#rooms.delete(f.room);
+          cursors.delete(f.stream);
+        }
+        this.#persist();
+        return this.#emit('room', { op: f.op, room: f.room, stream: f.stream });
+      case 'presence': {
+        // The frame (validated, so without unknown fields) is the event, less its `t`.
+        const { t, ...presence } = f;
+        return this.#emit('presence', presence);
+      }
+      case 'gap': {
+        const { t, ...gap } = f;
+        cursors.advance(f.stream, f.epoch, f.to);
+        this.#persist();
+        return this.#emit('gap', { ...gap, source: 'frame' });
+      }
+    }
+  };
+
+  /** Validate an app message (`msg` or `vol`) and call its listeners. */
+  #deliver({ t, type, data, ...where }: FrameOf<'msg' | 'vol'>): void {
+    const v = this.#protocol.parseServer(type, data);
+    if (!v.ok) return this.#report(v.error);
+    const { stream } = where;
+    // `where` is `stream`, `epoch`, `offset` and `ts` (`stream` and `ts` for a `vol`).
+    const meta: MessageMeta = {
+      stream,
+      ...where,
+      volatile: t === 'vol',
+      room: stream === undefined ? undefined : Streams.roomOf(stream),
+    };
+    try {
+      this.#messages.emit(type, v.value, meta);
+    } catch (error) {
+      // A throwing app listener must not break delivery of the next message.
+      this.#report(error);
+    }
   }
 
   #welcome(w: WelcomeFrame): void {
-    const conn = this.#conn;
-    if (!conn || this.#current.status === 'connected') return;
-    conn.watch(w.heartbeat.timeoutMs);
+    if (this.#current.status === 'connected') return;
+    this.#conn?.watch(w.heartbeat);
     this.#session = { sessionId: w.sessionId, resumeToken: w.resumeToken };
     this.#maxPayload = w.limits.maxPayload;
-    this.#heartbeatIntervalMs = w.heartbeat.intervalMs;
-    const gaps = this.#delivery.welcome(w);
+    // The welcome lists every subscribed stream, so its cursors replace ours. Gaps: every `gap`
+    // status, and when the resume failed (`resumeError`), every stream we held that it does not
+    // list as a gap.
+    const previous = this.#cursors.list();
+    this.#cursors.reset(w.streams);
+    const gaps: GapEvent[] = [];
+    for (const { stream, epoch, status, from, to, reason = 'unknown' } of w.streams) {
+      if (status === 'gap') gaps.push({ stream, epoch, from, to, reason, source: 'welcome' });
+    }
+    for (const { stream, epoch } of w.resumeError ? previous : []) {
+      if (!gaps.some((g) => g.stream === stream)) {
+        gaps.push({ stream, epoch, reason: w.resumeError!, source: 'welcome' });
+      }
+    }
     // Rooms, then the outbox, before any event: what a listener sends goes behind them.
     this.#resubscribe(w);
-    this.#flushOutbox();
+    for (const e of this.#outbox.values()) {
+      // (Re)send every outbox entry in order, with its id.
+      const error = this.#tooBig(e.bytes);
+      if (!error) this.#transmit(e);
+      else {
+        this.#outbox.take(e.id);
+        this.#settle(e, { ok: false, error });
+      }
+    }
     const { stableAfterMs } = this.#o.reconnect;
     if (stableAfterMs === 0) this.#attempts = 0;
     else this.#stableTimer = this.#o.clock.setTimeout(() => (this.#attempts = 0), stableAfterMs);
-    this.#refresh.stop();
-    this.#refresh.schedule(w.limits.tokenExpiresAt);
+    this.#refreshToken(w.limits.tokenExpiresAt);
     this.#persist();
     this.#setState({ status: 'connected', sessionId: w.sessionId, resumed: w.resumed }, 'welcome');
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.resolve();
+    this.#settleWaiters();
     this.#emit('welcome', {
       sessionId: w.sessionId,
       resumed: w.resumed,
@@ -541,11 +607,15 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** After a welcome: resend pending joins/leaves, join remembered rooms the session lacks. */
   #resubscribe(w: WelcomeFrame): void {
     const listed = new Set(w.streams.map((s) => s.stream));
-    const { texts, rooms: covered } = this.#controls.resendable();
-    for (const text of texts) this.#conn?.send(text);
+    const covered = new Set<string>();
+    for (const { text, room } of this.#controls.values()) {
+      if (room === undefined) continue;
+      this.#conn?.send(text);
+      covered.add(room);
+    }
     for (const room of this.#rooms) {
       if (covered.has(room) || (w.resumed && listed.has(Streams.room(room)))) continue;
-      this.#control({ t: 'join', id: this.#ids.next(), room }, true).catch((error: HoldfastError) => {
+      this.#control({ t: 'join', room }, true).catch((error: HoldfastError) => {
         if (error.code === ErrorCode.ClientClosed) return;
         this.#rooms.delete(room);
         this.#persist();
@@ -561,10 +631,13 @@ export class HoldfastClient<P extends AnyProtocol> {
           ok: false,
           error: HoldfastError.fromBody(f.error ?? { code: ErrorCode.Internal, message: 'Failed' }),
         };
-    if (this.#controls.settle(f.id, outcome)) return;
+    const control = this.#controls.get(f.id);
+    if (control) {
+      this.#controls.delete(f.id);
+      return settle(control, outcome);
+    }
     const e = this.#outbox.take(f.id);
     if (!e) return;
-    this.#o.clock.clearTimeout(e.timer);
     this.#persist();
     if (outcome.ok && e.kind === 'request') {
       const v = this.#protocol.parseResponse(e.type, outcome.result);
@@ -582,14 +655,11 @@ export class HoldfastClient<P extends AnyProtocol> {
       if (!known) throw new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type`);
       const v = this.#protocol.parseInbound(type, data);
       if (!v.ok) throw v.error;
-      const id = this.#ids.next();
-      const text = encode(data === undefined ? { t: 'pub', id, type } : { t: 'pub', id, type, data });
-      const bytes = this.#encoder.encode(text).length;
-      if (this.#maxPayload !== undefined && bytes > this.#maxPayload) throw this.#tooBig(bytes);
-      const entry: OutboxEntry = { id, type, kind, data, text, bytes, state: 'queued', written: false };
+      const frame = { t: 'pub', id: this.#nextId(), type, data } as const;
+      const entry = outboxEntry(kind, frame, encode(frame), false);
       entry.settle = { resolve, reject };
-      const overflow = this.#outbox.add(entry);
-      if (overflow) throw overflow;
+      const error = this.#tooBig(entry.bytes) ?? this.#outbox.add(entry);
+      if (error) throw error;
       if (timeoutMs !== undefined)
         entry.timer = this.#o.clock.setTimeout(() => this.#timeout(entry), timeoutMs);
       this.#persist();
@@ -604,19 +674,6 @@ export class HoldfastClient<P extends AnyProtocol> {
     }
   }
 
-  /** After a welcome: (re)send every outbox entry in order, with its id. */
-  #flushOutbox(): void {
-    for (const e of [...this.#outbox.values()]) {
-      if (this.#maxPayload !== undefined && e.bytes > this.#maxPayload) {
-        this.#outbox.take(e.id);
-        this.#o.clock.clearTimeout(e.timer);
-        this.#settle(e, { ok: false, error: this.#tooBig(e.bytes) });
-      } else {
-        this.#transmit(e);
-      }
-    }
-  }
-
   #timeout(e: OutboxEntry): void {
     // Written messages stay: the server may have handled them, and resending keeps it once.
     if (!e.written) {
@@ -627,10 +684,10 @@ export class HoldfastClient<P extends AnyProtocol> {
     e.settle = undefined;
   }
 
-  /** Report an outbox entry's outcome to its caller, and to `ack` listeners. */
+  /** Report the outcome of an entry taken out of the outbox to its caller, and to `ack` listeners. */
   #settle(e: OutboxEntry, outcome: Outcome) {
-    if (outcome.ok) e.settle?.resolve(outcome.result);
-    else e.settle?.reject(outcome.error);
+    this.#o.clock.clearTimeout(e.timer);
+    settle(e.settle, outcome);
     e.settle = undefined;
     this.#emit('ack', { id: e.id, type: e.type, ...outcome } as AckEvent);
   }
@@ -638,9 +695,62 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** Register a join/leave/refresh; write it now if connected (or if `now`, during a welcome). */
   #control(frame: ControlFrame, now = this.#current.status === 'connected'): Promise<unknown> {
     this.#assertOpen();
-    const { text, done } = this.#controls.add(frame);
+    const id = this.#nextId();
+    // Throws a ProtocolError when the frame is invalid (e.g. a room name with control characters).
+    const text = encode({ ...frame, id });
+    const room = 'room' in frame ? frame.room : undefined;
+    const done = new Promise((resolve, reject) => this.#controls.set(id, { text, room, resolve, reject }));
     if (now) this.#conn?.send(text);
     return done;
+  }
+
+  /**
+   * Reject the controls that belonged to the connection (it ended: refreshes), or all of them
+   * with `all` (the client stopped).
+   */
+  #rejectControls(error: HoldfastError, all?: boolean): void {
+    for (const [id, c] of this.#controls) {
+      if (!all && c.room !== undefined) continue;
+      this.#controls.delete(id);
+      c.reject(error);
+    }
+  }
+
+  #nextId(): string {
+    return `${this.#idPrefix}-${(this.#seq++).toString(36)}`;
+  }
+
+  /**
+   * In-band token refresh: the token of this connection expires at `expiresAt` (ms since the
+   * epoch), so `refreshBeforeMs` before it, ask the provider (only a function can give a new
+   * token) for a new one and send it (`refresh`), then follow the new expiry. Failures are
+   * reported; the connection goes on until the server closes it (4401). A refresh in flight
+   * when its connection ends is abandoned.
+   */
+  #refreshToken(expiresAt: number | undefined): void {
+    const { token: provider, clock, refreshBeforeMs } = this.#o;
+    const conn = this.#conn;
+    clock.clearTimeout(this.#refreshTimer);
+    // A refresh that does not move the expiry forward would loop: stop and let the server close.
+    if (expiresAt === undefined || typeof provider !== 'function' || expiresAt <= this.#expiresAt) return;
+    this.#expiresAt = expiresAt;
+    const refresh = async () => {
+      try {
+        const token = await provider();
+        if (this.#conn !== conn) return;
+        const result = (await this.#control({ t: 'refresh', token })) as { expiresAt?: number } | undefined;
+        if (this.#conn === conn) this.#refreshToken(result?.expiresAt);
+      } catch (cause) {
+        if (this.#conn !== conn)
+          return this.#o.logger?.debug('holdfast: token refresh abandoned (disconnected)');
+        this.#report(
+          cause instanceof HoldfastError
+            ? cause
+            : new HoldfastError(ErrorCode.Unauthorized, 'Token refresh failed', { cause }),
+        );
+      }
+    };
+    this.#refreshTimer = clock.setTimeout(refresh, Math.max(0, expiresAt - refreshBeforeMs - clock.now()));
   }
 
   #write(frame: Parameters<typeof encode>[0]): boolean {
@@ -652,10 +762,14 @@ export class HoldfastClient<P extends AnyProtocol> {
     if (s === 'closed' || s === 'failed') throw closedError(`Client is ${s}`);
   }
 
-  #tooBig(bytes: number): HoldfastError {
-    return new HoldfastError(ErrorCode.MessageTooBig, 'Message larger than the server accepts', {
-      details: { bytes, maxPayload: this.#maxPayload },
-    });
+  /** A `MESSAGE_TOO_BIG` error when a frame of `bytes` is over the server's limit. */
+  #tooBig(bytes: number): HoldfastError | undefined {
+    const maxPayload = this.#maxPayload;
+    if (maxPayload !== undefined && bytes > maxPayload) {
+      return new HoldfastError(ErrorCode.MessageTooBig, 'Message larger than the server accepts', {
+        details: { bytes, maxPayload },
+      });
+    }
   }
 
   // ---------------------------------------------------------------- events and storage
@@ -670,39 +784,46 @@ export class HoldfastClient<P extends AnyProtocol> {
     }
   }
 
-  #report(error: unknown): void {
+  /** An `error` event (and a warning in the log). */
+  readonly #report = (error: unknown): void => {
     const e = error instanceof Error ? error : new Error(String(error));
     this.#o.logger?.warn(`holdfast: ${e.message}`, { code: (e as HoldfastError).code });
     this.#emit('error', e);
-  }
+  };
 
   #persist(): void {
-    if (this.#loaded) this.#persister?.schedule();
+    this.#persister?.schedule();
+  }
+
+  /** What `hello.resume` carries, and what is stored of the session. */
+  #resume(): PersistedState['resume'] {
+    return this.#session && { ...this.#session, cursors: this.#cursors.list() };
   }
 
   #snapshot(): PersistedState {
     return {
       v: 1,
-      resume: this.#session && { ...this.#session, cursors: this.#cursors.list() },
+      resume: this.#resume(),
       rooms: [...this.#rooms],
-      outbox: [...this.#outbox.values()].map((e) => ({ kind: e.kind, text: e.text })),
-      seq: this.#ids.seq,
+      outbox: this.#outbox.values().map(({ kind, text }) => ({ kind, text })),
+      seq: this.#seq,
       maxPayload: this.#maxPayload,
     };
   }
 
-  #restore(state: PersistedState | undefined): void {
+  #restore(state: PersistedState | undefined, persister: Persister): void {
     if (state) {
       if (state.resume) {
-        this.#session = { sessionId: state.resume.sessionId, resumeToken: state.resume.resumeToken };
-        this.#cursors.reset(state.resume.cursors);
+        const { cursors, ...session } = state.resume;
+        this.#session = session;
+        this.#cursors.reset(cursors);
       }
       for (const room of state.rooms) this.#rooms.add(room);
-      this.#ids.seq = Math.max(this.#ids.seq, state.seq);
+      this.#seq = Math.max(this.#seq, state.seq);
       this.#maxPayload ??= state.maxPayload;
-      this.#outbox.prepend(restoredEntries(state.outbox, this.#encoder));
+      this.#outbox.prepend(restoredEntries(state.outbox));
     }
-    this.#loaded = true;
+    this.#persister = persister;
     this.#persist();
   }
 }

@@ -72,17 +72,16 @@ export interface StateChange {
   reason: TransitionReason;
 }
 
-/** The transitions the client makes; anything else is a bug (logged). */
-const NEXT: Record<ConnectionStatus, readonly ConnectionStatus[]> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['connected', 'reconnecting', 'failed', 'closed'],
-  connected: ['connecting', 'reconnecting', 'failed', 'closed'],
-  reconnecting: ['connecting', 'failed', 'closed'],
-  closed: ['connecting'],
-  failed: ['connecting', 'closed'],
-};
-
-/** Whether the state machine allows going from `prev` to `next`. */
+/**
+ * Whether the state machine allows going from `prev` to `next` (the transitions the client
+ * makes; anything else is a bug, logged): never to the same status nor back to `idle`; a
+ * stopped client (`idle`, `closed`, `failed`) only starts connecting or closes; only a
+ * `connecting` one becomes `connected`.
+ */
 export function canTransition(prev: ConnectionStatus, next: ConnectionStatus): boolean {
-  return NEXT[prev].includes(next);
+  if (next === prev || next === 'idle') return false;
+  if (prev === 'idle' || prev === 'closed' || prev === 'failed') {
+    return next === 'connecting' || next === 'closed';
+  }
+  return next !== 'connected' || prev === 'connecting';
 }

@@ -1,7 +1,8 @@
-import { decode, type ProtocolError, type ServerFrame } from '@holdfast/protocol';
+import type { ProtocolError, ServerFrame } from '@holdfast/protocol';
 import type { CloseInfo, TransitionReason } from './connection-state.js';
-import type { Clock, Logger } from './options.js';
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import type { ResolvedOptions } from './options.js';
+import { decode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
+import { OPEN, type WebSocketLike } from './socket.js';
 
 /** What a {@link Connection} reports to its client. */
 export interface ConnectionHandlers {
@@ -13,17 +14,6 @@ export interface ConnectionHandlers {
   badFrame(error: ProtocolError): void;
   /** The connection ended by itself (socket closed, connect deadline, heartbeat). Called once. */
   end(close: CloseInfo, reason: TransitionReason): void;
-}
-
-/** Settings of one {@link Connection}. */
-export interface ConnectionSettings {
-  WebSocket: WebSocketConstructor;
-  url: string;
-  protocols: string[];
-  clock: Clock;
-  connectTimeoutMs: number;
-  maxIncomingBytes: number;
-  logger: Logger | undefined;
 }
 
 /** Close code the client uses when it gives up on a silent or slow connection. */
@@ -38,16 +28,30 @@ export class Connection {
   #ws: WebSocketLike | undefined;
   #timer: unknown;
   #lastFrameAt: number;
-  readonly #s: ConnectionSettings;
+  /** The heartbeat the welcome announced (none before it). */
+  #heartbeat: { intervalMs: number; timeoutMs: number } | undefined;
+  readonly #o: ResolvedOptions;
   readonly #h: ConnectionHandlers;
 
-  /** @throws whatever the WebSocket constructor throws (e.g. a SyntaxError for a bad URL). */
-  constructor(settings: ConnectionSettings, handlers: ConnectionHandlers) {
-    this.#s = settings;
+  /**
+   * Open a socket with the client's options (`url`, `WebSocket`, connect deadline, frame size
+   * limit...), carrying `token` in the subprotocols or the query string if `tokenTransport`
+   * says so.
+   * @throws whatever the WebSocket constructor throws (e.g. a SyntaxError for a bad URL).
+   */
+  constructor(o: ResolvedOptions, token: string | undefined, handlers: ConnectionHandlers) {
+    this.#o = o;
     this.#h = handlers;
-    const ws = new settings.WebSocket(settings.url, settings.protocols);
+    let url = o.url;
+    const protocols = [SUBPROTOCOL];
+    if (token !== undefined) {
+      if (o.tokenTransport === 'subprotocol') protocols.push(TOKEN_SUBPROTOCOL_PREFIX + token);
+      if (o.tokenTransport === 'query')
+        url += `${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+    }
+    const ws = new o.WebSocket(url, protocols);
     this.#ws = ws;
-    this.#lastFrameAt = settings.clock.now();
+    this.#lastFrameAt = o.clock.now();
     ws.onopen = () => {
       if (this.#ws === ws) handlers.open();
     };
@@ -59,35 +63,41 @@ export class Connection {
     };
     // An 'error' is always followed by 'close', which does the work. The listener must exist:
     // `ws` throws on an unhandled 'error' event.
-    ws.onerror = this.#logError;
-    this.#timer = settings.clock.setTimeout(
+    ws.onerror = () => o.logger?.debug('holdfast: socket error');
+    this.#timer = o.clock.setTimeout(
       () => this.#end({ code: TIMEOUT_CODE, reason: 'Connect timeout' }, 'connect-timeout', true),
-      settings.connectTimeoutMs,
+      o.timeouts.connectMs,
     );
   }
 
   /** Write one encoded frame. Returns false (and writes nothing) unless the socket is open. */
   send(text: string): boolean {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== OPEN) return false;
+    if (ws?.readyState !== OPEN) return false;
     try {
       ws.send(text);
       return true;
     } catch (error) {
-      this.#s.logger?.warn('holdfast: socket send failed', { error: String(error) });
+      this.#o.logger?.warn('holdfast: socket send failed', { error: String(error) });
       return false;
     }
   }
 
   /** `welcome` arrived: replace the connect deadline with a heartbeat watchdog. */
-  watch(timeoutMs: number): void {
-    this.#s.clock.clearTimeout(this.#timer);
-    this.#arm(timeoutMs, timeoutMs);
+  watch(heartbeat: { intervalMs: number; timeoutMs: number }): void {
+    this.#heartbeat = heartbeat;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#arm(heartbeat.timeoutMs);
+  }
+
+  /** After `watch()`: whether nothing came from the server for longer than the heartbeat interval. */
+  missedBeats(): boolean {
+    return this.#idleMs() > this.#heartbeat!.intervalMs;
   }
 
   /** Milliseconds since the last frame from the server. */
-  idleMs(): number {
-    return this.#s.clock.now() - this.#lastFrameAt;
+  #idleMs(): number {
+    return this.#o.clock.now() - this.#lastFrameAt;
   }
 
   /** Close on purpose. No `end` is reported; the socket's later events are ignored. */
@@ -99,27 +109,26 @@ export class Connection {
       // A dead (half-open) socket would wait for a closing handshake that never comes.
       if (dead) ws.terminate?.();
     } catch (error) {
-      this.#s.logger?.warn('holdfast: socket close failed', { error: String(error) });
+      this.#o.logger?.warn('holdfast: socket close failed', { error: String(error) });
     }
   }
 
   #detach(): WebSocketLike | undefined {
     const ws = this.#ws;
     this.#ws = undefined;
-    this.#s.clock.clearTimeout(this.#timer);
+    this.#o.clock.clearTimeout(this.#timer);
     if (ws) ws.onopen = ws.onmessage = ws.onclose = null;
     return ws;
   }
 
-  readonly #logError = () => this.#s.logger?.debug('holdfast: socket error');
-
-  #arm(delayMs: number, timeoutMs: number): void {
-    this.#timer = this.#s.clock.setTimeout(() => {
-      const idle = this.idleMs();
+  #arm(delayMs: number): void {
+    this.#timer = this.#o.clock.setTimeout(() => {
+      const timeoutMs = this.#heartbeat!.timeoutMs;
+      const idle = this.#idleMs();
       if (idle >= timeoutMs) {
         this.#end({ code: TIMEOUT_CODE, reason: 'Heartbeat timeout' }, 'heartbeat-timeout', true);
       } else {
-        this.#arm(timeoutMs - idle, timeoutMs);
+        this.#arm(timeoutMs - idle);
       }
     }, delayMs);
   }
@@ -127,8 +136,8 @@ export class Connection {
   #receive(data: unknown): void {
     // Any frame is a sign of life, even one we cannot decode. Reading the clock per frame is
     // cheaper than re-arming a timer per frame.
-    this.#lastFrameAt = this.#s.clock.now();
-    const r = decode(data, 'server', { maxBytes: this.#s.maxIncomingBytes });
+    this.#lastFrameAt = this.#o.clock.now();
+    const r = decode(data, 'server', { maxBytes: this.#o.maxIncomingBytes });
     if (r.ok) this.#h.frame(r.frame);
     else this.#h.badFrame(r.error);
   }

@@ -1,5 +1,5 @@
 import type { Cursor } from '@holdfast/protocol';
-import type { AckOptions, Clock } from './options.js';
+import type { ResolvedOptions } from './options.js';
 
 /** Most cursors in one `hello` or `ack` frame (`WireLimits.cursors`). */
 const MAX_CURSORS = 1024;
@@ -9,18 +9,22 @@ const MAX_CURSORS = 1024;
  * duplicate filter, and the batching of cumulative acks.
  */
 export class Cursors {
-  readonly #map = new Map<string, { epoch: string; offset: number }>();
+  /** By stream. Entries are replaced, never changed, so they can be handed out as they are. */
+  readonly #map = new Map<string, Cursor>();
+  /** Streams whose cursor moved since the last ack (always a subset of `#map`'s keys). */
   readonly #unacked = new Set<string>();
+  /** Messages accepted since the last ack. */
   #count = 0;
   #timer: unknown;
-  readonly #clock: Clock;
-  readonly #options: AckOptions;
+  readonly #o: ResolvedOptions;
   readonly #write: (cursors: Cursor[]) => boolean;
 
-  /** `write` sends an `ack` frame; it returns false when offline (the acks then wait). */
-  constructor(clock: Clock, options: AckOptions, write: (cursors: Cursor[]) => boolean) {
-    this.#clock = clock;
-    this.#options = options;
+  /**
+   * Uses the client's `clock` and `ack` options. `write` sends an `ack` frame; it returns
+   * false when offline (the acks then wait).
+   */
+  constructor(o: ResolvedOptions, write: (cursors: Cursor[]) => boolean) {
+    this.#o = o;
     this.#write = write;
   }
 
@@ -29,23 +33,22 @@ export class Cursors {
    * otherwise advances the cursor and schedules an ack. Skipped offsets are normal.
    */
   accept(stream: string, epoch: string, offset: number): boolean {
-    const c = this.#map.get(stream);
-    if (c && c.epoch === epoch && offset <= c.offset) return false;
-    this.#map.set(stream, { epoch, offset });
+    if (!this.advance(stream, epoch, offset)) return false;
     this.#unacked.add(stream);
-    if (++this.#count >= this.#options.maxCount) this.flush();
-    else this.#timer ??= this.#clock.setTimeout(() => this.flush(), this.#options.delayMs);
+    if (++this.#count >= this.#o.ack.maxCount) this.flush();
+    else this.#timer ??= this.#o.clock.setTimeout(() => this.flush(), this.#o.ack.delayMs);
     return true;
   }
 
-  /** Set a cursor as the server announced it (welcome, join, gap). */
-  set(stream: string, epoch: string, offset: number): void {
-    this.#map.set(stream, { epoch, offset });
-  }
-
-  /** The cursor of a stream, if any. */
-  get(stream: string): { epoch: string; offset: number } | undefined {
-    return this.#map.get(stream);
+  /**
+   * Move a cursor forward (as a message or the server announced: join, gap), never backward
+   * in one epoch. Returns whether it moved.
+   */
+  advance(stream: string, epoch: string, offset: number): boolean {
+    const c = this.#map.get(stream);
+    if (c && c.epoch === epoch && offset <= c.offset) return false;
+    this.#map.set(stream, { stream, epoch, offset });
+    return true;
   }
 
   /** Forget a stream (left its room). */
@@ -58,40 +61,33 @@ export class Cursors {
   reset(cursors: Iterable<Cursor>): void {
     this.#map.clear();
     this.cancel();
-    for (const c of cursors) this.#map.set(c.stream, { epoch: c.epoch, offset: c.offset });
+    for (const { stream, epoch, offset } of cursors) this.#map.set(stream, { stream, epoch, offset });
   }
 
   /** Every cursor, for `hello.resume` and persistence (at most 1024). */
   list(): Cursor[] {
-    const out: Cursor[] = [];
-    for (const [stream, c] of this.#map) {
-      if (out.length === MAX_CURSORS) break;
-      out.push({ stream, epoch: c.epoch, offset: c.offset });
-    }
-    return out;
+    return [...this.#map.values()].slice(0, MAX_CURSORS);
   }
 
   /** Send the pending acks now (if connected). */
   flush(): void {
-    this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#stop();
     if (this.#unacked.size === 0) return;
-    const cursors: Cursor[] = [];
-    for (const stream of this.#unacked) {
-      const c = this.#map.get(stream);
-      if (c) cursors.push({ stream, epoch: c.epoch, offset: c.offset });
-      if (cursors.length === MAX_CURSORS) break;
-    }
-    if (cursors.length > 0 && !this.#write(cursors)) return;
+    const cursors = [...this.#unacked].slice(0, MAX_CURSORS).map((stream) => this.#map.get(stream)!);
+    if (!this.#write(cursors)) return;
     for (const c of cursors) this.#unacked.delete(c.stream);
     this.#count = this.#unacked.size;
   }
 
   /** Drop pending acks and their timer (disconnected: the next `hello` carries the cursors). */
   cancel(): void {
-    this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#stop();
     this.#unacked.clear();
     this.#count = 0;
+  }
+
+  #stop(): void {
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

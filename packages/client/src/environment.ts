@@ -1,17 +1,17 @@
 import type { ClientEnvironment } from './options.js';
 
 /**
- * Listen to the page: `online` fires when the browser regains the network, `visible` when a
- * hidden page becomes visible. Returns a function that removes the listeners.
+ * Listen to the page: `online` when the browser regains the network, `visible` when a hidden
+ * page becomes visible. Returns a function that removes the listeners.
  */
 export function watchEnvironment(
   env: ClientEnvironment,
-  on: { online(): void; visible(): void },
+  wake: (why: 'online' | 'visible') => void,
 ): () => void {
   const doc = env.document ?? env;
-  const online = () => on.online();
+  const online = () => wake('online');
   const visibility = () => {
-    if (env.document?.visibilityState !== 'hidden') on.visible();
+    if (env.document?.visibilityState !== 'hidden') wake('visible');
   };
   env.addEventListener('online', online);
   doc.addEventListener('visibilitychange', visibility);

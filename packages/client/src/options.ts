@@ -232,7 +232,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
     minDelayMs: 500,
     factor: 2,
     maxDelayMs: 30_000,
-    maxAttempts: Number.POSITIVE_INFINITY,
+    maxAttempts: Infinity,
     stableAfterMs: 10_000,
   }),
   ack: Object.freeze<AckOptions>({ maxCount: 50, delayMs: 200 }),
@@ -246,7 +246,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
 export interface ResolvedOptions {
   url: string;
   WebSocket: WebSocketConstructor;
-  token: TokenProvider | undefined;
+  token?: TokenProvider;
   tokenTransport: TokenTransport;
   refreshBeforeMs: number;
   reconnect: ReconnectOptions;
@@ -254,51 +254,44 @@ export interface ResolvedOptions {
   outbox: OutboxOptions;
   timeouts: TimeoutOptions;
   maxIncomingBytes: number;
-  storage: ClientStorage | undefined;
+  storage?: ClientStorage;
   storageKey: string;
-  environment: ClientEnvironment | undefined;
+  /** `null` or `undefined`: none. */
+  environment?: ClientEnvironment | null;
   clock: Clock;
   random: () => number;
-  logger: Logger | undefined;
+  logger?: Logger;
 }
 
-const systemClock: () => Clock = () => ({
+/** Wrapped: browsers throw "Illegal invocation" when timers are called on another `this`. */
+const systemClock: Clock = {
   now: () => Date.now(),
-  // Wrapped: browsers throw "Illegal invocation" when timers are called on another `this`.
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
-});
+};
 
-function pageEnvironment(): ClientEnvironment | undefined {
-  const g = globalThis as Partial<ClientEnvironment>;
-  return typeof g.addEventListener === 'function' ? (g as ClientEnvironment) : undefined;
-}
-
-/** Fill in defaults with `??`, so `0` stays `0`. */
-export function resolveOptions(o: ClientOptions<AnyProtocol>): ResolvedOptions {
+/** Fill in defaults; unset (`undefined`) options take the default, so `0` stays `0`. */
+export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOptions {
   const d = DEFAULT_CLIENT_OPTIONS;
-  const WebSocketImpl = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!WebSocketImpl) {
-    throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
-  }
-  return {
-    url: o.url,
-    WebSocket: WebSocketImpl,
-    token: o.token,
-    tokenTransport: o.tokenTransport ?? d.tokenTransport,
-    refreshBeforeMs: o.refreshBeforeMs ?? d.refreshBeforeMs,
+  const o = defined(options) as ClientOptions<AnyProtocol>;
+  const page = globalThis as Partial<ClientEnvironment> & { WebSocket?: WebSocketConstructor };
+  const resolved = {
+    ...d,
+    WebSocket: page.WebSocket,
+    // The page by default: `globalThis` when it has `addEventListener` (browsers).
+    environment: typeof page.addEventListener === 'function' ? (page as ClientEnvironment) : undefined,
+    clock: systemClock,
+    random: Math.random,
+    ...o,
     reconnect: { ...d.reconnect, ...defined(o.reconnect) },
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
-    maxIncomingBytes: o.maxIncomingBytes ?? d.maxIncomingBytes,
-    storage: o.storage,
-    storageKey: o.storageKey ?? d.storageKey,
-    environment: o.environment === undefined ? pageEnvironment() : (o.environment ?? undefined),
-    clock: o.clock ?? systemClock(),
-    random: o.random ?? Math.random,
-    logger: o.logger,
   };
+  if (!resolved.WebSocket) {
+    throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
+  }
+  return resolved as ResolvedOptions;
 }
 
 /** Drop `undefined` fields so a spread does not overwrite a default with `undefined`. */

@@ -1,5 +1,5 @@
-import { ErrorCode, HoldfastError } from '@holdfast/protocol';
 import type { OutboxOptions } from './options.js';
+import { ErrorCode, HoldfastError } from './protocol.js';
 
 /** Whether an outbox entry is an app message (`send`) or a request (`request`). */
 export type OutboxKind = 'send' | 'request';
@@ -30,11 +30,26 @@ export interface OutboxEntry extends PendingMessage {
   timer?: unknown;
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * A new entry, `queued`, for the `pub` frame `frame` encoded as `text`. `written`: whether it
+ * may have reached the server already.
+ */
+export function outboxEntry(
+  kind: OutboxKind,
+  { id, type, data }: { id: string; type: string; data?: unknown },
+  text: string,
+  written: boolean,
+): OutboxEntry {
+  return { id, type, kind, data, text, bytes: encoder.encode(text).length, state: 'queued', written };
+}
+
 /**
  * Messages sent by the app and not yet answered, in send order, bounded by count and bytes.
  */
 export class Outbox {
-  #entries = new Map<string, OutboxEntry>();
+  readonly #entries = new Map<string, OutboxEntry>();
   #bytes = 0;
   readonly #limits: OutboxOptions;
 
@@ -42,32 +57,19 @@ export class Outbox {
     this.#limits = limits;
   }
 
-  /** How many messages are held. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** Append an entry, or return an `OUTBOX_OVERFLOW` error when it does not fit. */
   add(entry: OutboxEntry): HoldfastError | undefined {
-    if (this.#entries.size + 1 > this.#limits.maxCount || this.#bytes + entry.bytes > this.#limits.maxBytes) {
-      return new HoldfastError(ErrorCode.OutboxOverflow, 'Outbox full', {
-        details: { maxCount: this.#limits.maxCount, maxBytes: this.#limits.maxBytes },
-      });
+    const { maxCount, maxBytes } = this.#limits;
+    if (this.#entries.size + 1 > maxCount || this.#bytes + entry.bytes > maxBytes) {
+      return new HoldfastError(ErrorCode.OutboxOverflow, 'Outbox full', { details: { maxCount, maxBytes } });
     }
-    this.#entries.set(entry.id, entry);
-    this.#bytes += entry.bytes;
-    return undefined;
+    this.#put(entry);
   }
 
   /** Put restored entries before the current ones (they were sent earlier). Bounds are not applied. */
   prepend(restored: OutboxEntry[]): void {
-    const current = this.#entries;
-    this.#entries = new Map();
-    for (const e of [...restored, ...current.values()]) {
-      if (!this.#entries.has(e.id)) this.#entries.set(e.id, e);
-    }
-    this.#bytes = 0;
-    for (const e of this.#entries.values()) this.#bytes += e.bytes;
+    const all = [...restored, ...this.clear()];
+    for (const e of all) if (!this.#entries.has(e.id)) this.#put(e);
   }
 
   /** Remove and return an entry (its `res` arrived, or it timed out unsent). */
@@ -81,15 +83,20 @@ export class Outbox {
   }
 
   /** The entries in send order. */
-  values(): IterableIterator<OutboxEntry> {
-    return this.#entries.values();
+  values(): OutboxEntry[] {
+    return [...this.#entries.values()];
   }
 
   /** Remove every entry and return them. */
   clear(): OutboxEntry[] {
-    const all = [...this.#entries.values()];
+    const all = this.values();
     this.#entries.clear();
     this.#bytes = 0;
     return all;
+  }
+
+  #put(e: OutboxEntry): void {
+    this.#entries.set(e.id, e);
+    this.#bytes += e.bytes;
   }
 }

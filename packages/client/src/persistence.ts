@@ -1,7 +1,7 @@
-import { decode, HelloSchema, JoinSchema } from '@holdfast/protocol';
 import { z } from 'zod';
-import type { OutboxEntry } from './outbox.js';
-import type { ClientStorage } from './storage.js';
+import type { ResolvedOptions } from './options.js';
+import { type OutboxEntry, outboxEntry } from './outbox.js';
+import { decode, HelloSchema, JoinSchema } from './protocol.js';
 
 /** What a client keeps in storage (version 1). Validated on load; anything else is ignored. */
 const PersistedSchema = z.object({
@@ -20,104 +20,85 @@ const PersistedSchema = z.object({
 export type PersistedState = z.output<typeof PersistedSchema>;
 
 /**
- * Read the state; `undefined` when absent or not valid (a warning is reported). Synchronous
- * when the storage is, so a client over `webStorage`/`memoryStorage` is restored at creation.
- */
-export function loadState(
-  storage: ClientStorage,
-  key: string,
-  report: (message: string, error: unknown) => void,
-): PersistedState | undefined | Promise<PersistedState | undefined> {
-  const parse = (text: string | null | undefined): PersistedState | undefined => {
-    if (text == null) return undefined;
-    try {
-      const r = PersistedSchema.safeParse(JSON.parse(text));
-      if (r.success) return r.data;
-      report('holdfast: ignoring invalid stored state', r.error.issues[0]?.message);
-    } catch (error) {
-      report('holdfast: could not read stored state', error);
-    }
-    return undefined;
-  };
-  const failed = (error: unknown) => {
-    report('holdfast: could not read stored state', error);
-    return undefined;
-  };
-  try {
-    const got = storage.get(key);
-    // Strings and null/undefined are synchronous answers; anything else is a promise (or thenable).
-    return typeof got === 'object' && got !== null ? Promise.resolve(got).then(parse, failed) : parse(got);
-  } catch (error) {
-    return failed(error);
-  }
-}
-
-/**
  * Outbox entries from stored `pub` frames (any that no longer decode are skipped). They have no
  * caller: their outcome is reported as `ack` events.
  */
-export function restoredEntries(stored: PersistedState['outbox'], encoder: TextEncoder): OutboxEntry[] {
+export function restoredEntries(stored: PersistedState['outbox']): OutboxEntry[] {
   const entries: OutboxEntry[] = [];
   for (const { kind, text } of stored) {
     const r = decode(text, 'client');
     if (!r.ok || r.frame.t !== 'pub') continue;
-    const { id, type, data } = r.frame;
     // `written`: it may have reached the server before the reload; a timeout never drops it.
-    entries.push({
-      id,
-      type,
-      kind,
-      data,
-      text,
-      bytes: encoder.encode(text).length,
-      state: 'queued',
-      written: true,
-    });
+    entries.push(outboxEntry(kind, r.frame, text, true));
   }
   return entries;
 }
 
 /**
- * Writes the state after changes, at most once per microtask (many changes in one task are one
- * write), and in order (an async storage never sees an older state land after a newer one).
+ * The client's state in its `storage` under `storageKey`. Writes happen after changes, at most
+ * once per microtask (many changes in one task are one write; with an async storage, changes
+ * made during a write are one write after it), and in order (an async storage never sees an
+ * older state land after a newer one). Failures are logged as warnings.
  */
 export class Persister {
   #scheduled = false;
   #chain: Promise<void> = Promise.resolve();
-  readonly #storage: ClientStorage;
-  readonly #key: string;
+  readonly #o: ResolvedOptions;
   readonly #snapshot: () => PersistedState;
-  readonly #report: (message: string, error: unknown) => void;
 
-  constructor(
-    storage: ClientStorage,
-    key: string,
-    snapshot: () => PersistedState,
-    report: (message: string, error: unknown) => void,
-  ) {
-    this.#storage = storage;
-    this.#key = key;
+  /** Uses the client's `storage` (set), `storageKey` and `logger` options. */
+  constructor(o: ResolvedOptions, snapshot: () => PersistedState) {
+    this.#o = o;
     this.#snapshot = snapshot;
-    this.#report = report;
   }
 
-  /** Note a change; the state is written at the end of the current task. */
+  /**
+   * Read the state; `undefined` when absent or not valid (a warning is logged). Synchronous
+   * when the storage is, so a client over `webStorage`/`memoryStorage` is restored at creation.
+   */
+  load(): PersistedState | undefined | Promise<PersistedState | undefined> {
+    // JSON.parse may throw: that is a failed read too.
+    const parse = (text: string | null | undefined): PersistedState | undefined => {
+      if (text == null) return;
+      const r = PersistedSchema.safeParse(JSON.parse(text));
+      if (r.success) return r.data;
+      this.#warn('ignoring invalid stored state', r.error.issues[0]?.message);
+    };
+    const failed = (error: unknown): undefined => {
+      this.#warn('could not read stored state', error);
+    };
+    try {
+      const got = this.#o.storage!.get(this.#o.storageKey);
+      // Strings and null/undefined are synchronous answers; anything else is a promise (or thenable).
+      return typeof got === 'object' && got !== null
+        ? Promise.resolve(got).then(parse).catch(failed)
+        : parse(got);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  /**
+   * Note a change; the state is written at the end of the current task, or after the write in
+   * progress (changes made meanwhile are one write).
+   */
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      const text = JSON.stringify(this.#snapshot());
-      this.#chain = this.#chain
-        .then(() => this.#storage.set(this.#key, text))
-        .catch((error) => this.#report('holdfast: could not write stored state', error));
-    });
+    this.#chain = this.#chain
+      .then(() => {
+        this.#scheduled = false;
+        return this.#o.storage!.set(this.#o.storageKey, JSON.stringify(this.#snapshot()));
+      })
+      .catch((error) => this.#warn('could not write stored state', error));
   }
 
   /** Resolves when every scheduled write has finished. */
-  async flush(): Promise<void> {
-    // Let a write scheduled in this task start first.
-    await Promise.resolve();
-    await this.#chain;
+  flush(): Promise<void> {
+    return this.#chain;
+  }
+
+  #warn(message: string, error: unknown): void {
+    this.#o.logger?.warn(`holdfast: ${message}`, { error: String(error) });
   }
 }

@@ -1,6 +1,3 @@
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@holdfast/protocol';
-import type { TokenTransport } from './options.js';
-
 /**
  * The part of the WebSocket API the client uses. The browser's `WebSocket`, Node's global
  * one and the `ws` package's all fit.
@@ -30,17 +27,3 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** `WebSocket.OPEN`. */
 export const OPEN = 1;
-
-/** The URL and subprotocols of one connection attempt, with the token where it travels. */
-export function socketTarget(
-  url: string,
-  token: string | undefined,
-  transport: TokenTransport,
-): { url: string; protocols: string[] } {
-  const protocols = [SUBPROTOCOL];
-  if (token !== undefined && transport === 'subprotocol') protocols.push(TOKEN_SUBPROTOCOL_PREFIX + token);
-  if (token !== undefined && transport === 'query') {
-    url += `${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
-  }
-  return { url, protocols };
-}
