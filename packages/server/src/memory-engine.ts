@@ -110,6 +110,14 @@ export class MemoryEngine implements Engine {
     return { epoch: log.epoch, offset: log.offset, first: log.first };
   }
 
+  /**
+   * Lose a stream's history, as a flushed store would: the next append starts a new epoch at
+   * offset 1, and connected or resuming clients are told of the gap. For tests and drills.
+   */
+  forget(stream: string): void {
+    this.streams.delete(stream);
+  }
+
   /** Drop messages past their age (called by the server's sweep). */
   sweep(): void {
     const before = this.clock.now() - this.retention.maxAgeMs;

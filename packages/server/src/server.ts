@@ -454,7 +454,19 @@ export class HoldfastServer<P extends AnyProtocol> {
     }
   }
 
-  private async onHello(
+  /** `hello`, with storage failures answered at once (1013) instead of leaving the client waiting. */
+  private async onHello(conn: Connection, hello: Parameters<HoldfastServer<P>['hello']>[1]): Promise<void> {
+    try {
+      await this.hello(conn, hello);
+    } catch (err) {
+      this.counters.engineErrors += 1;
+      this.fail(err, 'hello', { connectionId: conn.id });
+      this.closeConn(conn, CloseCode.TryAgainLater, 'storage unavailable', 1000);
+      this.releaseSlot(conn);
+    }
+  }
+
+  private async hello(
     conn: Connection,
     hello: {
       version: number;
@@ -739,12 +751,11 @@ export class HoldfastServer<P extends AnyProtocol> {
     newOffset: number,
     reason: 'epoch' | 'retention',
   ): void {
+    // `to` is the cursor the client adopts. For an epoch change it is the last missing offset of
+    // the new epoch: 0 (an empty range) when the new epoch is complete, so message 1 is kept.
     const from = reason === 'epoch' ? 1 : st.sent + 1;
     this.counters.gaps += 1;
-    this.sendText(
-      conn,
-      JSON.stringify({ t: 'gap', stream, epoch, from, to: Math.max(from, newOffset), reason }),
-    );
+    this.sendText(conn, JSON.stringify({ t: 'gap', stream, epoch, from, to: newOffset, reason }));
     st.epoch = epoch;
     st.sent = newOffset;
   }
@@ -1179,9 +1190,14 @@ export class HoldfastServer<P extends AnyProtocol> {
       }
       return;
     }
-    for (const stream of streams) {
-      await this.engine.append(stream, body, except);
-      this.counters.published += 1;
+    try {
+      for (const stream of streams) {
+        await this.engine.append(stream, body, except);
+        this.counters.published += 1;
+      }
+    } catch (err) {
+      this.counters.engineErrors += 1;
+      throw err;
     }
   }
 

@@ -310,3 +310,42 @@ describe('replay under flow control', () => {
     expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
   });
 });
+
+describe('history lost while connected', () => {
+  it('sends a gap frame for an epoch change and still delivers the new epoch from its first message', async () => {
+    const engine = new MemoryEngine();
+    const { server, connect } = await startServer({ engine });
+    const c = await connect();
+    const w = await c.hello();
+    const stream = `session:${w.sessionId}`;
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await server.sendToSession(w.sessionId, 'tick', { n: 2 });
+    await c.next((f) => f.t === 'msg' && f.data.n === 2);
+    engine.forget(stream);
+    await server.sendToSession(w.sessionId, 'tick', { n: 3 });
+    const gap = await c.next((f) => f.t === 'gap');
+    const msg = await c.next((f) => f.t === 'msg' && f.data.n === 3);
+    expect(gap).toMatchObject({ stream, reason: 'epoch', from: 1, to: 0 });
+    expect(gap.epoch).not.toBe(w.streams[0].epoch);
+    expect(msg).toMatchObject({ epoch: gap.epoch, offset: 1 });
+    expect(c.frames.indexOf(gap)).toBeLessThan(c.frames.indexOf(msg));
+  });
+
+  it('closes with 1013 at once when storage fails during hello', async () => {
+    class Down extends MemoryEngine {
+      override async getSession(): Promise<never> {
+        throw new Error('storage down');
+      }
+    }
+    const { server, connect } = await startServer({ engine: new Down() });
+    const errors: string[] = [];
+    server.on('error', (e, ctx) => errors.push(`${ctx.where}: ${e.message}`));
+    const c = await connect();
+    c.send({ t: 'hello', version: 1, resume: { sessionId: 's_x', resumeToken: 'r', cursors: [] } });
+    const closed = await c.closedPromise();
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(/retryAfterMs=1000/);
+    expect(errors).toEqual(['hello: storage down']);
+    expect(server.stats().counters.engineErrors).toBe(1);
+  });
+});
