@@ -1,17 +1,32 @@
+import { randomBytes } from 'node:crypto';
 import { startDemo } from './app.js';
 
 /** `pnpm start`: the demo on PORT (default 3000), in memory unless REDIS_URL is set. */
 const port = Number(process.env.PORT ?? 3000);
+const redisUrl = process.env.REDIS_URL;
+const prefix = process.env.REDIS_PREFIX ?? 'holdfast-demo:';
+let jwtSecret = process.env.JWT_SECRET;
+let multiNode = {};
+if (redisUrl) {
+  const { createRedisEngine } = await import('@holdfast/redis');
+  const { redisHistory, sharedSecret } = await import('./redis-history.js');
+  jwtSecret ??= await sharedSecret(redisUrl, prefix, randomBytes(32).toString('base64url'));
+  multiNode = {
+    engine: createRedisEngine({ url: redisUrl, prefix }),
+    history: await redisHistory(redisUrl, prefix),
+  };
+}
 const demo = await startDemo({
   port,
-  ...(process.env.JWT_SECRET ? { jwtSecret: process.env.JWT_SECRET } : {}),
+  ...multiNode,
+  ...(jwtSecret ? { jwtSecret } : {}),
   ...(process.env.TOKEN_TTL_SEC ? { tokenTtlSec: Number(process.env.TOKEN_TTL_SEC) } : {}),
   ...(process.env.CONNECTIONS_PER_USER
     ? { connectionsPerUser: Number(process.env.CONNECTIONS_PER_USER) }
     : {}),
   ...(process.env.NODE_NAME ? { nodeName: process.env.NODE_NAME } : {}),
 });
-console.log(`Holdfast demo on ${demo.url} (in memory)`);
+console.log(`Holdfast demo on ${demo.url} (${redisUrl ? `on Redis ${redisUrl}` : 'in memory'})`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
