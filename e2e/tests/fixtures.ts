@@ -72,21 +72,60 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startDemoProcess(port: number): Promise<ChildProcess> {
+export async function startDemoProcess(
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(import.meta.dirname, '../../apps/demo/dist/server/main.js')], {
     env: {
       ...process.env,
       PORT: String(port),
-      NODE_NAME: `restartable-${port}`,
+      NODE_NAME: `node-${port}`,
       JWT_SECRET: 'e2e-restart-secret',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  await waitForLine(child, 'Holdfast demo on');
+  return child;
+}
+
+/** Resolve when the child prints a line containing `text` on stdout. */
+async function waitForLine(child: ChildProcess, text: string): Promise<void> {
   let out = '';
   for await (const chunk of child.stdout!) {
     out += String(chunk);
-    if (out.includes('Holdfast demo on')) break;
+    if (out.includes(text)) return;
   }
+  throw new Error(`process exited before printing "${text}"`);
+}
+
+/** A redis-server of the test's own on a free port (nothing kept on disk). */
+export async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await waitForLine(child, 'Ready to accept connections');
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** The demo's round-robin balancer in front of `targets`. */
+export async function startBalancer(port: number, targets: number[]): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '../../apps/demo/dist/server/balancer.js'),
+      String(port),
+      ...targets.map(String),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await waitForLine(child, 'balancing');
   return child;
 }
 

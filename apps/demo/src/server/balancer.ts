@@ -12,22 +12,28 @@ if (!listen || targets.length === 0) {
 }
 let next = 0;
 
+/** Connect `client` to the next node; on a refused node try the following one. */
 function pipe(client: Socket, tries: number): void {
   const port = targets[next++ % targets.length]!;
   const upstream = connect(port, '127.0.0.1');
+  let connected = false;
   upstream.once('connect', () => {
+    connected = true;
     client.pipe(upstream).pipe(client);
+    client.resume();
   });
   upstream.on('error', () => {
-    if (!client.readableFlowing && tries > 1)
-      pipe(client, tries - 1); // node down: try the next
+    if (!connected && tries > 1 && !client.destroyed)
+      pipe(client, tries - 1); // node down: next one
     else client.destroy();
   });
-  client.on('close', () => upstream.destroy());
-  upstream.on('close', () => client.destroy());
+  upstream.on('close', () => {
+    if (connected) client.destroy();
+  });
+  client.once('close', () => upstream.destroy());
 }
 
-createServer((client) => {
+createServer({ pauseOnConnect: true }, (client) => {
   client.on('error', () => {});
   pipe(client, targets.length);
 }).listen(listen, () => console.log(`balancing :${listen} over ${targets.join(', ')}`));

@@ -319,6 +319,13 @@ async function main(): Promise<void> {
       renderChat();
     }
     if (next.status === 'failed') notice('failed', `failed: ${next.reason} (${next.code})`);
+    if (next.status === 'reconnecting' && attempts > 0) {
+      const c = next.lastClose;
+      notice(
+        'closed',
+        `connection closed (${c.code}${c.reason ? ` ${c.reason}` : ''}); retry ${next.attempt}`,
+      );
+    }
     renderState(next);
   });
   setInterval(() => renderState(client.state), 500);
