@@ -738,6 +738,11 @@ export class RedisEngine implements Engine {
     return this.op('roomSessions', () => this.cmd.hKeys(this.keys.roomMembers(room)));
   }
 
+  /** How many sessions are in a room: one HLEN, whatever the room's size. */
+  roomSize(room: string): Promise<number> {
+    return this.op('roomSize', () => this.cmd.hLen(this.keys.roomMembers(room)));
+  }
+
   /** Publish a presence change on the room stream's channel (nodes watching the room get it). */
   publishPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): Promise<void> {
     return this.op('publishPresence', async () => {

@@ -412,6 +412,7 @@ describe('rooms and presence', () => {
       ]),
     );
     expect((await b.engine.roomSessions('lobby')).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(await b.engine.roomSize('lobby')).toBe(3);
     expect((await b.engine.getSession('r1'))!.rooms).toEqual(['lobby', 'kitchen']);
 
     await a.engine.saveAcks('r1', [{ stream: 'room:lobby', epoch: 'e', offset: 3 }]);
@@ -424,6 +425,7 @@ describe('rooms and presence', () => {
     await a.engine.leaveRoom('lobby', 'r3', 'ben');
     expect(await a.engine.presence('lobby')).toEqual([]);
     expect(await a.engine.roomSessions('lobby')).toEqual([]);
+    expect(await a.engine.roomSize('lobby')).toBe(0);
   });
 });
 

@@ -148,6 +148,8 @@ export interface Engine {
   presence(room: string): Promise<PresenceEntry[]>;
   /** Session ids in a room. */
   roomSessions(room: string): Promise<string[]>;
+  /** How many sessions are in a room (O(1) where the store allows). */
+  roomSize(room: string): Promise<number>;
   /** Tell every node about a presence change (delivered to the `presence` listener). */
   publishPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): Promise<void>;
   /** Send a control command to the node holding a session (delivered to `control` listeners on every node). */

@@ -258,6 +258,10 @@ export class MemoryEngine implements Engine {
     return [...counts].map(([user, sessions]) => ({ user, sessions }));
   }
 
+  async roomSize(room: string): Promise<number> {
+    return this.rooms.get(room)?.size ?? 0;
+  }
+
   async roomSessions(room: string): Promise<string[]> {
     return [...(this.rooms.get(room)?.keys() ?? [])];
   }
