@@ -71,11 +71,19 @@ export class MemoryEngine implements Engine {
   watch(): void {}
   unwatch(): void {}
 
+  /** Epochs of streams whose history was deliberately lost (`forget`): they restart in a new epoch. */
+  private readonly retired = new Map<string, string>();
+
+  /** The epoch a stream has, or will have when its first message is appended. */
+  private epochOf(stream: string): string {
+    return this.retired.get(stream) ?? `${this.epochPrefix}0`;
+  }
+
+  /** The stream's log, created on its first append (reads and heads never create one). */
   private log(stream: string): StreamLog {
     let log = this.streams.get(stream);
     if (!log) {
-      this.epochCounter += 1;
-      log = new StreamLog(`${this.epochPrefix}${this.epochCounter.toString(36)}`);
+      log = new StreamLog(this.epochOf(stream));
       this.streams.set(stream, log);
     }
     return log;
@@ -100,13 +108,15 @@ export class MemoryEngine implements Engine {
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
-    const log = this.log(stream);
+    const log = this.streams.get(stream);
+    if (!log) return { epoch: this.epochOf(stream), offset: 0, first: 1, messages: [] };
     log.trimAge(this.clock.now() - this.retention.maxAgeMs);
     return { epoch: log.epoch, offset: log.offset, first: log.first, messages: log.read(after, limit) };
   }
 
   async head(stream: string): Promise<StreamHead> {
-    const log = this.log(stream);
+    const log = this.streams.get(stream);
+    if (!log) return { epoch: this.epochOf(stream), offset: 0, first: 1 };
     return { epoch: log.epoch, offset: log.offset, first: log.first };
   }
 
@@ -116,6 +126,8 @@ export class MemoryEngine implements Engine {
    */
   forget(stream: string): void {
     this.streams.delete(stream);
+    this.epochCounter += 1;
+    this.retired.set(stream, `${this.epochPrefix}${this.epochCounter.toString(36)}`);
   }
 
   /** Drop messages past their age (called by the server's sweep). */
@@ -185,8 +197,13 @@ export class MemoryEngine implements Engine {
     this.handled.delete(id);
     const set = this.userSessionIds.get(s.record.user);
     set?.delete(id);
-    if (set?.size === 0) this.userSessionIds.delete(s.record.user);
     this.streams.delete(`session:${id}`);
+    if (set?.size === 0) {
+      this.userSessionIds.delete(s.record.user);
+      // No session can resume with a cursor of a user stream whose sessions are all gone: free
+      // it. A later session of the user starts at the stream's head, whatever it is then.
+      this.streams.delete(`user:${s.record.user}`);
+    }
     return s.record;
   }
 

@@ -181,6 +181,11 @@ export interface ServerOptions<P extends AnyProtocol> {
    */
   sweepIntervalMs?: number;
   /**
+   * How long `close()` waits for running handlers before closing the sockets (ms).
+   * @default 10000
+   */
+  drainTimeoutMs?: number;
+  /**
    * Close code sent to clients by `close()`: 1001 (going away) or 1012 (restart).
    * @default 1012
    */
@@ -193,6 +198,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   resumeWindowMs: 120_000,
   sweepIntervalMs: 1000,
   shutdownCode: 1012 as 1001 | 1012,
+  drainTimeoutMs: 10_000,
   allowMissingOrigin: true,
   allowQueryToken: false,
   heartbeat: { intervalMs: 25_000, timeoutMs: 55_000 },

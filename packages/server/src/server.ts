@@ -104,6 +104,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   private readonly startedAt: number;
   private sweepTimer: unknown;
   private closing: Promise<void> | undefined;
+  private draining = false;
   private readonly upgradeListener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
   private readonly connections = new Map<string, Connection>();
@@ -390,6 +391,16 @@ export class HoldfastServer<P extends AnyProtocol> {
       return this.closeConn(conn, CloseCode.BadProtocol, decoded.error.code);
     }
     const frame = decoded.frame;
+    if (this.draining && frame.t !== 'ack' && frame.t !== 'ping' && frame.t !== 'pong') {
+      // Shutting down: take no new work. Unanswered messages stay in the client's outbox.
+      if (frame.t === 'hello')
+        this.closeConn(
+          conn,
+          this.opts.shutdownCode ?? DEFAULT_SERVER_OPTIONS.shutdownCode,
+          'server shutting down',
+        );
+      return;
+    }
     if (conn.phase !== 'open') {
       if (frame.t === 'hello' && conn.phase === 'hello') {
         conn.phase = 'authenticating';
@@ -1050,38 +1061,60 @@ export class HoldfastServer<P extends AnyProtocol> {
    * @throws {HoldfastError} `LIMIT_EXCEEDED` over `roomsPerSession`; `FORBIDDEN` for an unknown session
    */
   async join(sessionId: string, room: string): Promise<{ stream: string; epoch: string; offset: number }> {
-    const record = await this.engine.getSession(sessionId);
-    if (!record) throw new HoldfastError(ErrorCode.Forbidden, 'Unknown session');
-    const stream = Streams.room(room);
-    const head = await this.engine.head(stream);
-    if (record.rooms.includes(room)) {
-      const acked = record.acked[stream];
-      return { stream, epoch: acked?.epoch ?? head.epoch, offset: acked?.offset ?? head.offset };
-    }
-    if (record.rooms.length >= this.limits.roomsPerSession) {
-      throw new HoldfastError(
-        ErrorCode.LimitExceeded,
-        `At most ${this.limits.roomsPerSession} rooms per session`,
-      );
-    }
-    await this.engine.saveAcks(sessionId, [{ stream, epoch: head.epoch, offset: head.offset }]);
-    const { added, sessions } = await this.engine.joinRoom(room, sessionId, record.user);
-    const command: ControlCommand = {
-      op: 'join',
-      sessionId,
-      room,
-      stream,
-      epoch: head.epoch,
-      offset: head.offset,
-    };
-    if (this.sessionConns.has(sessionId)) this.onControl(command);
-    else await this.engine.publishControl(command);
-    if (added) await this.engine.publishPresence(room, 'join', record.user, sessions);
-    return { stream, epoch: head.epoch, offset: head.offset };
+    // One membership change at a time per session, so the rooms-per-session check holds
+    // against joins sent back to back.
+    return this.serially(sessionId, async () => {
+      const record = await this.engine.getSession(sessionId);
+      if (!record) throw new HoldfastError(ErrorCode.Forbidden, 'Unknown session');
+      const stream = Streams.room(room);
+      if (record.rooms.includes(room)) {
+        const acked = record.acked[stream] ?? (await this.engine.head(stream));
+        return { stream, epoch: acked.epoch, offset: acked.offset };
+      }
+      if (record.rooms.length >= this.limits.roomsPerSession) {
+        throw new HoldfastError(
+          ErrorCode.LimitExceeded,
+          `At most ${this.limits.roomsPerSession} rooms per session`,
+        );
+      }
+      const head = await this.engine.head(stream);
+      await this.engine.saveAcks(sessionId, [{ stream, epoch: head.epoch, offset: head.offset }]);
+      const { added, sessions } = await this.engine.joinRoom(room, sessionId, record.user);
+      const command: ControlCommand = {
+        op: 'join',
+        sessionId,
+        room,
+        stream,
+        epoch: head.epoch,
+        offset: head.offset,
+      };
+      if (this.sessionConns.has(sessionId)) this.onControl(command);
+      else await this.engine.publishControl(command);
+      if (added) await this.engine.publishPresence(room, 'join', record.user, sessions);
+      return { stream, epoch: head.epoch, offset: head.offset };
+    });
+  }
+
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /** Run `fn` after every earlier `serially` call with the same key has settled. */
+  private serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return next;
   }
 
   /** Remove a session from a room. Members get a presence event. */
   async leave(sessionId: string, room: string): Promise<void> {
+    return this.serially(sessionId, () => this.leaveNow(sessionId, room));
+  }
+
+  private async leaveNow(sessionId: string, room: string): Promise<void> {
     const record = await this.engine.getSession(sessionId);
     if (!record) return;
     const stream = Streams.room(room);
@@ -1553,9 +1586,19 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.closing ??= (async () => {
       await this.started.catch(() => undefined);
       this.httpServer?.off('upgrade', this.upgradeListener);
+      // Drain first: new client messages are left unanswered (clients resend them to the next
+      // node), running handlers finish and their answers reach the client before the close,
+      // so nothing runs twice.
+      this.draining = true;
+      const drainMs = this.opts.drainTimeoutMs ?? DEFAULT_SERVER_OPTIONS.drainTimeoutMs;
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+      const settled = (async () => {
+        while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      })();
+      await Promise.race([settled, deadline]);
       const code = this.opts.shutdownCode ?? DEFAULT_SERVER_OPTIONS.shutdownCode;
       for (const conn of this.connections.values()) this.closeConn(conn, code, 'server shutting down');
-      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      for (const inbox of this.inboxes.values()) inbox.close();
       this.clock.clearInterval(this.sweepTimer);
       // Give close handshakes a moment, then cut what remains.
       await Promise.race([
@@ -1567,7 +1610,6 @@ export class HoldfastServer<P extends AnyProtocol> {
         new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
       ]);
       for (const conn of this.connections.values()) conn.ws.terminate();
-      for (const inbox of this.inboxes.values()) inbox.close();
       await this.engine.close();
       this.wss.close();
       if (this.ownsHttpServer && this.httpServer) {

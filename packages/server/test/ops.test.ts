@@ -92,36 +92,39 @@ describe('operations', () => {
     expect((await call('GET', '/nothing'))[0]).toBe(404);
   });
 
-  it('close() drains: 1012 to clients, waits for running handlers, refuses new upgrades', async () => {
+  it('close() drains: running handlers finish and answer, then 1012; new work is not taken', async () => {
     const { server, url, connect } = await startServer();
     let finish!: () => void;
     let started!: () => void;
     const running = new Promise<void>((r) => {
       started = r;
     });
-    let handled = false;
-    server.handle('note', async () => {
+    const runs: number[] = [];
+    server.handle('note', async ({ n }) => {
+      runs.push(n);
       started();
       await new Promise<void>((r) => {
         finish = r;
       });
-      handled = true;
+      return n;
     });
     const c = await connect();
     await c.hello();
     c.send({ t: 'pub', id: '1', type: 'note', data: { n: 1 } });
     await running;
     const closing = server.close();
-    expect((await c.closedPromise()).code).toBe(1012);
-    let closed = false;
-    void closing.then(() => {
-      closed = true;
-    });
-    await Promise.resolve();
-    expect(closed).toBe(false);
+    // A message arriving during the drain is not taken (the client resends it elsewhere).
+    c.send({ t: 'pub', id: '2', type: 'note', data: { n: 2 } });
+    c.send({ t: 'ping', ts: 7 });
+    await c.next((f) => f.t === 'pong' && f.ts === 7);
+    expect(c.closed).toBeUndefined();
     finish();
+    // The running handler's answer arrives before the close.
+    expect(await c.next((f) => f.t === 'res')).toMatchObject({ id: '1', ok: true, result: 1 });
+    expect((await c.closedPromise()).code).toBe(1012);
     await closing;
-    expect(handled).toBe(true);
+    expect(runs).toEqual([1]);
+    expect(c.frames.filter((f) => f.t === 'res').map((f) => f.id)).toEqual(['1']);
     const late = new RawClient(url);
     expect((await late.closedPromise()).code).toBe(1006);
   });

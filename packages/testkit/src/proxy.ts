@@ -81,10 +81,12 @@ export class FaultProxy extends EventEmitter<{ dropped: [bytes: number] }> {
           this.emit('dropped', chunk.length);
           return;
         }
-        const latency = this.latencyMs;
+        // Latency is a delay from arrival, not a pause per chunk: chunks in flight overlap.
+        const due = Date.now() + this.latencyMs;
         const slice = this.sliceBytes;
         chain = chain.then(async () => {
-          if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+          const wait = due - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           if (to.destroyed) return;
           if (slice > 0) {
             for (let i = 0; i < chunk.length; i += slice) {
