@@ -1,5 +1,6 @@
 import { ErrorCode, encodeMsgBody, encodeMsgFrame } from '@holdfast/protocol';
 import type { SessionRecord } from '@holdfast/server';
+import { ManualClock } from '@holdfast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createRedisEngine,
@@ -7,7 +8,6 @@ import {
   type RedisEngineOptions,
   RedisUnavailableError,
 } from '../src/index.js';
-import { ManualClock } from './support/manual-clock.js';
 import { Recorder, range } from './support/recorder.js';
 import { canSpawnRedis, TestRedis, uniquePrefix } from './support/redis-server.js';
 

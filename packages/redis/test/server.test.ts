@@ -1,8 +1,8 @@
 import { ErrorCode } from '@holdfast/protocol';
+import { type AnyFrame, cursorsOf, type RawClient } from '@holdfast/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RedisEngine, RedisUnavailableError } from '../src/index.js';
 import { defer, startNode } from './support/fixture.js';
-import { type AnyFrame, cursorsOf, type RawClient } from './support/raw-client.js';
 import { range } from './support/recorder.js';
 import { canSpawnRedis, TestRedis, uniquePrefix } from './support/redis-server.js';
 

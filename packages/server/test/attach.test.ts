@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RawClient } from '@holdfast/testkit';
 import express from 'express';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createServer, statsHandler } from '../src/index.js';
 import { app } from './support/app.js';
 import { defer } from './support/fixture.js';
-import { RawClient } from './support/raw-client.js';
 
 async function roundTrip(url: string) {
   const c = await RawClient.open(url);

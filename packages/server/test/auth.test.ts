@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { ManualClock } from '@holdfast/testkit';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { jwtAuthenticator } from '../src/index.js';
 import { startServer } from './support/fixture.js';
-import { ManualClock } from './support/manual-clock.js';
 
 const secret = 'test-secret-that-is-long-enough-for-hs256';
 const key = new TextEncoder().encode(secret);

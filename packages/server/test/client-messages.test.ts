@@ -1,7 +1,7 @@
 import { HoldfastError } from '@holdfast/protocol';
+import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support/fixture.js';
-import { cursorsOf } from './support/raw-client.js';
 
 describe('client messages and requests', () => {
   it('runs the handler and acks with its result; requests return the typed response', async () => {

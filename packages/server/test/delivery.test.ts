@@ -1,7 +1,7 @@
+import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../src/index.js';
 import { startServer } from './support/fixture.js';
-import { cursorsOf } from './support/raw-client.js';
 
 describe('sessions and delivery', () => {
   it('creates a session with new streams and delivers session, user, room and broadcast messages', async () => {

@@ -1,9 +1,8 @@
 import { request } from 'node:http';
+import { ManualClock, RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startServer } from './support/fixture.js';
-import { ManualClock } from './support/manual-clock.js';
-import { RawClient } from './support/raw-client.js';
 
 describe('refusals and limits, each with its documented close code', () => {
   it('4406 for an unsupported version, 4400 for garbage or frames before hello, 4400 for binary', async () => {

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { adminHandler, metricsHandler } from '../src/index.js';
 import { defer, startServer } from './support/fixture.js';
-import { RawClient } from './support/raw-client.js';
 
 describe('operations', () => {
   it('counts in stats() and serves Prometheus metrics from its own registry', async () => {

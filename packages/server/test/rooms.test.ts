@@ -1,6 +1,6 @@
+import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support/fixture.js';
-import { cursorsOf } from './support/raw-client.js';
 
 describe('rooms, presence and volatile messages', () => {
   it('delivers presence to members and answers who is in a room', async () => {

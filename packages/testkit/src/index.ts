@@ -3,4 +3,6 @@
  *
  * @packageDocumentation
  */
+export { type Clock, ManualClock } from './manual-clock.js';
 export { type CutMode, FaultProxy } from './proxy.js';
+export { type AnyFrame, cursorsOf, RawClient } from './raw-client.js';

@@ -1,7 +1,7 @@
+import { RawClient } from '@holdfast/testkit';
 import { afterEach } from 'vitest';
 import { createServer, type HoldfastServer, type ServerOptions } from '../../src/index.js';
 import { type App, app } from './app.js';
-import { RawClient } from './raw-client.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -16,9 +16,17 @@ export class RawClient {
 
   constructor(
     url: string,
-    options: { protocols?: string[]; headers?: Record<string, string>; autoPong?: boolean } = {},
+    options: {
+      protocols?: string[];
+      headers?: Record<string, string>;
+      autoPong?: boolean;
+      localAddress?: string;
+    } = {},
   ) {
-    this.ws = new WebSocket(url, options.protocols ?? ['holdfast.v1'], { headers: options.headers ?? {} });
+    this.ws = new WebSocket(url, options.protocols ?? ['holdfast.v1'], {
+      headers: options.headers ?? {},
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     this.ws.on('error', () => {});
     this.ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as AnyFrame;

@@ -1,4 +1,11 @@
-import type { Clock } from '@holdfast/server';
+/** The clock interface of `@holdfast/server` (structurally). */
+export interface Clock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
 
 /** A clock the test moves by hand: `advance(ms)` runs due timers in order. */
 export class ManualClock implements Clock {
