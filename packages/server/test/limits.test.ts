@@ -264,3 +264,79 @@ describe('refusals and limits, each with its documented close code', () => {
     await good.next((f) => f.t === 'msg');
   });
 });
+
+describe('token sources, per-address limit and logging', () => {
+  it('accepts ?token= only when allowed, and redacts it from what authenticate sees of the URL', async () => {
+    const seen: string[] = [];
+    const authenticate = ({
+      token,
+      tokenSource,
+      url,
+    }: {
+      token?: string;
+      tokenSource?: string;
+      url: string;
+    }) => {
+      seen.push(`${tokenSource}:${token}:${url}`);
+      return token ? { user: token } : null;
+    };
+    const off = await startServer({ authenticate });
+    const refused = await RawClient.open(`${off.url}?token=q1`);
+    refused.send({ t: 'hello', version: 1 });
+    expect((await refused.closedPromise()).code).toBe(4401);
+    const on = await startServer({ authenticate, allowQueryToken: true });
+    const ok = await RawClient.open(`${on.url}?token=q2&x=1`);
+    expect((await ok.hello()).user).toBe('q2');
+    ok.ws.terminate();
+    expect(seen).toEqual(['undefined:undefined:/ws?token=q1', 'query:q2:/ws?token=REDACTED&x=1']);
+  });
+
+  it('4429 with a retry-after hint past the per-address connection limit', async () => {
+    const { connect } = await startServer({ limits: { connectionsPerAddress: 2 } });
+    const a = await connect();
+    const b = await connect();
+    await a.hello();
+    await b.hello();
+    const c = await connect();
+    const closed = await c.closedPromise();
+    expect(closed.code).toBe(4429);
+    expect(closed.reason).toMatch(/retryAfterMs=\d+/);
+    // Another address is not affected.
+    const other = await connect({ localAddress: '127.0.0.2' });
+    expect((await other.hello()).resumed).toBe(false);
+  });
+
+  it('never logs tokens or payloads', async () => {
+    const lines: string[] = [];
+    const log = (obj: object, msg?: string) => {
+      lines.push(
+        JSON.stringify(obj, (_k, v) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)) +
+          (msg ?? ''),
+      );
+    };
+    const logger = { debug: log, info: log, warn: log, error: log };
+    const { server, connect } = await startServer({
+      logger,
+      authenticate: ({ token }) => {
+        if (token === 'TOPSECRET-TOKEN') throw new Error('bad token');
+        return { user: 'u' };
+      },
+    });
+    server.handle('boom', () => {
+      throw new Error('handler failed');
+    });
+    const bad = await connect();
+    bad.send({ t: 'hello', version: 1, token: 'TOPSECRET-TOKEN' });
+    await bad.closedPromise();
+    const c = await connect();
+    await c.hello({ token: 'ANOTHER-SECRET' });
+    c.send({ t: 'pub', id: 'x', type: 'boom', data: { kind: 'plain', secret: 'PAYLOAD-SECRET' } });
+    await c.next((f) => f.t === 'res');
+    c.send('{"t":"pub","id":"y","type":"say","data":PAYLOAD-BROKEN');
+    await c.closedPromise();
+    expect(lines.length).toBeGreaterThan(0);
+    const all = lines.join('\n');
+    for (const secret of ['TOPSECRET', 'ANOTHER-SECRET', 'PAYLOAD-SECRET', 'PAYLOAD-BROKEN'])
+      expect(all).not.toContain(secret);
+  });
+});
