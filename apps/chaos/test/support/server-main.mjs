@@ -1,0 +1,92 @@
+// A Holdfast server in a child process of its own, so the chaos suite can SIGKILL and SIGTERM
+// it. It imports the BUILT packages (packages/*/dist): run `pnpm build` first. Configured by
+// the CHAOS_SERVER environment variable (JSON), driven over the IPC channel.
+//
+// Every run of the `note` handler is written synchronously to `handledLog` before the handler
+// returns, so the record survives a SIGKILL that comes before the `res` leaves.
+import { openSync, writeSync } from 'node:fs';
+import { defineProtocol } from '@holdfast/protocol';
+import { createServer } from '@holdfast/server';
+import { z } from 'zod';
+
+const config = JSON.parse(process.env.CHAOS_SERVER ?? '{}');
+
+// Mirrors test/support/app.ts.
+const app = defineProtocol({
+  client: {
+    note: z.object({ c: z.string().min(1).max(64), k: z.int().nonnegative(), pad: z.string().optional() }),
+    say: z.object({ room: z.string().min(1).max(128), text: z.string().max(200) }),
+  },
+  server: {
+    tick: z.object({ s: z.string(), n: z.int(), pad: z.string().optional() }),
+    said: z.object({ from: z.string(), text: z.string() }),
+  },
+  requests: {
+    echo: { request: z.object({ n: z.int() }), response: z.int() },
+  },
+});
+
+const log = openSync(config.handledLog, 'a');
+const line = (text) => writeSync(log, `${text}\n`);
+
+const server = createServer({
+  protocol: app,
+  port: config.port,
+  host: '127.0.0.1',
+  authorizeJoin: () => true,
+  ...(config.heartbeat ? { heartbeat: config.heartbeat } : {}),
+  ...(config.sweepIntervalMs ? { sweepIntervalMs: config.sweepIntervalMs } : {}),
+  ...(config.resumeWindowMs ? { resumeWindowMs: config.resumeWindowMs } : {}),
+  limits: { messagesPerSecond: 5000, burst: 5000, connectionsPerAddress: 10_000, ...config.limits },
+  retention: { maxMessages: 1_000_000, maxBytes: 2 ** 40, maxAgeMs: 3_600_000 },
+});
+server.on('error', (err, ctx) => line(`E ${ctx.where} ${String(err.message).replace(/\s+/g, ' ')}`));
+
+server.handle('note', async ({ c, k, pad }) => {
+  line(`H ${config.name} ${c} ${k}`);
+  if (pad === 'slow' && config.slowNoteMs) {
+    await new Promise((r) => setTimeout(r, config.slowNoteMs));
+    line(`D ${config.name} ${c} ${k}`);
+  }
+  return k;
+});
+server.handle('echo', ({ n }) => n);
+
+let pumped = 0;
+let pumping = false;
+async function pump(room, count, ratePerSec) {
+  pumping = true;
+  const batch = Math.max(1, Math.round(ratePerSec / 20));
+  for (let n = 1; n <= count && pumping; n++) {
+    await server.sendToRoom(room, 'tick', { s: config.name, n });
+    pumped = n;
+    if (n % batch === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  pumping = false;
+}
+
+process.on('SIGTERM', async () => {
+  const t0 = Date.now();
+  line(`T ${config.name} sigterm`);
+  await server.close();
+  line(`X ${config.name} drained ${Date.now() - t0}`);
+  process.exit(0);
+});
+
+process.on('message', async (m) => {
+  try {
+    let value = null;
+    if (m.cmd === 'pump') void pump(m.args[0], m.args[1], m.args[2]);
+    else if (m.cmd === 'stopPump') pumping = false;
+    else if (m.cmd === 'stats')
+      value = { stats: server.stats(), pumped, pumping, memory: process.memoryUsage() };
+    else if (m.cmd === 'roomConnections') value = server.countConnections({ room: m.args[0] });
+    process.send({ type: 'reply', id: m.id, ok: true, value });
+  } catch (err) {
+    process.send({ type: 'reply', id: m.id, ok: false, error: String(err) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+await server.ready();
+process.send({ type: 'ready', port: server.address().port, pid: process.pid });
