@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * Compare variants of targets in one scenario, interleaved, to measure a proposed change before
+ * it is made (the findings in BENCHMARKS.md come from here). A variant is
+ * `target[:ENV=VALUE[;ENV=VALUE]]`; the environment reaches the server and load-generator processes.
+ *
+ * @example
+ * ```sh
+ * node dist/experiment.js --scenario fanout-5000 --rounds 3 \
+ *   --variant ws-frame --variant holdfast --variant 'holdfast:BENCH_HOLDFAST_PATCH=frame' \
+ *   --variant 'holdfast:BENCH_HOLDFAST_ACK=50,2000'
+ * ```
+ */
+import { parseArgs } from 'node:util';
+import { FULL, SMOKE } from './config.js';
+import { buildScenarios } from './harness.js';
+import { pinSelf } from './ipc.js';
+import { foreignLoadMeter, waitForQuiet } from './quiet.js';
+import { LOADGEN_CORE } from './scenarios/scenario.js';
+import { median } from './stats.js';
+import type { TargetName } from './types.js';
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'fanout-5000' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    variant: { type: 'string', multiple: true, default: [] },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+
+const cfg = values.smoke ? SMOKE : FULL;
+const scenario = buildScenarios(cfg).find((s) => s.id === values.scenario);
+if (!scenario) throw new Error(`no scenario ${values.scenario}`);
+const variants = values.variant.map((v) => {
+  const [target, env = ''] = v.split(/:(.*)/s) as [TargetName, string?];
+  const vars = Object.fromEntries(
+    env
+      .split(';')
+      .filter(Boolean)
+      .map((kv) => kv.split(/=(.*)/s) as [string, string]),
+  );
+  return { label: v, target, vars };
+});
+pinSelf(LOADGEN_CORE);
+
+const results = new Map<string, Record<string, number>[]>();
+const rounds = Number(values.warmup) + Number(values.rounds);
+for (let round = 0; round < rounds; round++) {
+  for (const v of variants) {
+    if (cfg.mode === 'full') await waitForQuiet();
+    const saved = { ...process.env };
+    Object.assign(process.env, v.vars);
+    const foreign = foreignLoadMeter();
+    try {
+      const out = await scenario.run(v.target, cfg);
+      const busy = foreign() ?? 0;
+      const line = scenario.metrics.map((m) => `${m.key}=${out.metrics[m.key]?.toFixed(m.digits)}`).join(' ');
+      console.log(
+        `${round < Number(values.warmup) ? 'warm-up' : `round ${round}`} ${v.label}: ${line} lost=${out.delivery.lost} dup=${out.delivery.duplicates} others=${Math.round(busy * 100)}%`,
+      );
+      if (round >= Number(values.warmup))
+        results.set(v.label, [...(results.get(v.label) ?? []), out.metrics]);
+    } finally {
+      for (const k of Object.keys(v.vars)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  }
+}
+
+console.log(`\n| variant | ${scenario.metrics.map((m) => `${m.label} (${m.unit})`).join(' | ')} |`);
+console.log(`| --- | ${scenario.metrics.map(() => '---:').join(' | ')} |`);
+for (const v of variants) {
+  const runs = results.get(v.label) ?? [];
+  const cells = scenario.metrics.map((m) => {
+    const xs = runs.map((r) => r[m.key]).filter((x): x is number => Number.isFinite(x));
+    return xs.length
+      ? `${median(xs).toFixed(m.digits)} (${Math.min(...xs).toFixed(m.digits)}–${Math.max(...xs).toFixed(m.digits)})`
+      : '–';
+  });
+  console.log(`| \`${v.label}\` | ${cells.join(' | ')} |`);
+}

@@ -1,0 +1,34 @@
+import type { TargetName } from '../types.js';
+
+/** How targets are named in tables and charts. */
+export function targetLabel(t: TargetName, versions: Record<string, string> = {}): string {
+  switch (t) {
+    case 'ws-frame':
+      return '`ws` frame-once';
+    case 'ws':
+      return '`ws` naive';
+    case 'socketio':
+      return `Socket.IO ${versions['socket.io'] ?? 'v4'}`;
+    case 'holdfast':
+      return 'Holdfast';
+  }
+}
+
+/** Chart colours per target. */
+export const COLORS: Record<TargetName, string> = {
+  'ws-frame': '#7f8c8d',
+  ws: '#b2babb',
+  socketio: '#2e86c1',
+  holdfast: '#d35400',
+};
+
+/** Format a number with `digits` decimals and thousands separators. */
+export function fmt(v: number | undefined, digits: number): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Format a ratio like `0.93×`. */
+export function ratio(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(2)}×`;
+}

@@ -1,0 +1,275 @@
+/**
+ * The server process: runs one target and publishes on the orchestrator's command. Its own
+ * `process.cpuUsage()` deltas are the server CPU figures.
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+import { serveRpc } from '../ipc.js';
+import { BROADCAST, makeTick, nowMs, type Tick } from '../payload.js';
+import type { ServerStart } from '../types.js';
+import { createHoldfastTarget } from './holdfast-target.js';
+import { createSocketIoTarget } from './socketio-target.js';
+import type { ServerTarget } from './target.js';
+import { createWsTarget } from './ws-target.js';
+
+let target: ServerTarget | undefined;
+const seq = new Map<string, number>();
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+function need(): ServerTarget {
+  if (!target) throw new Error('server not started');
+  return target;
+}
+
+/** Publish the next tick of a channel (`*` = broadcast, else a room) with send time `ts`. */
+function publish(ch: string, ts: number): unknown {
+  const id = (seq.get(ch) ?? 0) + 1;
+  seq.set(ch, id);
+  const tick: Tick = makeTick(ch, id, ts);
+  return ch === BROADCAST ? need().broadcast(tick) : need().toRoom(ch, tick);
+}
+
+async function createTarget(p: ServerStart): Promise<ServerTarget> {
+  switch (p.target) {
+    case 'ws':
+      return createWsTarget(false);
+    case 'ws-frame':
+      return createWsTarget(true);
+    case 'socketio':
+      return createSocketIoTarget(p.recovery ?? false);
+    case 'holdfast': {
+      if (!p.engine) return createHoldfastTarget();
+      // Multi-node: the engine comes from @holdfast/redis when it is built (see BENCHMARKS.md).
+      const mod: Record<string, unknown> = await import('@holdfast/redis' as string);
+      const Ctor = (mod.RedisEngine ?? mod.default) as new (o: { url: string }) => never;
+      return createHoldfastTarget(new Ctor({ url: p.engine.url }));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- profiling
+
+/** `BENCH_PROFILE_DIR=dir`: write a CPU profile of each closed loop (flood/echo) phase there. */
+const profileDir = process.env.BENCH_PROFILE_DIR;
+let profiler: Session | undefined;
+
+async function profileStart(): Promise<void> {
+  if (!profileDir) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+
+async function profileStop(name: string): Promise<void> {
+  const s = profiler;
+  profiler = undefined;
+  if (!s || !profileDir) return;
+  const { profile } = await s.post('Profiler.stop');
+  writeFileSync(join(profileDir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  s.disconnect();
+}
+
+// ---------------------------------------------------------------- flood (closed loop)
+
+interface Flood {
+  window: number;
+  completed: number;
+  last: number;
+  stopAt: number;
+  stopped: boolean;
+  pumping: boolean;
+  done: (r: { first: number; last: number; wallMs: number; cpuUs: number }) => void;
+  fail: (e: Error) => void;
+  first: number;
+  t0: number;
+  cpu0: number;
+}
+let flood: Flood | undefined;
+
+async function pump(): Promise<void> {
+  const f = flood;
+  if (!f || f.pumping) return;
+  f.pumping = true;
+  try {
+    while (!f.stopped && f.last - f.completed < f.window) {
+      f.last += 1;
+      await publish(BROADCAST, nowMs());
+      if (nowMs() >= f.stopAt) f.stopped = true;
+    }
+  } catch (err) {
+    f.fail(err as Error);
+    return;
+  } finally {
+    f.pumping = false;
+  }
+  if (f.stopped && f.completed >= f.last) {
+    flood = undefined;
+    f.done({ first: f.first, last: f.last, wallMs: nowMs() - f.t0, cpuUs: cpuNow() - f.cpu0 });
+  }
+}
+
+// ---------------------------------------------------------------- paced (open loop)
+
+interface Paced {
+  stop: boolean;
+  published: Map<string, number>;
+}
+let paced: Paced | undefined;
+
+/** Publish `rate` messages/s round-robin over `channels` until stopped; ts = the scheduled time. */
+function startPaced(channels: string[], rate: number, durationMs: number): Promise<void> {
+  const p: Paced = { stop: false, published: new Map() };
+  paced = p;
+  const t0 = nowMs();
+  const interval = 1000 / rate;
+  let n = 0;
+  return new Promise<void>((resolve, reject) => {
+    const loop = async () => {
+      try {
+        const now = nowMs();
+        const due = Math.floor((Math.min(now, t0 + durationMs) - t0) / interval) + 1;
+        while (n < due && !p.stop) {
+          const ch = channels[n % channels.length]!;
+          await publish(ch, Math.round((t0 + n * interval) * 1000) / 1000);
+          p.published.set(ch, seq.get(ch)!);
+          n += 1;
+        }
+        if (p.stop || now >= t0 + durationMs) {
+          resolve();
+          return;
+        }
+        setTimeout(loop, Math.max(0, Math.min(1, t0 + n * interval - nowMs())));
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    loop();
+  });
+}
+
+// ---------------------------------------------------------------- rss watch
+
+let rssTimer: NodeJS.Timeout | undefined;
+let rssPeak = 0;
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (!g) throw new Error('run the server with --expose-gc');
+  g();
+}
+
+serveRpc({
+  async start(p: ServerStart) {
+    target = await createTarget(p);
+    return { url: target.url };
+  },
+  cpu: () => cpuNow(),
+  connections: () => need().connections(),
+  lastIds: () => Object.fromEntries(seq),
+  async memory() {
+    for (let i = 0; i < 4; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const m = process.memoryUsage();
+    return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+  },
+
+  /**
+   * Closed loop: broadcast as fast as the window allows (at most `window` messages not yet
+   * delivered to every client) for `durationMs`, then wait until all are delivered.
+   */
+  async flood(p: { window: number; durationMs: number; timeoutMs: number; profile?: string }) {
+    if (flood) throw new Error('flood already running');
+    await profileStart();
+    const result = await new Promise((resolve, reject) => {
+      const start = seq.get(BROADCAST) ?? 0;
+      const timer = setTimeout(() => {
+        flood = undefined;
+        reject(
+          new Error(`flood stalled: ${f.completed - start}/${f.last - start} messages delivered to all`),
+        );
+      }, p.timeoutMs);
+      const f: Flood = {
+        window: p.window,
+        completed: start,
+        last: start,
+        first: start + 1,
+        stopAt: nowMs() + p.durationMs,
+        stopped: false,
+        pumping: false,
+        t0: nowMs(),
+        cpu0: cpuNow(),
+        done: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        fail: (e) => {
+          clearTimeout(timer);
+          flood = undefined;
+          reject(e);
+        },
+      };
+      flood = f;
+      pump();
+    });
+    await profileStop(p.profile ?? 'flood');
+    return result;
+  },
+  profileStart,
+  /** With BENCH_PROFILE_DIR: write a heap snapshot there (after a GC). */
+  heapSnapshot(p: { name: string }) {
+    if (!profileDir) return null;
+    gc();
+    return writeHeapSnapshot(join(profileDir, `${p.name}-${process.pid}.heapsnapshot`));
+  },
+  profileStop: (p: { name: string }) => profileStop(p.name),
+  /** Delivery progress from the load generator (relayed by the orchestrator). */
+  progress(p: { completedThrough: number }) {
+    if (!flood) return;
+    flood.completed = Math.max(flood.completed, p.completedThrough);
+    pump();
+  },
+
+  /** Open loop at `rate` messages/s over `channels` for `durationMs`; resolves when done publishing. */
+  async paced(p: { channels: string[]; rate: number; durationMs: number }) {
+    const cpu0 = cpuNow();
+    const t0 = nowMs();
+    await startPaced(p.channels, p.rate, p.durationMs);
+    paced = undefined;
+    return { lastIds: Object.fromEntries(seq), cpuUs: cpuNow() - cpu0, wallMs: nowMs() - t0 };
+  },
+  /** Start publishing in the background (the storm); `pacedStop` ends it. */
+  pacedStart(p: { channels: string[]; rate: number }) {
+    startPaced(p.channels, p.rate, 3_600_000).catch((err) => console.error('paced publish failed', err));
+  },
+  pacedStop() {
+    if (paced) paced.stop = true;
+    paced = undefined;
+    return { lastIds: Object.fromEntries(seq) };
+  },
+
+  rssWatchStart() {
+    rssPeak = process.memoryUsage.rss();
+    rssTimer = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    }, 20);
+  },
+  rssWatchStop() {
+    clearInterval(rssTimer);
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    return { peakRss: rssPeak };
+  },
+
+  async shutdown() {
+    await target?.close();
+    target = undefined;
+  },
+});

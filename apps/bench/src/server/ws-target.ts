@@ -1,0 +1,109 @@
+import { createServer } from 'node:http';
+import * as wsLib from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Tick } from '../payload.js';
+import { listen, type ServerTarget } from './target.js';
+
+/** `ws`'s frame builder (exported by ws, not declared by @types/ws). */
+const { Sender } = wsLib as unknown as {
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
+    ): Buffer[];
+  };
+};
+
+/** ws's heartbeat interval here: the same 25 s as Socket.IO and Holdfast. */
+const HEARTBEAT_MS = 25_000;
+
+interface Member extends WebSocket {
+  room?: string;
+  alive?: boolean;
+}
+
+/**
+ * Raw `ws`, the limit. Naive: `JSON.stringify` once, `ws.send(string)` per client. With
+ * `frameOnce`: the whole WebSocket frame is built once per broadcast and written to every socket.
+ * Rooms are a `Map<room, Set<socket>>`; heartbeats are the ws README's ping/terminate loop.
+ */
+export async function createWsTarget(frameOnce: boolean): Promise<ServerTarget> {
+  const http = createServer((_req, res) => res.writeHead(426).end());
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
+  const rooms = new Map<string, Set<Member>>();
+
+  wss.on('connection', (ws: Member) => {
+    ws.alive = true;
+    ws.on('error', () => ws.terminate());
+    ws.on('pong', () => {
+      ws.alive = true;
+    });
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as { join?: string; id?: number; data?: unknown };
+      if (m.join !== undefined) {
+        let set = rooms.get(m.join);
+        if (!set) {
+          set = new Set();
+          rooms.set(m.join, set);
+        }
+        set.add(ws);
+        ws.room = m.join;
+        ws.send(JSON.stringify({ joined: m.join }));
+      } else if (m.id !== undefined) {
+        ws.send(JSON.stringify({ id: m.id, result: m.data }));
+      }
+    });
+    ws.on('close', () => {
+      if (ws.room === undefined) return;
+      const set = rooms.get(ws.room);
+      set?.delete(ws);
+      if (set?.size === 0) rooms.delete(ws.room);
+    });
+  });
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients as Set<Member>) {
+      if (!ws.alive) {
+        ws.terminate();
+        continue;
+      }
+      ws.alive = false;
+      ws.ping();
+    }
+  }, HEARTBEAT_MS);
+
+  const sendAll = (clients: Iterable<WebSocket>, tick: Tick) => {
+    const json = JSON.stringify(tick);
+    if (!frameOnce) {
+      for (const ws of clients) if (ws.readyState === WebSocket.OPEN) ws.send(json);
+      return;
+    }
+    // One frame for everyone: header + payload, unmasked, no compression.
+    const frame = Buffer.concat(
+      Sender.frame(Buffer.from(json), {
+        fin: true,
+        opcode: 1,
+        mask: false,
+        readOnly: false,
+        rsv1: false,
+      }),
+    );
+    for (const ws of clients) {
+      if (ws.readyState === WebSocket.OPEN)
+        (ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(frame);
+    }
+  };
+
+  const port = await listen(http);
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    broadcast: (tick) => sendAll(wss.clients, tick),
+    toRoom: (room, tick) => sendAll(rooms.get(room) ?? [], tick),
+    connections: () => wss.clients.size,
+    close: async () => {
+      clearInterval(heartbeat);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** Names and parameters shared by the orchestrator, the server process and the load generator. */
+
+/** What is measured. `ws-frame` is `ws` with the frame built once per broadcast. */
+export type TargetName = 'ws' | 'ws-frame' | 'socketio' | 'holdfast';
+
+/** Every target, in the order they run within a round. */
+export const ALL_TARGETS: readonly TargetName[] = ['ws-frame', 'ws', 'socketio', 'holdfast'];
+
+/** The wire protocol a target's clients speak. */
+export type WireProtocol = 'ws' | 'socketio' | 'holdfast';
+
+/** The protocol the load generator speaks to a target. */
+export function wireOf(target: TargetName): WireProtocol {
+  return target === 'ws-frame' ? 'ws' : target;
+}
+
+/** Parameters of the server process's `start`. */
+export interface ServerStart {
+  target: TargetName;
+  /** Socket.IO: enable connection state recovery. */
+  recovery?: boolean;
+  /** Holdfast: an engine other than the in-memory one (multi-node). */
+  engine?: { kind: 'redis'; url: string };
+}
+
+/** Parameters of the load generator's `connect`. */
+export interface LoadConnect {
+  wire: WireProtocol;
+  /** Server URLs; connection i goes to urls[i % urls.length]. */
+  urls: string[];
+  n: number;
+  /** 0: every connection receives broadcasts; k > 0: connection i joins room `r${i % k}`. */
+  rooms: number;
+  /** Socket.IO: the server appends recovery offsets to events. */
+  recovery?: boolean;
+  /** Holdfast: when clients ack (default: 50 messages or 200 ms, as the protocol says). */
+  ack?: { every: number; delayMs: number };
+  /** Handshakes in flight at once. */
+  concurrency?: number;
+}
+
+/** Delivery check of a phase. */
+export interface DeliveryCheck {
+  /** Messages published in the checked range (all channels). */
+  messages: number;
+  /** Deliveries received in the range. */
+  deliveries: number;
+  /** Deliveries missing (expected minus received, per message id). */
+  lost: number;
+  /** Messages a connection received twice (or out of order). */
+  duplicates: number;
+}

@@ -1,0 +1,127 @@
+/**
+ * The harness in smoke mode (tiny sizes, one round) for every target of scenarios 1–4, so it
+ * never rots. Speed is reported, never asserted: only delivery and the shape of the results are.
+ *
+ * The server and load-generator processes are plain Node processes: they run this package's
+ * compiled harness (built here with `tsc`) and the built `@holdfast/*` packages (`pnpm build`,
+ * which the root `pnpm test` runs first).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../src/harness.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+const EXPECTED: Record<string, string[]> = {
+  'fanout-20': ['ws-frame', 'ws', 'socketio', 'holdfast'],
+  echo: ['ws', 'socketio', 'holdfast'],
+  memory: ['ws', 'socketio', 'holdfast'],
+  storm: ['ws', 'socketio', 'holdfast'],
+};
+
+describe('pnpm bench:smoke', () => {
+  let out = '';
+  let stdout = '';
+  let status: number | null = null;
+  let results: BenchResults;
+
+  beforeAll(() => {
+    for (const dep of ['protocol', 'server']) {
+      if (!existsSync(join(pkg, '..', '..', 'packages', dep, 'dist', 'index.js'))) {
+        throw new Error(`@holdfast/${dep} is not built: run \`pnpm build\` first`);
+      }
+    }
+    const tsc = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: pkg,
+        encoding: 'utf8',
+      },
+    );
+    if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+    out = mkdtempSync(join(tmpdir(), 'holdfast-bench-'));
+    const run = spawnSync(process.execPath, [join(pkg, 'dist', 'cli.js'), '--smoke', '--out', out], {
+      cwd: pkg,
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
+    status = run.status;
+    stdout = `${run.stdout}${run.stderr}`;
+    results = JSON.parse(readFileSync(join(out, 'results', 'latest.json'), 'utf8')) as BenchResults;
+  });
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs every target of scenarios 1-4 and exits 0', () => {
+    expect(status, stdout).toBe(0);
+    expect(results.mode).toBe('smoke');
+    expect(results.scenarios.map((s) => s.id)).toEqual(Object.keys(EXPECTED));
+    for (const s of results.scenarios) {
+      expect(s.runs.map((r) => r.target).sort(), s.id).toEqual([...EXPECTED[s.id]!].sort());
+    }
+  });
+
+  it('loses and duplicates nothing', () => {
+    expect(results.failures, stdout).toEqual([]);
+    for (const s of results.scenarios) {
+      for (const r of s.runs) {
+        const where = `${s.id}/${r.target}`;
+        expect(r.ok, `${where}: ${r.error}`).toBe(true);
+        expect(r.delivery?.duplicates, where).toBe(0);
+        expect(r.delivery?.messages, where).toBeGreaterThan(0);
+        // `ws` in the storm reconnects without resume: its loss is measured, not a failure.
+        if (s.id === 'storm' && r.target === 'ws') expect(r.lossless).toBe(false);
+        else expect(r.delivery?.lost, where).toBe(0);
+      }
+    }
+  });
+
+  it('produces well-formed figures, ratios and goals', () => {
+    for (const s of results.scenarios) {
+      for (const target of EXPECTED[s.id]!) {
+        const t = s.targets[target as keyof typeof s.targets]!;
+        expect(t.ok, `${s.id}/${target}`).toBe(true);
+        for (const m of s.metrics) {
+          const f = t.figures[m.key]!;
+          expect(f, `${s.id}/${target}/${m.key}`).toBeDefined();
+          expect(Number.isFinite(f.median)).toBe(true);
+          expect(f.min).toBeLessThanOrEqual(f.median);
+          expect(f.median).toBeLessThanOrEqual(f.max);
+          if (target === s.limit) expect(f.vsLimit).toBeCloseTo(1);
+          if (target === s.peer) expect(f.vsPeer).toBeCloseTo(1);
+        }
+      }
+      expect(s.goals.length, s.id).toBeGreaterThan(0);
+      for (const g of s.goals) {
+        expect(typeof g.pass).toBe('boolean');
+        expect(g.ratio).toBeCloseTo(g.holdfast / g.other);
+      }
+    }
+    const fanout = results.scenarios[0]!;
+    for (const target of EXPECTED['fanout-20']!) {
+      const f = fanout.targets[target as keyof typeof fanout.targets]!.figures;
+      expect(f.deliveriesPerSec!.median).toBeGreaterThan(0);
+      expect(f.cpuUsPerDelivery!.median).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes BENCHMARKS.md with the tables and the chart', () => {
+    const md = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
+    expect(md).toContain('<!-- results:start');
+    expect(md).toContain('<!-- results:end -->');
+    expect(md).toContain('![chart](results/chart.svg)');
+    expect(md).toMatch(/\| Holdfast \| \*\*/);
+    const svg = readFileSync(join(out, 'results', 'chart.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('Holdfast');
+  });
+});
