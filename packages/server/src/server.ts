@@ -294,12 +294,27 @@ export class HoldfastServer<P extends AnyProtocol> {
    * `server` does this for you on `path`.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.log.debug({ err }, 'socket error during upgrade'));
+    // A listener made here would share this scope and keep `req` alive for the socket's life.
+    socket.on('error', this.onUpgradeError);
     if (this.closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, req));
+  }
+
+  private readonly onUpgradeError = (err: Error): void =>
+    this.log.debug({ err }, 'socket error during upgrade');
+
+  /** Socket listeners, made in a scope that holds only the connection (not the upgrade request). */
+  private listen(conn: Connection): void {
+    const ws = conn.ws;
+    ws.on('error', (err) => this.log.debug({ err, connectionId: conn.id }, 'socket error'));
+    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString()));
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+    ws.on('pong', () => {
+      conn.lastSeen = this.clock.now();
+    });
   }
 
   private originAllowed(origin: string | undefined): boolean {
@@ -324,12 +339,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.connections.set(conn.id, conn);
     this.pending += 1;
     this.perAddress.set(remoteAddress, (this.perAddress.get(remoteAddress) ?? 0) + 1);
-    ws.on('error', (err) => this.log.debug({ err, connectionId: conn.id }, 'socket error'));
-    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString()));
-    ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
-    ws.on('pong', () => {
-      conn.lastSeen = this.clock.now();
-    });
+    this.listen(conn);
 
     // Refusals happen after accepting the upgrade so browsers can see the code (they only see 1006 otherwise).
     const origin = req.headers.origin;
