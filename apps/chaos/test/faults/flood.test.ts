@@ -1,12 +1,12 @@
 import { execSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketConstructor } from '@holdfast/client';
+import { RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Attacker } from '../support/attacker.js';
 import { record, summary } from '../support/figures.js';
 import { chaosClient, defer, pause, startServer } from '../support/fixture.js';
-import { RawClient } from '../support/raw-client.js';
 import { scaled } from '../support/scale.js';
 import { recordNotes } from '../support/traffic.js';
 

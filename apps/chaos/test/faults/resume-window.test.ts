@@ -1,10 +1,9 @@
 import type { GapEvent } from '@holdfast/client';
-import { FaultProxy } from '@holdfast/testkit';
+import { FaultProxy, RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { record } from '../support/figures.js';
 import { chaosClient, defer, nextState, sessionOf, startServer } from '../support/fixture.js';
 import { checkSequence } from '../support/ledger.js';
-import { RawClient } from '../support/raw-client.js';
 import { scaled } from '../support/scale.js';
 import { peer, pumpTicks, recordNotes, sendNotes } from '../support/traffic.js';
 

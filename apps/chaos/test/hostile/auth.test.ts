@@ -1,12 +1,12 @@
 import { createSecretKey, generateKeyPairSync } from 'node:crypto';
 import { jwtAuthenticator } from '@holdfast/server';
+import { RawClient } from '@holdfast/testkit';
 import fc from 'fast-check';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { record } from '../support/figures.js';
 import { startServer } from '../support/fixture.js';
 import { Canary } from '../support/hostile.js';
-import { RawClient } from '../support/raw-client.js';
 import { runs } from '../support/scale.js';
 import { recordNotes } from '../support/traffic.js';
 

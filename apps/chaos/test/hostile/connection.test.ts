@@ -1,11 +1,11 @@
 import { request } from 'node:http';
+import { RawClient } from '@holdfast/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { record, summary } from '../support/figures.js';
 import { startServer } from '../support/fixture.js';
 import { Canary, opened, writeRawFrame } from '../support/hostile.js';
-import { RawClient } from '../support/raw-client.js';
 import { runs } from '../support/scale.js';
 import { recordNotes } from '../support/traffic.js';
 

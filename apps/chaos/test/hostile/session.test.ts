@@ -1,9 +1,9 @@
+import { type AnyFrame, RawClient } from '@holdfast/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { record } from '../support/figures.js';
 import { startServer } from '../support/fixture.js';
 import { Canary, opened, outcome } from '../support/hostile.js';
-import { type AnyFrame, RawClient } from '../support/raw-client.js';
 import { runs } from '../support/scale.js';
 import { recordNotes } from '../support/traffic.js';
 

@@ -1,6 +1,6 @@
+import { type AnyFrame, RawClient } from '@holdfast/testkit';
 import { expect } from 'vitest';
 import type { WebSocket } from 'ws';
-import { type AnyFrame, RawClient } from './raw-client.js';
 
 /**
  * Wait for the outcome of a hostile frame on `c`: the error frame and the close. A connection
