@@ -839,8 +839,9 @@ export class HoldfastServer<P extends AnyProtocol> {
       if (epoch !== st.epoch) {
         // The stream's history was lost while connected (e.g. the store was flushed).
         this.sendGap(conn, stream, st, epoch, m.offset - 1, 'epoch');
-      } else if (m.offset > st.sent + 1 && !this.isEngineLocal()) {
-        // Missed live messages (e.g. pub/sub reconnect): catch up from history first.
+      } else if (m.offset > st.sent + 1) {
+        // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
+        // delivery is complete and in order): catch up from history first.
         st.replaying = true;
         st.pending.push(m);
         this.track(this.replay(conn, stream));
@@ -848,10 +849,6 @@ export class HoldfastServer<P extends AnyProtocol> {
       }
       this.deliverTo(conn, st, m, buf);
     }
-  }
-
-  private isEngineLocal(): boolean {
-    return this.engine instanceof MemoryEngine;
   }
 
   private deliverVolatile(stream: string, frame: string, except: Except | undefined): void {
