@@ -1,17 +1,30 @@
 /** Names and parameters shared by the orchestrator, the server process and the load generator. */
 
-/** What is measured. `ws-frame` is `ws` with the frame built once per broadcast. */
-export type TargetName = 'ws' | 'ws-frame' | 'socketio' | 'holdfast';
+/**
+ * What is measured. `ws-frame` is `ws` with the frame built once per broadcast. `holdfast` is one
+ * node on the in-memory engine; the multi-node scenario adds `holdfast-redis` (one node on the
+ * Redis engine) and `holdfast-cluster` (several nodes on Redis).
+ */
+export type TargetName = 'ws' | 'ws-frame' | 'socketio' | 'holdfast' | 'holdfast-redis' | 'holdfast-cluster';
 
 /** Every target, in the order they run within a round. */
-export const ALL_TARGETS: readonly TargetName[] = ['ws-frame', 'ws', 'socketio', 'holdfast'];
+export const ALL_TARGETS: readonly TargetName[] = [
+  'ws-frame',
+  'ws',
+  'socketio',
+  'holdfast',
+  'holdfast-redis',
+  'holdfast-cluster',
+];
 
 /** The wire protocol a target's clients speak. */
 export type WireProtocol = 'ws' | 'socketio' | 'holdfast';
 
 /** The protocol the load generator speaks to a target. */
 export function wireOf(target: TargetName): WireProtocol {
-  return target === 'ws-frame' ? 'ws' : target;
+  if (target === 'ws-frame') return 'ws';
+  if (target === 'holdfast-redis' || target === 'holdfast-cluster') return 'holdfast';
+  return target;
 }
 
 /** Parameters of the server process's `start`. */
@@ -19,8 +32,11 @@ export interface ServerStart {
   target: TargetName;
   /** Socket.IO: enable connection state recovery. */
   recovery?: boolean;
-  /** Holdfast: an engine other than the in-memory one (multi-node). */
-  engine?: { kind: 'redis'; url: string };
+  /**
+   * Holdfast: the Redis engine instead of the in-memory one (multi-node). `prefix` starts every
+   * key and channel: the same on every node of a run, new for every run.
+   */
+  engine?: { kind: 'redis'; url: string; prefix: string };
 }
 
 /** Parameters of the load generator's `connect`. */
@@ -33,7 +49,7 @@ export interface LoadConnect {
   rooms: number;
   /** Socket.IO: the server appends recovery offsets to events. */
   recovery?: boolean;
-  /** Holdfast: when clients ack (default: 50 messages or 200 ms, as the protocol says). */
+  /** Holdfast: when clients ack (default: 50 messages or 1 s, as the protocol says). */
   ack?: { every: number; delayMs: number };
   /** Handshakes in flight at once. */
   concurrency?: number;

@@ -105,7 +105,7 @@ export interface AckOptions {
   maxCount: number;
   /**
    * Longest wait before unacked messages are acked.
-   * @default 200
+   * @default 1000
    */
   delayMs: number;
 }
@@ -235,7 +235,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
     maxAttempts: Infinity,
     stableAfterMs: 10_000,
   }),
-  ack: Object.freeze<AckOptions>({ maxCount: 50, delayMs: 200 }),
+  ack: Object.freeze<AckOptions>({ maxCount: 50, delayMs: 1e3 }),
   outbox: Object.freeze<OutboxOptions>({ maxCount: 500, maxBytes: 1_048_576 }),
   timeouts: Object.freeze<TimeoutOptions>({ connectMs: 10_000, requestMs: 30_000 }),
   maxIncomingBytes: 1_048_576,

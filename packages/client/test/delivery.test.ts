@@ -1,6 +1,6 @@
 import type { ServerFrame, StreamStatus } from '@holdfast/protocol';
 import { describe, expect, it } from 'vitest';
-import type { GapEvent, MessageMeta } from '../src/index.js';
+import { DEFAULT_CLIENT_OPTIONS, type GapEvent, type MessageMeta } from '../src/index.js';
 import { clientOf, nextEvent, reach, type TestClient } from './support/app.js';
 import { ManualClock } from './support/clock.js';
 import { type FakeConnection, startFakeServer } from './support/fake-server.js';
@@ -259,7 +259,7 @@ describe('delivery', () => {
     conn.send(tick(2));
     conn.send({ t: 'ping', ts: 1 });
     await t.until(2);
-    await clock.advance(199);
+    await clock.advance(DEFAULT_CLIENT_OPTIONS.ack.delayMs - 1);
     // The pong is written after any ack due before it: none yet.
     await conn.next('pong');
     expect(received(conn, 'ack')).toBe(0);

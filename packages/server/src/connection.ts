@@ -15,6 +15,13 @@ export interface StreamState {
   pending: StoredMessage[];
 }
 
+/** What the server needs of the socket under a `ws` WebSocket. */
+export interface RawSocket {
+  write(chunk: Buffer, cb?: (err?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
 /** Public metadata of a connection. */
 export interface ConnectionInfo {
   /** Connection id. */
@@ -64,6 +71,13 @@ export class Connection {
   closingSince = 0;
   slotHeld = false;
   readonly streams = new Map<string, StreamState>();
+  /**
+   * The socket under `ws`, written to directly with frames the server built (one frame shared
+   * by every recipient of a broadcast). Undefined if this `ws` version does not expose it.
+   */
+  readonly raw: RawSocket | undefined;
+  /** True while `raw` is corked until the end of this tick (writes coalesce into one syscall). */
+  corked = false;
   /** Token bucket. */
   tokens: number;
   tokensAt: number;
@@ -84,6 +98,11 @@ export class Connection {
     this.userAgent = userAgent;
     this.tokens = burst;
     this.tokensAt = now;
+    const socket = (ws as unknown as { _socket?: Partial<RawSocket> })._socket;
+    this.raw =
+      socket && typeof socket.write === 'function' && typeof socket.cork === 'function'
+        ? (socket as RawSocket)
+        : undefined;
   }
 
   /** Take one token; false when the bucket is empty. */

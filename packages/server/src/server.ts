@@ -17,12 +17,14 @@ import {
   SUBPROTOCOL,
   SUPPORTED_VERSIONS,
   TOKEN_SUBPROTOCOL_PREFIX,
+  WireLimits,
 } from '@holdfast/protocol';
 import { EventEmitter } from 'eventemitter3';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Clock, systemClock } from './clock.js';
 import { Connection, type ConnectionInfo, type StreamState } from './connection.js';
 import type { ControlCommand, Engine, Except, SessionRecord, StoredMessage } from './engine.js';
+import { textFrame } from './frame.js';
 import type { Handler, HandlerContext, InboundType } from './handlers.js';
 import { type IdSource, randomIds, sha256 } from './ids.js';
 import { Inbox } from './inbox.js';
@@ -393,6 +395,10 @@ export class HoldfastServer<P extends AnyProtocol> {
         conn.retryAfterMs(this.limits.messagesPerSecond),
       );
     }
+    if (!isBinary && conn.phase === 'open' && isAck(data)) {
+      const cursors = this.parseAck(conn, data);
+      if (cursors) return this.onAck(conn, cursors);
+    }
     const decoded = decode(isBinary ? data : data.toString('utf8'), 'client', {
       maxBytes: this.limits.maxPayload,
     });
@@ -445,6 +451,35 @@ export class HoldfastServer<P extends AnyProtocol> {
         this.sendError(conn, new HoldfastError(ErrorCode.UnexpectedFrame, 'second hello'));
         return this.closeConn(conn, CloseCode.BadProtocol, 'second hello');
     }
+  }
+
+  /**
+   * The fast path of the most frequent frame: a well-formed `ack` of streams this connection
+   * has, for offsets it was sent, checked by hand instead of by the generic decoder. Anything
+   * else (malformed, unknown stream, stale epoch, extra fields) returns undefined and takes the
+   * generic path, which answers it exactly as before.
+   */
+  private parseAck(conn: Connection, data: Buffer): Cursor[] | undefined {
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    const frame = value as { t?: unknown; cursors?: unknown };
+    if (frame.t !== 'ack' || keyCount(frame) !== 2) return undefined;
+    const list = frame.cursors;
+    if (!Array.isArray(list) || list.length === 0 || list.length > WireLimits.cursors) return undefined;
+    const out: Cursor[] = [];
+    for (const c of list as unknown[]) {
+      if (typeof c !== 'object' || c === null || keyCount(c) !== 3) return undefined;
+      const { stream, epoch, offset } = c as { stream?: unknown; epoch?: unknown; offset?: unknown };
+      const st = typeof stream === 'string' ? conn.streams.get(stream) : undefined;
+      if (!st || epoch !== st.epoch || typeof offset !== 'number') return undefined;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.sent) return undefined;
+      out.push({ stream: stream as string, epoch: st.epoch, offset });
+    }
+    return out;
   }
 
   /** Keep track of async work so close() can wait for it; log anything that escapes. */
@@ -808,12 +843,12 @@ export class HoldfastServer<P extends AnyProtocol> {
     return Boolean(except.sessions?.includes(conn.sessionId!) || except.users?.includes(conn.user!));
   }
 
-  /** Deliver one stored message to one connection, in offset order. */
+  /** Deliver one stored message to one connection, in offset order (`frame`: its prebuilt frame). */
   private deliverTo(
     conn: Connection,
     st: StreamState,
     m: StoredMessage,
-    buf: Buffer | undefined,
+    frame: Buffer | undefined,
     paced = false,
     flushed?: () => void,
   ): boolean {
@@ -821,14 +856,14 @@ export class HoldfastServer<P extends AnyProtocol> {
     st.sent = m.offset;
     if (this.excluded(conn, m.except)) return false;
     this.counters.deliveries += 1;
-    return this.sendText(conn, buf ?? m.frame, paced, flushed);
+    return this.sendText(conn, frame ?? m.frame, paced, flushed);
   }
 
   private deliverLive(stream: string, epoch: string, m: StoredMessage): void {
     const set = this.subscribers.get(stream);
     if (!set) return;
-    // One buffer for every recipient: no per-recipient copy of the payload.
-    const buf = Buffer.from(m.frame);
+    // One WebSocket frame for every recipient: no per-recipient copy or header.
+    const frame = textFrame(m.frame);
     for (const conn of set) {
       const st = conn.streams.get(stream);
       if (!st) continue;
@@ -847,14 +882,14 @@ export class HoldfastServer<P extends AnyProtocol> {
         this.track(this.replay(conn, stream));
         continue;
       }
-      this.deliverTo(conn, st, m, buf);
+      this.deliverTo(conn, st, m, frame);
     }
   }
 
   private deliverVolatile(stream: string, frame: string, except: Except | undefined): void {
     const set = this.subscribers.get(stream);
     if (!set) return;
-    const buf = Buffer.from(frame);
+    const buf = textFrame(frame);
     for (const conn of set) {
       if (this.excluded(conn, except)) continue;
       if (conn.ws.bufferedAmount > this.limits.volatileHighWaterMark) {
@@ -868,7 +903,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   private deliverPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): void {
     const set = this.subscribers.get(Streams.room(room));
     if (!set) return;
-    const buf = Buffer.from(JSON.stringify({ t: 'presence', room, event, user, sessions }));
+    const buf = textFrame(JSON.stringify({ t: 'presence', room, event, user, sessions }));
     for (const conn of set) {
       if (conn.ws.bufferedAmount > this.limits.volatileHighWaterMark) {
         this.counters.volatileDrops += 1;
@@ -878,11 +913,36 @@ export class HoldfastServer<P extends AnyProtocol> {
     }
   }
 
-  /** Write a text frame; close the socket as a slow consumer when its buffer is over the mark. */
+  /**
+   * Write a text frame (`data`: JSON text, or a complete frame from `textFrame` shared by many
+   * recipients); close the socket as a slow consumer when its buffer is over the mark.
+   * Writes coalesce: the socket is corked at the first write of a tick and uncorked on the
+   * next (or once `CORK_BYTES` are held), so a burst of messages costs one syscall per socket
+   * instead of one per message.
+   */
   private sendText(conn: Connection, data: string | Buffer, paced = false, flushed?: () => void): boolean {
     if (!conn.isOpen) return false;
-    if (flushed) conn.ws.send(data, { binary: false }, () => flushed());
-    else conn.ws.send(data, { binary: false });
+    const frame = typeof data === 'string' ? textFrame(data) : data;
+    const raw = conn.raw;
+    if (raw) {
+      if (!conn.corked) {
+        conn.corked = true;
+        raw.cork();
+        if (this.corked.push(conn) === 1) process.nextTick(this.uncorkAll);
+      }
+      if (flushed) raw.write(frame, () => flushed());
+      else raw.write(frame);
+      // A long burst in one tick (an `await` loop of sends never yields to the event loop) is
+      // written as it goes, not held until the loop ends.
+      if (conn.corked && conn.ws.bufferedAmount >= CORK_BYTES) {
+        conn.corked = false;
+        raw.uncork();
+      }
+    } else {
+      const payload = frame.subarray(frame[1]! === 127 ? 10 : frame[1]! === 126 ? 4 : 2);
+      if (flushed) conn.ws.send(payload, { binary: false }, () => flushed());
+      else conn.ws.send(payload, { binary: false });
+    }
     this.counters.framesOut += 1;
     // A paced sender (replay) waits for the buffer to drain instead.
     if (!paced && conn.ws.bufferedAmount > this.limits.highWaterMark) {
@@ -890,6 +950,18 @@ export class HoldfastServer<P extends AnyProtocol> {
     }
     return true;
   }
+
+  /** Connections corked in this tick (see `sendText`). */
+  private corked: Connection[] = [];
+  private readonly uncorkAll = (): void => {
+    const list = this.corked;
+    this.corked = [];
+    for (const conn of list) {
+      if (!conn.corked) continue;
+      conn.corked = false;
+      conn.raw!.uncork();
+    }
+  };
 
   private sendError(conn: Connection, error: HoldfastError): void {
     this.sendText(conn, JSON.stringify({ t: 'error', error: error.toBody() }));
@@ -1528,7 +1600,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   /** The one timer: hello deadlines, heartbeats, token expiry, slow closes, session expiry. */
   private sweep(): void {
     const now = this.clock.now();
-    const ping = Buffer.from(`{"t":"ping","ts":${now}}`);
+    const ping = textFrame(`{"t":"ping","ts":${now}}`);
     for (const conn of this.connections.values()) {
       if (conn.closingSince) {
         // A close handshake that does not complete (a peer that stopped reading) is cut.
@@ -1648,4 +1720,24 @@ export class HoldfastServer<P extends AnyProtocol> {
  */
 export function createServer<P extends AnyProtocol>(options: ServerOptions<P>): HoldfastServer<P> {
   return new HoldfastServer(options);
+}
+
+/** Bytes a corked socket holds before they are written without waiting for the tick to end. */
+const CORK_BYTES = 64 * 1024;
+
+const ACK_PREFIX = Buffer.from('{"t":"ack"');
+
+/** Does this text frame start like the client's `ack` frames? */
+function isAck(data: Buffer): boolean {
+  return (
+    data.length > ACK_PREFIX.length &&
+    data.compare(ACK_PREFIX, 0, ACK_PREFIX.length, 0, ACK_PREFIX.length) === 0
+  );
+}
+
+/** Own enumerable keys of a parsed JSON object, counted without allocating. */
+function keyCount(o: object): number {
+  let n = 0;
+  for (const _ in o) n += 1;
+  return n;
 }

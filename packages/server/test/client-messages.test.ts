@@ -1,4 +1,4 @@
-import { HoldfastError } from '@holdfast/protocol';
+import { CloseCode, type Cursor, HoldfastError } from '@holdfast/protocol';
 import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support/fixture.js';
@@ -149,5 +149,33 @@ describe('client messages and requests', () => {
       resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: [] },
     });
     expect(w2.streams[0]).toMatchObject({ stream: s.stream, status: 'recovered', offset: 1 });
+  });
+
+  // Acks have a hand-written fast path: anything it does not fully accept must still get the
+  // generic decoder's typed error and close code.
+  it.each([
+    [
+      'a fractional offset',
+      'NOT_AN_INTEGER',
+      (s: Cursor) => ({ t: 'ack', cursors: [{ ...s, offset: 1.5 }] }),
+    ],
+    [
+      'a negative offset',
+      'NUMBER_OUT_OF_RANGE',
+      (s: Cursor) => ({ t: 'ack', cursors: [{ ...s, offset: -1 }] }),
+    ],
+    ['no cursors', 'INVALID_FIELD_TYPE', () => ({ t: 'ack', cursors: [] })],
+    ['a cursor that is not an object', 'INVALID_FIELD_TYPE', () => ({ t: 'ack', cursors: ['broadcast'] })],
+    ['a numeric epoch', 'INVALID_FIELD_TYPE', (s: Cursor) => ({ t: 'ack', cursors: [{ ...s, epoch: 7 }] })],
+  ])('acks: %s is a protocol error (%s), as for any frame', async (_name, code, ack) => {
+    const { server, connect } = await startServer();
+    const c = await connect();
+    const w = await c.hello();
+    const s = w.streams[0] as Cursor;
+    await server.sendToSession(w.sessionId, 'tick', { n: 1 });
+    await c.next((f) => f.t === 'msg');
+    c.send(ack({ stream: s.stream, epoch: s.epoch, offset: 1 }));
+    expect(await c.next((f) => f.t === 'error')).toMatchObject({ error: { code } });
+    expect((await c.closedPromise()).code).toBe(CloseCode.BadProtocol);
   });
 });

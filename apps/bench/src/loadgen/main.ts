@@ -60,7 +60,7 @@ async function openWithRetry(conn: BenchConn, resume: boolean, deadline: number)
   }
 }
 
-// Holdfast clients ack 200 ms after the first unacked message at the latest.
+// Holdfast clients ack 1 s after the first unacked message at the latest.
 setInterval(() => {
   const now = nowMs();
   for (const c of conns) {
