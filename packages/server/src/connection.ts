@@ -3,6 +3,10 @@ import type { StoredMessage } from './engine.js';
 
 /** Delivery state of one stream on one connection. */
 export interface StreamState {
+  /** The stream's name. */
+  stream: string;
+  /** The next stream of the same connection (see {@link StreamTable}). */
+  next: StreamState | undefined;
   /** Epoch the client's cursor is in. */
   epoch: string;
   /** Last offset sent (or deliberately skipped) on this connection. */
@@ -11,8 +15,79 @@ export interface StreamState {
   acked: number;
   /** True while history is being replayed; live messages wait in `pending`. */
   replaying: boolean;
-  /** Live messages that arrived during replay. */
-  pending: StoredMessage[];
+  /** Live messages that arrived during replay (created on the first one). */
+  pending: StoredMessage[] | undefined;
+}
+
+/** Streams in a connection's list before it gets a `Map` index as well. */
+const INDEX_ABOVE = 8;
+
+/**
+ * A connection's streams by name. Most connections have a handful (their session, user,
+ * broadcast and a room or two), so they are a linked list through the states themselves,
+ * searched in order; a `Map` index is added only for many. Costs nothing per stream, where
+ * a `Map` per connection costs about 400 bytes.
+ */
+export class StreamTable {
+  private first: StreamState | undefined;
+  private index: Map<string, StreamState> | undefined;
+  /** Number of streams. */
+  size = 0;
+
+  /** The state of `stream`, if the connection has it. */
+  get(stream: string): StreamState | undefined {
+    if (this.index) return this.index.get(stream);
+    for (let st = this.first; st; st = st.next) if (st.stream === stream) return st;
+    return undefined;
+  }
+
+  /** Does the connection have `stream`? */
+  has(stream: string): boolean {
+    return this.get(stream) !== undefined;
+  }
+
+  /** Add (or replace) the state of `st.stream`. */
+  set(st: StreamState): void {
+    this.delete(st.stream);
+    st.next = this.first;
+    this.first = st;
+    this.size += 1;
+    if (this.index) this.index.set(st.stream, st);
+    else if (this.size > INDEX_ABOVE) {
+      this.index = new Map();
+      for (let s: StreamState | undefined = this.first; s; s = s.next) this.index.set(s.stream, s);
+    }
+  }
+
+  /** Remove `stream`; true if it was there. */
+  delete(stream: string): boolean {
+    let prev: StreamState | undefined;
+    for (let st = this.first; st; prev = st, st = st.next) {
+      if (st.stream !== stream) continue;
+      if (prev) prev.next = st.next;
+      else this.first = st.next;
+      st.next = undefined;
+      this.size -= 1;
+      this.index?.delete(stream);
+      if (this.index && this.size <= INDEX_ABOVE / 2) this.index = undefined;
+      return true;
+    }
+    return false;
+  }
+
+  /** The names, oldest first (a copy: the table may change while the caller iterates). */
+  keys(): string[] {
+    const out: string[] = [];
+    for (let st = this.first; st; st = st.next) out.push(st.stream);
+    return out.reverse();
+  }
+
+  /** Remove every stream. */
+  clear(): void {
+    this.first = undefined;
+    this.index = undefined;
+    this.size = 0;
+  }
 }
 
 /** What the server needs of the socket under a `ws` WebSocket. */
@@ -70,7 +145,7 @@ export class Connection {
   tokenExpiresAt: number | undefined;
   closingSince = 0;
   slotHeld = false;
-  readonly streams = new Map<string, StreamState>();
+  readonly streams = new StreamTable();
   /**
    * The socket under `ws`, written to directly with frames the server built (one frame shared
    * by every recipient of a broadcast). Undefined if this `ws` version does not expose it.

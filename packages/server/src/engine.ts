@@ -139,6 +139,15 @@ export interface Engine {
   getHandled(sessionId: string, messageId: string): Promise<string | undefined>;
   /** Remember a handled client message's `res` frame (at least the last `keep` per session). */
   putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void>;
+  /**
+   * Synchronous `getHandled`/`putHandled`, for engines that can answer at once (the memory
+   * engine). When present, the server answers a request whose handler returns a value without
+   * creating a single promise. Distributed engines leave it undefined.
+   */
+  readonly handledSync?: {
+    get(sessionId: string, messageId: string): string | undefined;
+    put(sessionId: string, messageId: string, res: string, keep: number): void;
+  };
 
   /** Add a session to a room; returns the user's session count in the room and whether it changed. */
   joinRoom(room: string, sessionId: string, user: string): Promise<{ added: boolean; sessions: number }>;

@@ -11,7 +11,7 @@ export interface IdSource {
 /** Cryptographically random ids. */
 export function randomIds(): IdSource {
   return {
-    id: (prefix) => `${prefix}${randomBytes(12).toString('base64url')}`,
+    id: (prefix) => flat(`${prefix}${randomBytes(12).toString('base64url')}`),
     secret: () => randomBytes(24).toString('base64url'),
   };
 }
@@ -19,4 +19,13 @@ export function randomIds(): IdSource {
 /** SHA-256 of a string, hex. Resume tokens are stored hashed. */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The same text as one flat string. V8 represents a concatenation as a pair of its parts and,
+ * once it is hashed (a Map key), as that pair plus a flat copy: for strings kept per
+ * connection (ids, stream names), flat from the start is about half the memory.
+ */
+export function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

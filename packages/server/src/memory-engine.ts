@@ -12,6 +12,7 @@ import {
   type SessionRecord,
   type StreamHead,
 } from './engine.js';
+import { SetMap } from './set-map.js';
 import { StreamLog } from './stream-log.js';
 
 type Listeners = Parameters<Engine['start']>[0];
@@ -42,23 +43,24 @@ export class MemoryEngine implements Engine {
   private epochCounter = 0;
   private listeners: Listeners | undefined;
   private readonly streams = new Map<string, StreamLog>();
-  private readonly sessions = new Map<
-    string,
-    { record: SessionRecord; expiresAt: number; connections: number }
-  >();
+  private readonly sessions = new Map<string, StoredSession>();
   private readonly handled = new Map<string, Map<string, string>>();
   /** room -> sessionId -> user */
   private readonly rooms = new Map<string, Map<string, string>>();
   /** user -> connection ids */
-  private readonly slots = new Map<string, Set<string>>();
+  private readonly slots = new SetMap<string, string>();
   /** user -> session ids */
-  private readonly userSessionIds = new Map<string, Set<string>>();
+  private readonly userSessionIds = new SetMap<string, string>();
 
   constructor(options: MemoryEngineOptions = {}) {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.clock = options.clock ?? systemClock;
     this.epochPrefix = options.epoch ?? Math.random().toString(36).slice(2, 10);
+    this.firstEpoch = `${this.epochPrefix}0`;
   }
+
+  /** The epoch of every stream not retired: one string shared by all of them. */
+  private readonly firstEpoch: string;
 
   async start(listeners: Listeners): Promise<void> {
     this.listeners = listeners;
@@ -76,7 +78,7 @@ export class MemoryEngine implements Engine {
 
   /** The epoch a stream has, or will have when its first message is appended. */
   private epochOf(stream: string): string {
-    return this.retired.get(stream) ?? `${this.epochPrefix}0`;
+    return this.retired.size === 0 ? this.firstEpoch : (this.retired.get(stream) ?? this.firstEpoch);
   }
 
   /** The stream's log, created on its first append (reads and heads never create one). */
@@ -152,30 +154,40 @@ export class MemoryEngine implements Engine {
   }
 
   async createSession(record: SessionRecord, ttlMs: number): Promise<void> {
+    const acks: (string | number)[] = [];
+    for (const [stream, c] of Object.entries(record.acked)) acks.push(stream, c.epoch, c.offset);
     this.sessions.set(record.id, {
-      record,
+      id: record.id,
+      user: record.user,
+      resumeTokenHash: record.resumeTokenHash,
+      createdAt: record.createdAt,
+      rooms: record.rooms.slice(),
+      acks: acks.slice(),
+      data: record.data,
       expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0,
       connections: 0,
     });
-    let set = this.userSessionIds.get(record.user);
-    if (!set) {
-      set = new Set();
-      this.userSessionIds.set(record.user, set);
-    }
-    set.add(record.id);
+    this.userSessionIds.add(record.user, record.id);
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const s = this.sessions.get(id);
     if (!s) return undefined;
     if (s.expiresAt !== 0 && s.expiresAt <= this.clock.now()) return undefined;
-    return s.record;
+    return toRecord(s);
   }
 
   async saveAcks(id: string, cursors: readonly Cursor[]): Promise<void> {
     const s = this.sessions.get(id);
     if (!s) return;
-    for (const c of cursors) s.record.acked[c.stream] = { epoch: c.epoch, offset: c.offset };
+    for (const c of cursors) {
+      const i = ackIndex(s.acks, c.stream);
+      if (i === -1) s.acks = s.acks.concat(c.stream, c.epoch, c.offset);
+      else {
+        s.acks[i + 1] = c.epoch;
+        s.acks[i + 2] = c.offset;
+      }
+    }
   }
 
   async markConnected(id: string): Promise<number> {
@@ -195,16 +207,14 @@ export class MemoryEngine implements Engine {
     if (!s) return undefined;
     this.sessions.delete(id);
     this.handled.delete(id);
-    const set = this.userSessionIds.get(s.record.user);
-    set?.delete(id);
+    this.userSessionIds.delete(s.user, id);
     this.streams.delete(`session:${id}`);
-    if (set?.size === 0) {
-      this.userSessionIds.delete(s.record.user);
+    if (!this.userSessionIds.hasKey(s.user)) {
       // No session can resume with a cursor of a user stream whose sessions are all gone: free
       // it. A later session of the user starts at the stream's head, whatever it is then.
-      this.streams.delete(`user:${s.record.user}`);
+      this.streams.delete(`user:${s.user}`);
     }
-    return s.record;
+    return toRecord(s);
   }
 
   async expiredSessions(now: number): Promise<string[]> {
@@ -218,6 +228,18 @@ export class MemoryEngine implements Engine {
   }
 
   async putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void> {
+    this.putHandledNow(sessionId, messageId, res, keep);
+  }
+
+  /** Handled ids are in this process: the server may read and write them synchronously. */
+  readonly handledSync = {
+    get: (sessionId: string, messageId: string): string | undefined =>
+      this.handled.get(sessionId)?.get(messageId),
+    put: (sessionId: string, messageId: string, res: string, keep: number): void =>
+      this.putHandledNow(sessionId, messageId, res, keep),
+  };
+
+  private putHandledNow(sessionId: string, messageId: string, res: string, keep: number): void {
     let map = this.handled.get(sessionId);
     if (!map) {
       map = new Map();
@@ -248,7 +270,8 @@ export class MemoryEngine implements Engine {
     members.set(sessionId, user);
     if (added) {
       const s = this.sessions.get(sessionId);
-      if (s && !s.record.rooms.includes(room)) s.record.rooms.push(room);
+      // A new array of the exact size: push would reserve room for 16 more, per session.
+      if (s && !s.rooms.includes(room)) s.rooms = s.rooms.concat(room);
     }
     return { added, sessions: this.userCount(members, user) };
   }
@@ -263,8 +286,9 @@ export class MemoryEngine implements Engine {
     if (members?.size === 0) this.rooms.delete(room);
     const s = this.sessions.get(sessionId);
     if (s) {
-      s.record.rooms = s.record.rooms.filter((r) => r !== room);
-      delete s.record.acked[`room:${room}`];
+      s.rooms = s.rooms.filter((r) => r !== room);
+      const i = ackIndex(s.acks, `room:${room}`);
+      if (i !== -1) s.acks = [...s.acks.slice(0, i), ...s.acks.slice(i + 3)];
     }
     return { removed, sessions: members ? this.userCount(members, user) : 0 };
   }
@@ -297,28 +321,60 @@ export class MemoryEngine implements Engine {
   }
 
   async acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean> {
-    let set = this.slots.get(user);
-    if (!set) {
-      set = new Set();
-      this.slots.set(user, set);
-    }
-    if (set.has(connectionId)) return true;
-    if (set.size >= limit) return false;
-    set.add(connectionId);
+    if (this.slots.has(user, connectionId)) return true;
+    if (this.slots.count(user) >= limit) return false;
+    this.slots.add(user, connectionId);
     return true;
   }
 
   async releaseUserSlot(user: string, connectionId: string): Promise<void> {
-    const set = this.slots.get(user);
-    set?.delete(connectionId);
-    if (set?.size === 0) this.slots.delete(user);
+    this.slots.delete(user, connectionId);
   }
 
   async userConnectionCount(user: string): Promise<number> {
-    return this.slots.get(user)?.size ?? 0;
+    return this.slots.count(user);
   }
 
   async userSessions(user: string): Promise<string[]> {
-    return [...(this.userSessionIds.get(user) ?? [])];
+    return this.userSessionIds.list(user);
   }
+}
+
+/**
+ * A session as the memory engine keeps it: the record's fields and the expiry in one object,
+ * acked cursors packed as `[stream, epoch, offset, ...]` (a few bytes per stream where an
+ * object per cursor and one keyed by stream names, unique to each session, cost hundreds).
+ */
+interface StoredSession {
+  readonly id: string;
+  readonly user: string;
+  readonly resumeTokenHash: string;
+  readonly createdAt: number;
+  rooms: string[];
+  acks: (string | number)[];
+  readonly data: Record<string, unknown> | undefined;
+  expiresAt: number;
+  connections: number;
+}
+
+/** Where `stream`'s cursor starts in packed acks, or -1. */
+function ackIndex(acks: readonly (string | number)[], stream: string): number {
+  for (let i = 0; i < acks.length; i += 3) if (acks[i] === stream) return i;
+  return -1;
+}
+
+/** A fresh record of a stored session (callers may keep or change it). */
+function toRecord(s: StoredSession): SessionRecord {
+  const acked: SessionRecord['acked'] = {};
+  for (let i = 0; i < s.acks.length; i += 3)
+    acked[s.acks[i] as string] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
+  return {
+    id: s.id,
+    user: s.user,
+    resumeTokenHash: s.resumeTokenHash,
+    createdAt: s.createdAt,
+    rooms: s.rooms.slice(),
+    acked,
+    data: s.data,
+  };
 }

@@ -26,7 +26,7 @@ import { Connection, type ConnectionInfo, type StreamState } from './connection.
 import type { ControlCommand, Engine, Except, SessionRecord, StoredMessage } from './engine.js';
 import { textFrame } from './frame.js';
 import type { Handler, HandlerContext, InboundType } from './handlers.js';
-import { type IdSource, randomIds, sha256 } from './ids.js';
+import { flat, type IdSource, randomIds, sha256 } from './ids.js';
 import { Inbox } from './inbox.js';
 import { MemoryEngine } from './memory-engine.js';
 import {
@@ -36,6 +36,7 @@ import {
   type ServerOptions,
   silentLogger,
 } from './options.js';
+import { SetMap } from './set-map.js';
 import { type Counters, newCounters, type ServerStats } from './stats.js';
 
 /** Options of the send functions. */
@@ -113,8 +114,9 @@ export class HoldfastServer<P extends AnyProtocol> {
   /** Connected sessions on this node -> their connection. */
   private readonly sessionConns = new Map<string, Connection>();
   /** Local subscribers of each stream (connected sessions only). */
-  private readonly subscribers = new Map<string, Set<Connection>>();
-  private readonly perAddress = new Map<string, number>();
+  private readonly subscribers = new SetMap<string, Connection>();
+  /** Connections per remote address; `address` is the one string every such connection shares. */
+  private readonly perAddress = new Map<string, { address: string; n: number }>();
   private readonly handlers = new Map<string, Handler<any>>();
   private readonly inflight = new Map<string, Inflight>();
   private readonly inboxes = new Map<string, Inbox>();
@@ -310,14 +312,37 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   /** Socket listeners, made in a scope that holds only the connection (not the upgrade request). */
   private listen(conn: Connection): void {
-    const ws = conn.ws;
-    ws.on('error', (err) => this.log.debug({ err, connectionId: conn.id }, 'socket error'));
-    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString()));
-    ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
-    ws.on('pong', () => {
-      conn.lastSeen = this.clock.now();
-    });
+    const ws = conn.ws as WebSocket & { [CONN]?: Connection };
+    ws[CONN] = conn;
+    const l = this.socketListeners;
+    ws.on('error', l.error);
+    ws.on('close', l.close);
+    ws.on('message', l.message);
+    ws.on('pong', l.pong);
   }
+
+  /**
+   * Socket listeners shared by every connection (`this` is the socket; its connection hangs
+   * off it), where closures per connection would cost a few hundred bytes each.
+   */
+  private readonly socketListeners = (() => {
+    const server = this;
+    const connOf = (ws: WebSocket): Connection => (ws as WebSocket & { [CONN]: Connection })[CONN];
+    return {
+      error(this: WebSocket, err: Error): void {
+        server.log.debug({ err, connectionId: connOf(this).id }, 'socket error');
+      },
+      close(this: WebSocket, code: number, reason: Buffer): void {
+        server.onClose(connOf(this), code, reason.toString());
+      },
+      message(this: WebSocket, data: Buffer, isBinary: boolean): void {
+        server.onMessage(connOf(this), data, isBinary);
+      },
+      pong(this: WebSocket): void {
+        connOf(this).lastSeen = server.clock.now();
+      },
+    };
+  })();
 
   private originAllowed(origin: string | undefined): boolean {
     const rule = this.opts.origins;
@@ -329,7 +354,14 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private onSocket(ws: WebSocket, req: IncomingMessage): void {
     const now = this.clock.now();
-    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+    const seen = req.socket.remoteAddress ?? 'unknown';
+    let count = this.perAddress.get(seen);
+    if (!count) {
+      count = { address: seen, n: 0 };
+      this.perAddress.set(seen, count);
+    }
+    count.n += 1;
+    const remoteAddress = count.address;
     const conn = new Connection(
       this.ids.id('c_'),
       ws,
@@ -340,13 +372,12 @@ export class HoldfastServer<P extends AnyProtocol> {
     );
     this.connections.set(conn.id, conn);
     this.pending += 1;
-    this.perAddress.set(remoteAddress, (this.perAddress.get(remoteAddress) ?? 0) + 1);
     this.listen(conn);
 
     // Refusals happen after accepting the upgrade so browsers can see the code (they only see 1006 otherwise).
     const origin = req.headers.origin;
     if (!this.originAllowed(origin)) return this.closeConn(conn, CloseCode.Forbidden, 'origin not allowed');
-    if ((this.perAddress.get(remoteAddress) ?? 0) > this.limits.connectionsPerAddress) {
+    if (count.n > this.limits.connectionsPerAddress) {
       return this.closeConn(conn, CloseCode.RateLimited, 'too many connections from this address', 5000);
     }
     if (this.pending > this.limits.pendingConnections) {
@@ -428,8 +459,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     }
     switch (frame.t) {
       case 'pub':
-        this.track(this.onPub(conn, frame.id, frame.type, frame.data));
-        return;
+        return this.onPub(conn, frame.id, frame.type, frame.data);
       case 'ack':
         this.onAck(conn, frame.cursors);
         return;
@@ -668,11 +698,13 @@ export class HoldfastServer<P extends AnyProtocol> {
         (s.reason === 'expired' || s.reason === 'forbidden')
       )
         continue;
-      conn.streams.set(s.stream, {
+      conn.streams.set({
+        stream: s.stream,
+        next: undefined,
         epoch: s.epoch,
         sent: s.offset,
         replaying: true,
-        pending: [],
+        pending: undefined,
         acked: s.offset,
       });
       this.subscribe(conn, s.stream);
@@ -708,7 +740,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   }
 
   private baseStreams(record: SessionRecord): string[] {
-    return [Streams.session(record.id), Streams.user(record.user), Streams.broadcast];
+    return [flat(Streams.session(record.id)), flat(Streams.user(record.user)), Streams.broadcast];
   }
 
   private async resumeStreams(record: SessionRecord, cursors: Map<string, Cursor>): Promise<StreamStatus[]> {
@@ -774,21 +806,23 @@ export class HoldfastServer<P extends AnyProtocol> {
         }
         if (page.messages.length === PAGE) continue;
         if (
-          st.pending.length > 0 &&
+          st.pending !== undefined &&
           st.pending[0]!.offset > st.sent + 1 &&
           st.pending.length >= this.maxPending
         ) {
           // Live messages piled up beyond what we keep while replaying: they are in history, read on.
-          st.pending = [];
+          st.pending = undefined;
           continue;
         }
         break;
       }
       const pending = st.pending;
-      st.pending = [];
+      st.pending = undefined;
       st.replaying = false;
-      pending.sort((a, b) => a.offset - b.offset);
-      for (const m of pending) this.deliverTo(conn, st, m, undefined);
+      if (pending) {
+        pending.sort((a, b) => a.offset - b.offset);
+        for (const m of pending) this.deliverTo(conn, st, m, undefined);
+      }
     } catch (err) {
       this.counters.engineErrors += 1;
       this.fail(err, 'replay', { connectionId: conn.id });
@@ -819,23 +853,14 @@ export class HoldfastServer<P extends AnyProtocol> {
   // ------------------------------------------------------------------ delivery
 
   private subscribe(conn: Connection, stream: string): void {
-    let set = this.subscribers.get(stream);
-    if (!set) {
-      set = new Set();
-      this.subscribers.set(stream, set);
-      this.engine.watch(stream);
-    }
-    set.add(conn);
+    const first = !this.subscribers.hasKey(stream);
+    this.subscribers.add(stream, conn);
+    if (first) this.engine.watch(stream);
   }
 
   private unsubscribe(conn: Connection, stream: string): void {
-    const set = this.subscribers.get(stream);
-    if (!set) return;
-    set.delete(conn);
-    if (set.size === 0) {
-      this.subscribers.delete(stream);
+    if (this.subscribers.delete(stream, conn) && !this.subscribers.hasKey(stream))
       this.engine.unwatch(stream);
-    }
   }
 
   private excluded(conn: Connection, except: Except | undefined): boolean {
@@ -860,57 +885,70 @@ export class HoldfastServer<P extends AnyProtocol> {
   }
 
   private deliverLive(stream: string, epoch: string, m: StoredMessage): void {
-    const set = this.subscribers.get(stream);
-    if (!set) return;
+    const subs = this.subscribers.raw(stream);
+    if (!subs) return;
     // One WebSocket frame for every recipient: no per-recipient copy or header.
     const frame = textFrame(m.frame);
-    for (const conn of set) {
-      const st = conn.streams.get(stream);
-      if (!st) continue;
-      if (st.replaying) {
-        st.pending.push(m);
-        continue;
-      }
-      if (epoch !== st.epoch) {
-        // The stream's history was lost while connected (e.g. the store was flushed).
-        this.sendGap(conn, stream, st, epoch, m.offset - 1, 'epoch');
-      } else if (m.offset > st.sent + 1) {
-        // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
-        // delivery is complete and in order): catch up from history first.
-        st.replaying = true;
-        st.pending.push(m);
-        this.track(this.replay(conn, stream));
-        continue;
-      }
-      this.deliverTo(conn, st, m, frame);
+    if (subs instanceof Set) for (const conn of subs) this.deliverLiveTo(conn, stream, epoch, m, frame);
+    else this.deliverLiveTo(subs, stream, epoch, m, frame);
+  }
+
+  private deliverLiveTo(
+    conn: Connection,
+    stream: string,
+    epoch: string,
+    m: StoredMessage,
+    frame: Buffer,
+  ): void {
+    const st = conn.streams.get(stream);
+    if (!st) return;
+    if (st.replaying) {
+      (st.pending ??= []).push(m);
+      return;
     }
+    if (epoch !== st.epoch) {
+      // The stream's history was lost while connected (e.g. the store was flushed).
+      this.sendGap(conn, stream, st, epoch, m.offset - 1, 'epoch');
+    } else if (m.offset > st.sent + 1) {
+      // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
+      // delivery is complete and in order): catch up from history first.
+      st.replaying = true;
+      (st.pending ??= []).push(m);
+      this.track(this.replay(conn, stream));
+      return;
+    }
+    this.deliverTo(conn, st, m, frame);
+  }
+
+  /** Send a shared frame to a stream's subscribers, dropping it for sockets over the volatile mark. */
+  private deliverShared(stream: string, frame: Buffer, except: Except | undefined): void {
+    const subs = this.subscribers.raw(stream);
+    if (!subs) return;
+    if (subs instanceof Set) for (const conn of subs) this.deliverSharedTo(conn, frame, except);
+    else this.deliverSharedTo(subs, frame, except);
+  }
+
+  private deliverSharedTo(conn: Connection, frame: Buffer, except: Except | undefined): void {
+    if (this.excluded(conn, except)) return;
+    if (conn.ws.bufferedAmount > this.limits.volatileHighWaterMark) {
+      this.counters.volatileDrops += 1;
+      return;
+    }
+    this.sendText(conn, frame);
   }
 
   private deliverVolatile(stream: string, frame: string, except: Except | undefined): void {
-    const set = this.subscribers.get(stream);
-    if (!set) return;
-    const buf = textFrame(frame);
-    for (const conn of set) {
-      if (this.excluded(conn, except)) continue;
-      if (conn.ws.bufferedAmount > this.limits.volatileHighWaterMark) {
-        this.counters.volatileDrops += 1;
-        continue;
-      }
-      this.sendText(conn, buf);
-    }
+    if (this.subscribers.hasKey(stream)) this.deliverShared(stream, textFrame(frame), except);
   }
 
   private deliverPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): void {
-    const set = this.subscribers.get(Streams.room(room));
-    if (!set) return;
-    const buf = textFrame(JSON.stringify({ t: 'presence', room, event, user, sessions }));
-    for (const conn of set) {
-      if (conn.ws.bufferedAmount > this.limits.volatileHighWaterMark) {
-        this.counters.volatileDrops += 1;
-        continue;
-      }
-      this.sendText(conn, buf);
-    }
+    const stream = Streams.room(room);
+    if (!this.subscribers.hasKey(stream)) return;
+    this.deliverShared(
+      stream,
+      textFrame(JSON.stringify({ t: 'presence', room, event, user, sessions })),
+      undefined,
+    );
   }
 
   /**
@@ -974,8 +1012,42 @@ export class HoldfastServer<P extends AnyProtocol> {
     if (conn) this.sendText(conn, res);
   }
 
-  private async onPub(conn: Connection, id: string, type: string, data: unknown): Promise<void> {
+  /**
+   * A client message or request: deduplicated by id, validated, handled, answered with `res`.
+   * With an engine that answers at once (`handledSync`) and a handler that returns a value
+   * (not a promise), the whole round trip is synchronous: no promise per request.
+   */
+  private onPub(conn: Connection, id: string, type: string, data: unknown): void {
     const sessionId = conn.sessionId!;
+    const sync = this.engine.handledSync;
+    if (sync && (this.inflight.size === 0 || !this.inflight.has(`${sessionId}\u0000${id}`))) {
+      let res: string | Promise<string>;
+      try {
+        const stored = sync.get(sessionId, id);
+        if (stored !== undefined) {
+          this.counters.duplicates += 1;
+          return this.sendRes(sessionId, stored);
+        }
+        res = this.runHandler(conn, sessionId, id, type, data);
+        if (typeof res === 'string') {
+          sync.put(sessionId, id, res, this.limits.dedupeSize);
+          return this.sendRes(sessionId, res);
+        }
+      } catch (err) {
+        return this.notRecorded(sessionId, err);
+      }
+      // The handler is asynchronous: track it like any other.
+      return this.track(this.pubAsync(sessionId, id, res));
+    }
+    this.track(this.pubAsync(sessionId, id, conn, type, data));
+  }
+
+  /** `onPub` when something must be awaited: the handler (`running`) or the engine. */
+  private async pubAsync(
+    sessionId: string,
+    id: string,
+    ...work: [running: Promise<string>] | [conn: Connection, type: string, data: unknown]
+  ): Promise<void> {
     const key = `${sessionId}\u0000${id}`;
     const running = this.inflight.get(key);
     if (running) {
@@ -984,54 +1056,64 @@ export class HoldfastServer<P extends AnyProtocol> {
       return;
     }
     const promise = (async () => {
+      if (work.length === 1) {
+        const res = await work[0];
+        await this.engine.putHandled(sessionId, id, res, this.limits.dedupeSize);
+        return res;
+      }
       const stored = await this.engine.getHandled(sessionId, id);
       if (stored !== undefined) {
         this.counters.duplicates += 1;
         return stored;
       }
-      const res = await this.runHandler(conn, sessionId, id, type, data);
+      const res = await this.runHandler(work[0], sessionId, id, work[1], work[2]);
       await this.engine.putHandled(sessionId, id, res, this.limits.dedupeSize);
       return res;
     })();
     this.inflight.set(key, { promise });
     try {
-      const res = await promise;
-      this.sendRes(sessionId, res);
+      this.sendRes(sessionId, await promise);
     } catch (err) {
-      // The handled-record could not be stored: do not ack, the client will resend.
-      this.counters.engineErrors += 1;
-      this.fail(err, 'pub', { sessionId });
-      this.sendRes(
-        sessionId,
-        JSON.stringify({
-          t: 'error',
-          error: { code: ErrorCode.Unavailable, message: 'Could not record the message; it will be retried' },
-        }),
-      );
+      this.notRecorded(sessionId, err);
     } finally {
       this.inflight.delete(key);
     }
+  }
+
+  /** The handled-record could not be stored: do not ack, the client will resend. */
+  private notRecorded(sessionId: string, err: unknown): void {
+    this.counters.engineErrors += 1;
+    this.fail(err, 'pub', { sessionId });
+    this.sendRes(
+      sessionId,
+      JSON.stringify({
+        t: 'error',
+        error: { code: ErrorCode.Unavailable, message: 'Could not record the message; it will be retried' },
+      }),
+    );
   }
 
   private errorRes(id: string, error: HoldfastError): string {
     return JSON.stringify({ t: 'res', id, ok: false, error: error.toBody() });
   }
 
-  private async runHandler(
+  /** Validate and run a handler; its `res` frame, synchronously when the handler returned a value. */
+  private runHandler(
     conn: Connection,
     sessionId: string,
     id: string,
     type: string,
     data: unknown,
-  ): Promise<string> {
+  ): string | Promise<string> {
     const parsed = this.protocol.parseInbound(type, data);
     if (!parsed.ok) return this.errorRes(id, parsed.error);
     const handler = this.handlers.get(type);
     if (!handler) {
       const inbox = this.inboxes.get(sessionId);
       if (inbox) {
-        await inbox.put({ id, type, data: parsed.value, sessionId, user: conn.user! });
-        return JSON.stringify({ t: 'res', id, ok: true });
+        return inbox
+          .put({ id, type, data: parsed.value, sessionId, user: conn.user! })
+          .then(() => JSON.stringify({ t: 'res', id, ok: true }));
       }
       return this.errorRes(id, new HoldfastError(ErrorCode.NoHandler, `No handler for "${type}"`));
     }
@@ -1046,13 +1128,28 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.counters.messagesIn += 1;
     let result: unknown;
     try {
-      result = await handler(parsed.value, ctx);
+      result = handler(parsed.value, ctx);
     } catch (err) {
-      this.counters.handlerErrors += 1;
-      if (err instanceof HoldfastError) return this.errorRes(id, err);
-      this.fail(err, 'handler', { sessionId });
-      return this.errorRes(id, new HoldfastError(ErrorCode.HandlerError, `Handler for "${type}" failed`));
+      return this.handlerFailed(id, type, sessionId, err);
     }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => this.handlerDone(id, type, sessionId, value),
+        (err) => this.handlerFailed(id, type, sessionId, err),
+      );
+    }
+    return this.handlerDone(id, type, sessionId, result);
+  }
+
+  private handlerFailed(id: string, type: string, sessionId: string, err: unknown): string {
+    this.counters.handlerErrors += 1;
+    if (err instanceof HoldfastError) return this.errorRes(id, err);
+    this.fail(err, 'handler', { sessionId });
+    return this.errorRes(id, new HoldfastError(ErrorCode.HandlerError, `Handler for "${type}" failed`));
+  }
+
+  /** The `res` of a handler's result (a request's response is checked against its schema). */
+  private handlerDone(id: string, type: string, sessionId: string, result: unknown): string {
     if (this.protocol.isRequest(type)) {
       const checked = this.protocol.parseResponse(type, result);
       if (!checked.ok) {
@@ -1220,11 +1317,13 @@ export class HoldfastServer<P extends AnyProtocol> {
     if (command.op === 'join') {
       const existing = conn.streams.get(command.stream);
       if (!existing && command.epoch !== undefined && command.offset !== undefined) {
-        conn.streams.set(command.stream, {
+        conn.streams.set({
+          stream: command.stream,
+          next: undefined,
           epoch: command.epoch,
           sent: command.offset,
           replaying: true,
-          pending: [],
+          pending: undefined,
           acked: command.offset,
         });
         this.subscribe(conn, command.stream);
@@ -1451,7 +1550,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     const candidates = filter.sessionId
       ? [this.sessionConns.get(filter.sessionId)].filter((c): c is Connection => c !== undefined)
       : roomStream
-        ? [...(this.subscribers.get(roomStream) ?? [])]
+        ? this.subscribers.list(roomStream)
         : [...this.connections.values()];
     for (const c of candidates) {
       if (c.phase !== 'open') continue;
@@ -1568,9 +1667,8 @@ export class HoldfastServer<P extends AnyProtocol> {
     if (!wasOpen) this.pending -= 1;
     conn.phase = 'closed';
     this.connections.delete(conn.id);
-    const n = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
-    if (n <= 0) this.perAddress.delete(conn.remoteAddress);
-    else this.perAddress.set(conn.remoteAddress, n);
+    const count = this.perAddress.get(conn.remoteAddress);
+    if (count && --count.n <= 0) this.perAddress.delete(conn.remoteAddress);
     const sessionId = conn.sessionId;
     const owned = sessionId !== undefined && this.sessionConns.get(sessionId) === conn;
     this.detach(conn);
@@ -1722,6 +1820,9 @@ export function createServer<P extends AnyProtocol>(options: ServerOptions<P>): 
   return new HoldfastServer(options);
 }
 
+/** The property of a `ws` socket that holds its connection. */
+const CONN = Symbol('holdfast.connection');
+
 /** Bytes a corked socket holds before they are written without waiting for the tick to end. */
 const CORK_BYTES = 64 * 1024;
 
@@ -1740,4 +1841,12 @@ function keyCount(o: object): number {
   let n = 0;
   for (const _ in o) n += 1;
   return n;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
