@@ -30,8 +30,12 @@ const { values } = parseArgs({
   },
 });
 
-const cfg = values.smoke ? SMOKE : FULL;
-const scenario = buildScenarios(cfg).find((s) => s.id === values.scenario);
+const base = values.smoke ? SMOKE : FULL;
+const cfg = {
+  ...base,
+  multinode: { ...base.multinode, redisUrl: process.env.REDIS_URL ?? base.multinode.redisUrl },
+};
+const scenario = buildScenarios(cfg, { scenarios: [1, 2, 3, 4, 5] }).find((s) => s.id === values.scenario);
 if (!scenario) throw new Error(`no scenario ${values.scenario}`);
 const variants = values.variant.map((v) => {
   const [target, env = ''] = v.split(/:(.*)/s) as [TargetName, string?];
@@ -55,7 +59,7 @@ for (let round = 0; round < rounds; round++) {
     const foreign = foreignLoadMeter();
     try {
       const out = await scenario.run(v.target, cfg);
-      const busy = foreign() ?? 0;
+      const busy = foreign(Number(out.notes?.redisCpuUs ?? 0)) ?? 0;
       const line = scenario.metrics.map((m) => `${m.key}=${out.metrics[m.key]?.toFixed(m.digits)}`).join(' ');
       console.log(
         `${round < Number(values.warmup) ? 'warm-up' : `round ${round}`} ${v.label}: ${line} lost=${out.delivery.lost} dup=${out.delivery.duplicates} others=${Math.round(busy * 100)}%`,

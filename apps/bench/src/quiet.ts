@@ -51,18 +51,23 @@ function ownTicks(): number | undefined {
   }
 }
 
+/** Clock ticks per second of /proc (USER_HZ: 100 on Linux). */
+const TICKS_PER_SEC = 100;
+
 /**
  * Measure how much CPU processes other than this one and its children used while a run went on.
  * Call before the run; the returned function gives the share of the whole machine (0..1) they
- * took, once the run's children have exited.
+ * took, once the run's children have exited. `ownUs`: CPU (µs) of another process that worked for
+ * the run (Redis in the multi-node scenario), not counted as foreign either.
  */
-export function foreignLoadMeter(): () => number | undefined {
+export function foreignLoadMeter(): (ownUs?: number) => number | undefined {
   const a = busyJiffies();
   const own = ownTicks();
-  return () => {
+  return (ownUs = 0) => {
     const b = busyJiffies();
     const own2 = ownTicks();
     if (!a || !b || own === undefined || own2 === undefined || b.total === a.total) return undefined;
-    return Math.max(0, (b.busy - a.busy - (own2 - own)) / (b.total - a.total));
+    const extra = (ownUs / 1e6) * TICKS_PER_SEC;
+    return Math.max(0, (b.busy - a.busy - (own2 - own) - extra) / (b.total - a.total));
   };
 }

@@ -1,6 +1,6 @@
 import type { BenchResults, ScenarioResult } from '../harness.js';
 import type { TargetName } from '../types.js';
-import { COLORS, fmt, targetLabel } from './names.js';
+import { COLORS, fmt, labelIn } from './names.js';
 
 /** Which metrics of which scenarios the chart shows. */
 const CHARTED: Record<string, string[]> = {
@@ -16,8 +16,17 @@ interface Panel {
   title: string;
   unit: string;
   digits: number;
+  /** How the ratios name the limit. */
+  limitName: string;
   limit: TargetName;
-  bars: { target: TargetName; median: number; min: number; max: number; vsLimit: number | undefined }[];
+  bars: {
+    target: TargetName;
+    label: string;
+    median: number;
+    min: number;
+    max: number;
+    vsLimit: number | undefined;
+  }[];
 }
 
 function panels(s: ScenarioResult): Panel[] {
@@ -32,7 +41,15 @@ function panels(s: ScenarioResult): Panel[] {
       NonNullable<ScenarioResult['targets'][TargetName]>,
     ][]) {
       const f = t.figures[key];
-      if (f) bars.push({ target, median: f.median, min: f.min, max: f.max, vsLimit: f.vsLimit });
+      if (f)
+        bars.push({
+          target,
+          label: labelIn(s, target).replace(/`/g, ''),
+          median: f.median,
+          min: f.min,
+          max: f.max,
+          vsLimit: f.vsLimit,
+        });
     }
     if (bars.length === 0) continue;
     out.push({
@@ -40,6 +57,12 @@ function panels(s: ScenarioResult): Panel[] {
       unit: m.unit,
       digits: m.digits,
       limit: s.limit,
+      limitName:
+        s.limit === 'ws-frame'
+          ? 'frame-once ws'
+          : s.limit === 'ws'
+            ? 'ws'
+            : labelIn(s, s.limit).replace(/`/g, ''),
       bars,
     });
   }
@@ -50,7 +73,9 @@ function panels(s: ScenarioResult): Panel[] {
 export function renderChart(results: BenchResults, subtitle: string): string {
   const all = results.scenarios.flatMap(panels);
   const W = 900;
-  const left = 170;
+  // Room for the longest target name (about 6.6 px per character at 12 px).
+  const longest = Math.max(0, ...all.flatMap((p) => p.bars.map((b) => b.label.length)));
+  const left = Math.max(170, Math.ceil(24 + 6.6 * longest));
   const right = 190;
   const barH = 18;
   const gap = 6;
@@ -65,11 +90,9 @@ export function renderChart(results: BenchResults, subtitle: string): string {
       const w = Math.max(1, (b.median / scale) * width);
       const x0 = left + (b.min / scale) * width;
       const x1 = left + (b.max / scale) * width;
-      const label = targetLabel(b.target).replace(/`/g, '');
+      const label = b.label;
       const ratio =
-        b.target === p.limit || b.vsLimit === undefined
-          ? ''
-          : `  ${b.vsLimit.toFixed(2)}× ${p.limit === 'ws-frame' ? 'frame-once ws' : 'ws'}`;
+        b.target === p.limit || b.vsLimit === undefined ? '' : `  ${b.vsLimit.toFixed(2)}× ${p.limitName}`;
       parts.push(
         `<text x="${left - 8}" y="${y + 13}" class="l">${esc(label)}</text>`,
         `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[b.target]}"/>`,

@@ -49,7 +49,9 @@ export function machineInfo(): MachineInfo {
     os: `${type()} ${release()}`,
     node: process.version,
     versions: Object.fromEntries(
-      ['ws', 'socket.io', '@holdfast/server', '@holdfast/protocol', 'zod'].map((p) => [p, versionOf(p)]),
+      ['ws', 'socket.io', '@holdfast/server', '@holdfast/protocol', 'zod', '@holdfast/redis', 'redis'].map(
+        (p) => [p, versionOf(p)],
+      ),
     ),
     commit: git.status === 0 ? git.stdout.trim() : undefined,
   };

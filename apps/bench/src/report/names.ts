@@ -11,7 +11,20 @@ export function targetLabel(t: TargetName, versions: Record<string, string> = {}
       return `Socket.IO ${versions['socket.io'] ?? 'v4'}`;
     case 'holdfast':
       return 'Holdfast';
+    case 'holdfast-redis':
+      return 'Holdfast on Redis';
+    case 'holdfast-cluster':
+      return 'Holdfast, nodes on Redis';
   }
+}
+
+/** A target's name in one scenario: the scenario's own label if it has one, else {@link targetLabel}. */
+export function labelIn(
+  s: { labels?: Partial<Record<TargetName, string>> },
+  t: TargetName,
+  versions: Record<string, string> = {},
+): string {
+  return s.labels?.[t] ?? targetLabel(t, versions);
 }
 
 /** Chart colours per target. */
@@ -20,6 +33,8 @@ export const COLORS: Record<TargetName, string> = {
   ws: '#b2babb',
   socketio: '#2e86c1',
   holdfast: '#d35400',
+  'holdfast-redis': '#eb984e',
+  'holdfast-cluster': '#873600',
 };
 
 /** Format a number with `digits` decimals and thousands separators. */

@@ -17,11 +17,16 @@ export interface MetricDef {
 export interface Goal {
   text: string;
   metric: string;
-  /** Compare Holdfast's median to `factor` × this target's median. */
+  /** The target whose median is judged. @default 'holdfast' */
+  subject?: TargetName;
+  /** Compare the subject's median to `factor` × this target's median. */
   versus: TargetName;
   factor: number;
-  /** `atLeast`: holdfast >= factor × versus; `atMost`: holdfast <= factor × versus; `above`: strictly greater. */
-  op: 'atLeast' | 'atMost' | 'above';
+  /**
+   * `atLeast`: subject >= factor × versus; `atMost`: subject <= factor × versus; `above`: strictly
+   * greater; `report`: no target, the ratio is only reported.
+   */
+  op: 'atLeast' | 'atMost' | 'above' | 'report';
 }
 
 /** What one run of one target produced. */
@@ -45,6 +50,8 @@ export interface Scenario {
   peer: TargetName;
   metrics: MetricDef[];
   goals: Goal[];
+  /** How this scenario names its targets, where the usual names would not say enough. */
+  labels?: Partial<Record<TargetName, string>>;
   run(target: TargetName, cfg: BenchConfig): Promise<RunOutcome>;
   /** Set when the scenario cannot run here (e.g. a package is not built). */
   skipped?: string;

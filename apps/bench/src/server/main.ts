@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
+import type { RedisEngine } from '@holdfast/redis';
 import { serveRpc } from '../ipc.js';
 import { BROADCAST, makeTick, nowMs, type Tick } from '../payload.js';
 import type { ServerStart } from '../types.js';
@@ -15,6 +16,8 @@ import type { ServerTarget } from './target.js';
 import { createWsTarget } from './ws-target.js';
 
 let target: ServerTarget | undefined;
+/** The Redis engine of a multi-node run. */
+let redisEngine: RedisEngine | undefined;
 const seq = new Map<string, number>();
 
 const cpuNow = () => {
@@ -43,14 +46,33 @@ async function createTarget(p: ServerStart): Promise<ServerTarget> {
       return createWsTarget(true);
     case 'socketio':
       return createSocketIoTarget(p.recovery ?? false);
-    case 'holdfast': {
+    case 'holdfast':
+    case 'holdfast-redis':
+    case 'holdfast-cluster': {
       if (!p.engine) return createHoldfastTarget();
-      // Multi-node: the engine comes from @holdfast/redis when it is built (see BENCHMARKS.md).
-      const mod: Record<string, unknown> = await import('@holdfast/redis' as string);
-      const Ctor = (mod.RedisEngine ?? mod.default) as new (o: { url: string }) => never;
-      return createHoldfastTarget(new Ctor({ url: p.engine.url }));
+      redisEngine = await createRedisEngineFor(p.engine);
+      return createHoldfastTarget(redisEngine);
     }
   }
+}
+
+/** Redis engine errors logged (each is also counted in `engine.status()`); the rest are only counted. */
+const ENGINE_ERRORS_LOGGED = 5;
+
+/**
+ * Multi-node: a Redis engine with the run's key prefix (the same on every node of the run).
+ * Imported on demand so the other targets' processes never load `@holdfast/redis`. The engine
+ * puts an 'error' listener on both of its Redis connections; `createServer` starts and closes it.
+ */
+async function createRedisEngineFor(e: NonNullable<ServerStart['engine']>) {
+  const { createRedisEngine } = await import('@holdfast/redis');
+  const engine = createRedisEngine({ url: e.url, prefix: e.prefix });
+  let errors = 0;
+  engine.on('error', (err, ctx) => {
+    errors += 1;
+    if (errors <= ENGINE_ERRORS_LOGGED) console.error(`redis engine error (${ctx.where}): ${err.message}`);
+  });
+  return engine;
 }
 
 // ---------------------------------------------------------------- profiling
@@ -171,6 +193,8 @@ serveRpc({
     return { url: target.url };
   },
   cpu: () => cpuNow(),
+  /** The Redis engine's health figures (errors, reconnects), or null on the in-memory engine. */
+  engineStatus: () => redisEngine?.status() ?? null,
   connections: () => need().connections(),
   lastIds: () => Object.fromEntries(seq),
   async memory() {
