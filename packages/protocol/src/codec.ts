@@ -52,23 +52,62 @@ function utf8Length(text: string): number {
  * checking depth and forbidden keys. Returns an error or undefined.
  */
 export function checkJsonValue(value: unknown, maxDepth: number): ProtocolError | undefined {
-  const stack: { v: unknown; d: number }[] = [{ v: value, d: 1 }];
-  while (stack.length > 0) {
-    const { v, d } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
+  // Two parallel stacks (values, depths) and only objects pushed: no allocation per value.
+  if (typeof value !== 'object' || value === null) return undefined;
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
     if (d > maxDepth) return new ProtocolError('TOO_DEEP', `Nesting deeper than ${maxDepth} levels`);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], d: d + 1 });
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) {
+          values.push(child);
+          depths.push(d + 1);
+        }
+      }
     } else {
-      for (const key of Object.keys(v)) {
+      // JSON.parse makes plain objects: for-in sees exactly their own keys (even "__proto__").
+      for (const key in v) {
         if (FORBIDDEN_KEYS.has(key)) {
           return new ProtocolError('FORBIDDEN_KEY', `Forbidden key "${key}"`);
         }
-        stack.push({ v: (v as Record<string, unknown>)[key], d: d + 1 });
+        const child: unknown = (v as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          values.push(child);
+          depths.push(d + 1);
+        }
       }
     }
   }
   return undefined;
+}
+
+const visibleAscii = /^[\x21-\x7e]+$/;
+
+/**
+ * A `pub` frame checked by hand, as `PubSchema` would: the most frequent client frame with a
+ * body, so it skips the schema machinery. Undefined when anything is off, and the schema then
+ * reports exactly what.
+ */
+function quickPub(value: Record<string, unknown>): Frame | undefined {
+  const { id, type, data } = value;
+  let keys = 0;
+  for (const _ in value) keys += 1;
+  if (typeof id !== 'string' || id.length === 0 || id.length > WireLimits.idLength || !visibleAscii.test(id))
+    return undefined;
+  if (
+    typeof type !== 'string' ||
+    type.length === 0 ||
+    type.length > WireLimits.typeLength ||
+    !visibleAscii.test(type)
+  )
+    return undefined;
+  // Exactly the schema's keys: the parsed object is the frame (the schema would only copy it).
+  if (keys === (data === undefined ? 3 : 4)) return value as Frame;
+  return (data === undefined ? { t: 'pub', id, type } : { t: 'pub', id, type, data }) as Frame;
 }
 
 function isBinary(raw: unknown): boolean {
@@ -171,6 +210,10 @@ function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): De
   const schema = FRAME_SCHEMAS.get(t);
   if (!schema || (allowed && !allowed.has(t))) {
     return fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`);
+  }
+  if (t === 'pub') {
+    const frame = quickPub(value as Record<string, unknown>);
+    if (frame) return { ok: true, frame };
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

@@ -13,10 +13,20 @@ export interface StreamState {
   sent: number;
   /** Highest offset the client acked on this connection. */
   acked: number;
-  /** True while history is being replayed; live messages wait in `pending`. */
-  replaying: boolean;
-  /** Live messages that arrived during replay (created on the first one). */
+  /**
+   * Undefined when live. While history is replayed, the live messages that arrived meanwhile
+   * ({@link REPLAYING} until the first one: no array per stream for nothing).
+   */
   pending: StoredMessage[] | undefined;
+}
+
+/** `StreamState.pending` of a stream being replayed with no live message held yet. Never changed. */
+export const REPLAYING: StoredMessage[] = Object.freeze([]) as unknown as StoredMessage[];
+
+/** Hold a live message that arrived during a replay. */
+export function hold(st: StreamState, m: StoredMessage): void {
+  if (st.pending === REPLAYING || st.pending === undefined) st.pending = [m];
+  else st.pending.push(m);
 }
 
 /** Streams in a connection's list before it gets a `Map` index as well. */
@@ -107,7 +117,7 @@ export interface ConnectionInfo {
   user: string | undefined;
   /** When the socket was accepted (ms). */
   connectedAt: number;
-  /** Last frame or pong from the client (ms). */
+  /** Last frame from the client (ms). */
   lastSeen: number;
   /** Remote IP address. */
   remoteAddress: string;
@@ -119,8 +129,11 @@ export interface ConnectionInfo {
   data: Record<string, unknown> | undefined;
 }
 
-/** One WebSocket connection. Internal: the app sees {@link ConnectionInfo}. */
-export class Connection {
+/**
+ * One WebSocket connection. Internal: the app sees {@link ConnectionInfo}. Its times are
+ * milliseconds since the server's base time (small integers), not epoch milliseconds.
+ */
+export class Connection extends StreamTable {
   readonly id: string;
   readonly ws: WebSocket;
   readonly connectedAt: number;
@@ -145,15 +158,26 @@ export class Connection {
   tokenExpiresAt: number | undefined;
   closingSince = 0;
   slotHeld = false;
-  readonly streams = new StreamTable();
+  /** This connection's streams (the connection is its own table: one object less per socket). */
+  get streams(): StreamTable {
+    return this;
+  }
   /**
    * The socket under `ws`, written to directly with frames the server built (one frame shared
    * by every recipient of a broadcast). Undefined if this `ws` version does not expose it.
+   * (A getter: a field would cost 8 bytes per connection.)
    */
-  readonly raw: RawSocket | undefined;
+  get raw(): RawSocket | undefined {
+    const socket = (this.ws as unknown as { _socket?: Partial<RawSocket> })._socket;
+    return socket && typeof socket.write === 'function' && typeof socket.cork === 'function'
+      ? (socket as RawSocket)
+      : undefined;
+  }
   /** True while `raw` is corked until the end of this tick (writes coalesce into one syscall). */
   corked = false;
-  /** Token bucket. */
+  /** The server's tick of the last write (the first write of a tick is not corked). */
+  writeTick = -1;
+  /** Token bucket, in thousandths of a token. */
   tokens: number;
   tokensAt: number;
 
@@ -165,46 +189,43 @@ export class Connection {
     userAgent: string | undefined,
     burst: number,
   ) {
+    super();
     this.id = id;
     this.ws = ws;
     this.connectedAt = now;
     this.lastSeen = now;
     this.remoteAddress = remoteAddress;
     this.userAgent = userAgent;
-    this.tokens = burst;
+    this.tokens = burst * 1000;
     this.tokensAt = now;
-    const socket = (ws as unknown as { _socket?: Partial<RawSocket> })._socket;
-    this.raw =
-      socket && typeof socket.write === 'function' && typeof socket.cork === 'function'
-        ? (socket as RawSocket)
-        : undefined;
   }
 
-  /** Take one token; false when the bucket is empty. */
+  /** Take one token; false when the bucket is empty. (Kept in thousandths: an integer.) */
   take(now: number, rate: number, burst: number): boolean {
-    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokens = Math.min(burst * 1000, this.tokens + (now - this.tokensAt) * rate);
     this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < 1000) return false;
+    this.tokens -= 1000;
     return true;
   }
 
   /** Milliseconds until one token is available again. */
   retryAfterMs(rate: number): number {
-    return rate > 0 ? Math.ceil(((1 - this.tokens) * 1000) / rate) : 60_000;
+    return rate > 0 ? Math.ceil((1000 - this.tokens) / rate) : 60_000;
   }
 
   get isOpen(): boolean {
     return this.phase !== 'closed' && this.ws.readyState === this.ws.OPEN && this.closingSince === 0;
   }
 
-  info(): ConnectionInfo {
+  /** Public metadata; `t0` is the base of this connection's times (see the server's `rel()`). */
+  info(t0: number): ConnectionInfo {
     return {
       id: this.id,
       sessionId: this.sessionId,
       user: this.user,
-      connectedAt: this.connectedAt,
-      lastSeen: this.lastSeen,
+      connectedAt: t0 + this.connectedAt,
+      lastSeen: t0 + this.lastSeen,
       remoteAddress: this.remoteAddress,
       userAgent: this.userAgent,
       reconnects: this.reconnects,

@@ -57,7 +57,11 @@ export class MemoryEngine implements Engine {
     this.clock = options.clock ?? systemClock;
     this.epochPrefix = options.epoch ?? Math.random().toString(36).slice(2, 10);
     this.firstEpoch = `${this.epochPrefix}0`;
+    this.t0 = this.clock.now();
   }
+
+  /** Base of stored creation times (kept as small integers, not 16-byte heap numbers). */
+  private readonly t0: number;
 
   /** The epoch of every stream not retired: one string shared by all of them. */
   private readonly firstEpoch: string;
@@ -157,11 +161,10 @@ export class MemoryEngine implements Engine {
     const acks: (string | number)[] = [];
     for (const [stream, c] of Object.entries(record.acked)) acks.push(stream, c.epoch, c.offset);
     this.sessions.set(record.id, {
-      id: record.id,
       user: record.user,
       resumeTokenHash: record.resumeTokenHash,
-      createdAt: record.createdAt,
-      rooms: record.rooms.slice(),
+      createdAt: record.createdAt - this.t0,
+      rooms: record.rooms.length === 0 ? NO_ROOMS : record.rooms.slice(),
       acks: acks.slice(),
       data: record.data,
       expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0,
@@ -174,7 +177,7 @@ export class MemoryEngine implements Engine {
     const s = this.sessions.get(id);
     if (!s) return undefined;
     if (s.expiresAt !== 0 && s.expiresAt <= this.clock.now()) return undefined;
-    return toRecord(s);
+    return toRecord(id, s, this.t0);
   }
 
   async saveAcks(id: string, cursors: readonly Cursor[]): Promise<void> {
@@ -214,7 +217,7 @@ export class MemoryEngine implements Engine {
       // it. A later session of the user starts at the stream's head, whatever it is then.
       this.streams.delete(`user:${s.user}`);
     }
-    return toRecord(s);
+    return toRecord(id, s, this.t0);
   }
 
   async expiredSessions(now: number): Promise<string[]> {
@@ -346,9 +349,9 @@ export class MemoryEngine implements Engine {
  * object per cursor and one keyed by stream names, unique to each session, cost hundreds).
  */
 interface StoredSession {
-  readonly id: string;
   readonly user: string;
   readonly resumeTokenHash: string;
+  /** Milliseconds since the engine's `t0` (the id is the map key, not stored twice). */
   readonly createdAt: number;
   rooms: string[];
   acks: (string | number)[];
@@ -357,6 +360,9 @@ interface StoredSession {
   connections: number;
 }
 
+/** The rooms of every session in none (never changed in place: joins make a new array). */
+const NO_ROOMS: string[] = [];
+
 /** Where `stream`'s cursor starts in packed acks, or -1. */
 function ackIndex(acks: readonly (string | number)[], stream: string): number {
   for (let i = 0; i < acks.length; i += 3) if (acks[i] === stream) return i;
@@ -364,15 +370,15 @@ function ackIndex(acks: readonly (string | number)[], stream: string): number {
 }
 
 /** A fresh record of a stored session (callers may keep or change it). */
-function toRecord(s: StoredSession): SessionRecord {
+function toRecord(id: string, s: StoredSession, t0: number): SessionRecord {
   const acked: SessionRecord['acked'] = {};
   for (let i = 0; i < s.acks.length; i += 3)
     acked[s.acks[i] as string] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
   return {
-    id: s.id,
+    id,
     user: s.user,
     resumeTokenHash: s.resumeTokenHash,
-    createdAt: s.createdAt,
+    createdAt: t0 + s.createdAt,
     rooms: s.rooms.slice(),
     acked,
     data: s.data,

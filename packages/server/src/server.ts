@@ -22,7 +22,7 @@ import {
 import { EventEmitter } from 'eventemitter3';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Clock, systemClock } from './clock.js';
-import { Connection, type ConnectionInfo, type StreamState } from './connection.js';
+import { Connection, type ConnectionInfo, hold, REPLAYING, type StreamState } from './connection.js';
 import type { ControlCommand, Engine, Except, SessionRecord, StoredMessage } from './engine.js';
 import { textFrame } from './frame.js';
 import type { Handler, HandlerContext, InboundType } from './handlers.js';
@@ -105,6 +105,15 @@ export class HoldfastServer<P extends AnyProtocol> {
   private readonly ownsHttpServer: boolean;
   private readonly started: Promise<void>;
   private readonly startedAt: number;
+  /**
+   * Connections keep their times (connected, last seen, next ping, closing, rate bucket) as
+   * milliseconds since `t0`: small integers, where epoch milliseconds would be a 16-byte heap
+   * number each. `info()` adds it back.
+   */
+  private readonly t0: number;
+  private rel(): number {
+    return this.clock.now() - this.t0;
+  }
   private sweepTimer: unknown;
   private closing: Promise<void> | undefined;
   private draining = false;
@@ -123,6 +132,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   private readonly running = new Set<Promise<unknown>>();
   private pending = 0;
   private readonly counters: Counters = newCounters();
+  private readonly decodeOptions: { maxBytes: number };
 
   constructor(options: ServerOptions<P>) {
     const d = DEFAULT_SERVER_OPTIONS;
@@ -132,6 +142,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.ids = options.ids ?? randomIds();
     this.log = options.logger ?? silentLogger;
     this.limits = { ...d.limits, ...options.limits };
+    this.decodeOptions = { maxBytes: this.limits.maxPayload };
     this.heartbeat = { ...d.heartbeat, ...options.heartbeat };
     this.resumeWindowMs = options.resumeWindowMs ?? d.resumeWindowMs;
     this.path = options.path ?? d.path;
@@ -139,6 +150,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       options.engine ??
       new MemoryEngine({ clock: this.clock, ...(options.retention ? { retention: options.retention } : {}) });
     this.startedAt = this.clock.now();
+    this.t0 = this.startedAt - 1;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.limits.maxPayload,
@@ -318,7 +330,6 @@ export class HoldfastServer<P extends AnyProtocol> {
     ws.on('error', l.error);
     ws.on('close', l.close);
     ws.on('message', l.message);
-    ws.on('pong', l.pong);
   }
 
   /**
@@ -338,9 +349,6 @@ export class HoldfastServer<P extends AnyProtocol> {
       message(this: WebSocket, data: Buffer, isBinary: boolean): void {
         server.onMessage(connOf(this), data, isBinary);
       },
-      pong(this: WebSocket): void {
-        connOf(this).lastSeen = server.clock.now();
-      },
     };
   })();
 
@@ -353,7 +361,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   }
 
   private onSocket(ws: WebSocket, req: IncomingMessage): void {
-    const now = this.clock.now();
+    const now = this.rel();
     const seen = req.socket.remoteAddress ?? 'unknown';
     let count = this.perAddress.get(seen);
     if (!count) {
@@ -415,7 +423,7 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     if (conn.phase === 'closed' || conn.closingSince) return;
-    const now = this.clock.now();
+    const now = this.rel();
     conn.lastSeen = now;
     this.counters.framesIn += 1;
     if (!conn.take(now, this.limits.messagesPerSecond, this.limits.burst)) {
@@ -430,9 +438,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       const cursors = this.parseAck(conn, data);
       if (cursors) return this.onAck(conn, cursors);
     }
-    const decoded = decode(isBinary ? data : data.toString('utf8'), 'client', {
-      maxBytes: this.limits.maxPayload,
-    });
+    const decoded = decode(isBinary ? data : data.toString('utf8'), 'client', this.decodeOptions);
     if (!decoded.ok) {
       this.sendError(conn, decoded.error);
       return this.closeConn(conn, CloseCode.BadProtocol, decoded.error.code);
@@ -688,7 +694,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     conn.tokenExpiresAt = auth.expiresAt;
     conn.phase = 'open';
     conn.handshake = undefined;
-    conn.nextPingAt = now + this.heartbeat.intervalMs;
+    conn.nextPingAt = this.rel() + this.heartbeat.intervalMs;
     this.pending -= 1;
     this.sessionConns.set(record.id, conn);
     for (const s of streams) {
@@ -703,8 +709,7 @@ export class HoldfastServer<P extends AnyProtocol> {
         next: undefined,
         epoch: s.epoch,
         sent: s.offset,
-        replaying: true,
-        pending: undefined,
+        pending: REPLAYING,
         acked: s.offset,
       });
       this.subscribe(conn, s.stream);
@@ -730,7 +735,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       },
     };
     this.sendText(conn, JSON.stringify(welcome));
-    const info = { ...conn.info(), resumed: welcome.resumed };
+    const info = { ...conn.info(this.t0), resumed: welcome.resumed };
     if (welcome.resumed) this.emit('session:resumed', { sessionId: record.id, user, streams });
     else this.emit('session:created', { sessionId: record.id, user });
     this.emit('connection', info);
@@ -807,19 +812,19 @@ export class HoldfastServer<P extends AnyProtocol> {
         if (page.messages.length === PAGE) continue;
         if (
           st.pending !== undefined &&
+          st.pending.length > 0 &&
           st.pending[0]!.offset > st.sent + 1 &&
           st.pending.length >= this.maxPending
         ) {
           // Live messages piled up beyond what we keep while replaying: they are in history, read on.
-          st.pending = undefined;
+          st.pending = REPLAYING;
           continue;
         }
         break;
       }
       const pending = st.pending;
       st.pending = undefined;
-      st.replaying = false;
-      if (pending) {
+      if (pending && pending.length > 0) {
         pending.sort((a, b) => a.offset - b.offset);
         for (const m of pending) this.deliverTo(conn, st, m, undefined);
       }
@@ -902,8 +907,8 @@ export class HoldfastServer<P extends AnyProtocol> {
   ): void {
     const st = conn.streams.get(stream);
     if (!st) return;
-    if (st.replaying) {
-      (st.pending ??= []).push(m);
+    if (st.pending !== undefined) {
+      hold(st, m);
       return;
     }
     if (epoch !== st.epoch) {
@@ -912,8 +917,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     } else if (m.offset > st.sent + 1) {
       // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
       // delivery is complete and in order): catch up from history first.
-      st.replaying = true;
-      (st.pending ??= []).push(m);
+      st.pending = [m];
       this.track(this.replay(conn, stream));
       return;
     }
@@ -954,19 +958,25 @@ export class HoldfastServer<P extends AnyProtocol> {
   /**
    * Write a text frame (`data`: JSON text, or a complete frame from `textFrame` shared by many
    * recipients); close the socket as a slow consumer when its buffer is over the mark.
-   * Writes coalesce: the socket is corked at the first write of a tick and uncorked on the
-   * next (or once `CORK_BYTES` are held), so a burst of messages costs one syscall per socket
-   * instead of one per message.
+   * Writes coalesce. A shared frame (a fan-out, which usually comes in bursts) corks the
+   * socket until the end of the tick (or until `CORK_BYTES` are held), so a burst costs one
+   * syscall per socket instead of one per message. A reply (JSON text for one socket) goes out
+   * at once if it is the socket's first write of the tick, and is corked with the rest if not.
    */
   private sendText(conn: Connection, data: string | Buffer, paced = false, flushed?: () => void): boolean {
     if (!conn.isOpen) return false;
     const frame = typeof data === 'string' ? textFrame(data) : data;
     const raw = conn.raw;
     if (raw) {
-      if (!conn.corked) {
+      if (!this.tickPending) {
+        this.tickPending = true;
+        process.nextTick(this.endTick);
+      }
+      if (typeof data === 'string' && conn.writeTick !== this.tick) conn.writeTick = this.tick;
+      else if (!conn.corked) {
         conn.corked = true;
         raw.cork();
-        if (this.corked.push(conn) === 1) process.nextTick(this.uncorkAll);
+        this.corked.push(conn);
       }
       if (flushed) raw.write(frame, () => flushed());
       else raw.write(frame);
@@ -989,9 +999,15 @@ export class HoldfastServer<P extends AnyProtocol> {
     return true;
   }
 
-  /** Connections corked in this tick (see `sendText`). */
+  /** Ticks (of the event loop) in which something was written; see `sendText`. */
+  private tick = 0;
+  private tickPending = false;
+  /** Connections corked in this tick. */
   private corked: Connection[] = [];
-  private readonly uncorkAll = (): void => {
+  private readonly endTick = (): void => {
+    this.tick += 1;
+    this.tickPending = false;
+    if (this.corked.length === 0) return;
     const list = this.corked;
     this.corked = [];
     for (const conn of list) {
@@ -1322,8 +1338,7 @@ export class HoldfastServer<P extends AnyProtocol> {
           next: undefined,
           epoch: command.epoch,
           sent: command.offset,
-          replaying: true,
-          pending: undefined,
+          pending: REPLAYING,
           acked: command.offset,
         });
         this.subscribe(conn, command.stream);
@@ -1556,7 +1571,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       if (c.phase !== 'open') continue;
       if (filter.user !== undefined && c.user !== filter.user) continue;
       if (roomStream && !c.streams.has(roomStream)) continue;
-      out.push(c.info());
+      out.push(c.info(this.t0));
     }
     return out;
   }
@@ -1569,7 +1584,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   /** One connection by id (this node). */
   connection(id: string): ConnectionInfo | undefined {
     const c = this.connections.get(id);
-    return c?.phase === 'open' ? c.info() : undefined;
+    return c?.phase === 'open' ? c.info(this.t0) : undefined;
   }
 
   /** Sessions of a user (across nodes) with whether each is connected to this node. */
@@ -1602,7 +1617,7 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   /** Close connections (on this node) silent for at least `idleMs`. Their sessions stay resumable. */
   closeIdle(idleMs: number): number {
-    const cutoff = this.clock.now() - idleMs;
+    const cutoff = this.rel() - idleMs;
     let n = 0;
     for (const conn of this.connections.values()) {
       if (conn.phase === 'open' && conn.lastSeen <= cutoff) {
@@ -1637,7 +1652,7 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private closeConn(conn: Connection, code: number, detail: string, retryAfterMs?: number): void {
     if (conn.phase === 'closed' || conn.closingSince) return;
-    conn.closingSince = this.clock.now();
+    conn.closingSince = this.rel();
     this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
     try {
       conn.ws.close(code, closeReason(code, detail, retryAfterMs));
@@ -1677,7 +1692,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       // The session stays resumable for the resume window.
       this.engine.touchSession(sessionId, this.resumeWindowMs).catch((err) => this.fail(err, 'touchSession'));
     }
-    if (wasOpen) this.emit('disconnect', { ...conn.info(), code, reason });
+    if (wasOpen) this.emit('disconnect', { ...conn.info(this.t0), code, reason });
   }
 
   private async expire(sessionId: string, onlyIfExpired: boolean): Promise<void> {
@@ -1698,19 +1713,20 @@ export class HoldfastServer<P extends AnyProtocol> {
   /** The one timer: hello deadlines, heartbeats, token expiry, slow closes, session expiry. */
   private sweep(): void {
     const now = this.clock.now();
+    const rel = now - this.t0;
     const ping = textFrame(`{"t":"ping","ts":${now}}`);
     for (const conn of this.connections.values()) {
       if (conn.closingSince) {
         // A close handshake that does not complete (a peer that stopped reading) is cut.
-        if (now - conn.closingSince > 2000) conn.ws.terminate();
+        if (rel - conn.closingSince > 2000) conn.ws.terminate();
         continue;
       }
       if (conn.phase !== 'open') {
-        if (now - conn.connectedAt > this.limits.helloTimeoutMs)
+        if (rel - conn.connectedAt > this.limits.helloTimeoutMs)
           this.closeConn(conn, CloseCode.Timeout, 'no hello in time');
         continue;
       }
-      if (now - conn.lastSeen > this.heartbeat.timeoutMs) {
+      if (rel - conn.lastSeen > this.heartbeat.timeoutMs) {
         // Half-open or dead: no close handshake possible, terminate. The session stays resumable.
         this.counters.closes[CloseCode.Timeout] = (this.counters.closes[CloseCode.Timeout] ?? 0) + 1;
         conn.ws.terminate();
@@ -1720,14 +1736,12 @@ export class HoldfastServer<P extends AnyProtocol> {
         this.closeConn(conn, CloseCode.Unauthorized, 'token expired');
         continue;
       }
-      if (now >= conn.nextPingAt) {
-        conn.nextPingAt = now + this.heartbeat.intervalMs;
+      if (rel >= conn.nextPingAt) {
+        conn.nextPingAt = rel + this.heartbeat.intervalMs;
+        // App-level only: the client answers it, and that frame is the sign of life. (A protocol
+        // ping as well would need a 'pong' listener per socket, about 100 bytes each, for nothing
+        // the app-level ping does not already show.)
         this.sendText(conn, ping);
-        try {
-          conn.ws.ping();
-        } catch (err) {
-          this.log.debug({ err }, 'ping failed');
-        }
       }
     }
     this.engine.sweep?.();

@@ -30,7 +30,6 @@ const state = (stream: string, sent = 0): StreamState => ({
   epoch: 'e',
   sent,
   acked: 0,
-  replaying: false,
   pending: undefined,
 });
 
