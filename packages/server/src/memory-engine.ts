@@ -60,7 +60,7 @@ export class MemoryEngine implements Engine {
     this.t0 = this.clock.now();
   }
 
-  /** Base of stored creation times (kept as small integers, not 16-byte heap numbers). */
+  /** Base of stored times (creation, expiry): small integers, not 16-byte heap numbers. */
   private readonly t0: number;
 
   /** The epoch of every stream not retired: one string shared by all of them. */
@@ -167,7 +167,7 @@ export class MemoryEngine implements Engine {
       rooms: record.rooms.length === 0 ? NO_ROOMS : record.rooms.slice(),
       acks: acks.slice(),
       data: record.data,
-      expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0,
+      expiresAt: ttlMs > 0 ? this.clock.now() - this.t0 + ttlMs : 0,
       connections: 0,
     });
     this.userSessionIds.add(record.user, record.id);
@@ -176,7 +176,7 @@ export class MemoryEngine implements Engine {
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const s = this.sessions.get(id);
     if (!s) return undefined;
-    if (s.expiresAt !== 0 && s.expiresAt <= this.clock.now()) return undefined;
+    if (s.expiresAt !== 0 && s.expiresAt <= this.clock.now() - this.t0) return undefined;
     return toRecord(id, s, this.t0);
   }
 
@@ -202,7 +202,7 @@ export class MemoryEngine implements Engine {
 
   async touchSession(id: string, ttlMs: number): Promise<void> {
     const s = this.sessions.get(id);
-    if (s) s.expiresAt = ttlMs > 0 ? this.clock.now() + ttlMs : 0;
+    if (s) s.expiresAt = ttlMs > 0 ? this.clock.now() - this.t0 + ttlMs : 0;
   }
 
   async deleteSession(id: string): Promise<SessionRecord | undefined> {
@@ -222,7 +222,8 @@ export class MemoryEngine implements Engine {
 
   async expiredSessions(now: number): Promise<string[]> {
     const out: string[] = [];
-    for (const [id, s] of this.sessions) if (s.expiresAt !== 0 && s.expiresAt <= now) out.push(id);
+    const rel = now - this.t0;
+    for (const [id, s] of this.sessions) if (s.expiresAt !== 0 && s.expiresAt <= rel) out.push(id);
     return out;
   }
 
@@ -356,6 +357,7 @@ interface StoredSession {
   rooms: string[];
   acks: (string | number)[];
   readonly data: Record<string, unknown> | undefined;
+  /** Milliseconds since `t0`; 0 while connected. */
   expiresAt: number;
   connections: number;
 }

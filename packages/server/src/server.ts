@@ -1013,7 +1013,7 @@ export class HoldfastServer<P extends AnyProtocol> {
     for (const conn of list) {
       if (!conn.corked) continue;
       conn.corked = false;
-      conn.raw!.uncork();
+      conn.raw?.uncork();
     }
   };
 
