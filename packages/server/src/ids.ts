@@ -27,5 +27,6 @@ export function sha256(text: string): string {
  * connection (ids, stream names), flat from the start is about half the memory.
  */
 export function flat(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  // A UTF-8 round trip would replace lone surrogates: leave such strings as they are.
+  return text.isWellFormed() ? Buffer.from(text, 'utf8').toString('utf8') : text;
 }

@@ -167,7 +167,7 @@ export class MemoryEngine implements Engine {
       rooms: record.rooms.length === 0 ? NO_ROOMS : record.rooms.slice(),
       acks: acks.slice(),
       data: record.data,
-      expiresAt: ttlMs > 0 ? this.clock.now() - this.t0 + ttlMs : 0,
+      expiresAt: ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0,
       connections: 0,
     });
     this.userSessionIds.add(record.user, record.id);
@@ -202,7 +202,7 @@ export class MemoryEngine implements Engine {
 
   async touchSession(id: string, ttlMs: number): Promise<void> {
     const s = this.sessions.get(id);
-    if (s) s.expiresAt = ttlMs > 0 ? this.clock.now() - this.t0 + ttlMs : 0;
+    if (s) s.expiresAt = ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0;
   }
 
   async deleteSession(id: string): Promise<SessionRecord | undefined> {
@@ -235,8 +235,17 @@ export class MemoryEngine implements Engine {
     this.putHandledNow(sessionId, messageId, res, keep);
   }
 
-  /** Handled ids are in this process: the server may read and write them synchronously. */
-  readonly handledSync = {
+  /**
+   * Handled ids are in this process: the server may read and write them synchronously. Not
+   * offered by a subclass that overrides `getHandled` or `putHandled`, so the override runs.
+   */
+  get handledSync(): Engine['handledSync'] {
+    const proto = MemoryEngine.prototype;
+    if (this.getHandled !== proto.getHandled || this.putHandled !== proto.putHandled) return undefined;
+    return this.syncHandled;
+  }
+
+  private readonly syncHandled = {
     get: (sessionId: string, messageId: string): string | undefined =>
       this.handled.get(sessionId)?.get(messageId),
     put: (sessionId: string, messageId: string, res: string, keep: number): void =>

@@ -133,6 +133,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   private pending = 0;
   private readonly counters: Counters = newCounters();
   private readonly decodeOptions: { maxBytes: number };
+  private readonly corkBytes: number;
 
   constructor(options: ServerOptions<P>) {
     const d = DEFAULT_SERVER_OPTIONS;
@@ -143,6 +144,12 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.log = options.logger ?? silentLogger;
     this.limits = { ...d.limits, ...options.limits };
     this.decodeOptions = { maxBytes: this.limits.maxPayload };
+    // Corked bytes count as buffered: keep them well under both marks, so coalescing never makes
+    // a healthy socket look slow (volatile drops, 4008).
+    this.corkBytes = Math.max(
+      1,
+      Math.min(CORK_BYTES, this.limits.volatileHighWaterMark / 2, this.limits.highWaterMark / 4),
+    );
     this.heartbeat = { ...d.heartbeat, ...options.heartbeat };
     this.resumeWindowMs = options.resumeWindowMs ?? d.resumeWindowMs;
     this.path = options.path ?? d.path;
@@ -512,6 +519,9 @@ export class HoldfastServer<P extends AnyProtocol> {
       const { stream, epoch, offset } = c as { stream?: unknown; epoch?: unknown; offset?: unknown };
       const st = typeof stream === 'string' ? conn.streams.get(stream) : undefined;
       if (!st || epoch !== st.epoch || typeof offset !== 'number') return undefined;
+      // Streams the server made from app ids (user ids, server-side joins) are not checked
+      // when made: hold them to the wire's rules here, as the schema would.
+      if (!wireStream(stream as string)) return undefined;
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.sent) return undefined;
       out.push({ stream: stream as string, epoch: st.epoch, offset });
     }
@@ -959,7 +969,7 @@ export class HoldfastServer<P extends AnyProtocol> {
    * Write a text frame (`data`: JSON text, or a complete frame from `textFrame` shared by many
    * recipients); close the socket as a slow consumer when its buffer is over the mark.
    * Writes coalesce. A shared frame (a fan-out, which usually comes in bursts) corks the
-   * socket until the end of the tick (or until `CORK_BYTES` are held), so a burst costs one
+   * socket until the end of the tick (or until `corkBytes` are held), so a burst costs one
    * syscall per socket instead of one per message. A reply (JSON text for one socket) goes out
    * at once if it is the socket's first write of the tick, and is corked with the rest if not.
    */
@@ -982,7 +992,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       else raw.write(frame);
       // A long burst in one tick (an `await` loop of sends never yields to the event loop) is
       // written as it goes, not held until the loop ends.
-      if (conn.corked && conn.ws.bufferedAmount >= CORK_BYTES) {
+      if (conn.corked && conn.ws.bufferedAmount >= this.corkBytes) {
         conn.corked = false;
         raw.uncork();
       }
@@ -1013,7 +1023,11 @@ export class HoldfastServer<P extends AnyProtocol> {
     for (const conn of list) {
       if (!conn.corked) continue;
       conn.corked = false;
-      conn.raw?.uncork();
+      try {
+        conn.raw?.uncork();
+      } catch (err) {
+        this.log.debug({ err, connectionId: conn.id }, 'uncork failed');
+      }
     }
   };
 
@@ -1652,7 +1666,7 @@ export class HoldfastServer<P extends AnyProtocol> {
 
   private closeConn(conn: Connection, code: number, detail: string, retryAfterMs?: number): void {
     if (conn.phase === 'closed' || conn.closingSince) return;
-    conn.closingSince = this.rel();
+    conn.closingSince = Math.max(1, this.rel());
     this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
     try {
       conn.ws.close(code, closeReason(code, detail, retryAfterMs));
@@ -1837,10 +1851,17 @@ export function createServer<P extends AnyProtocol>(options: ServerOptions<P>): 
 /** The property of a `ws` socket that holds its connection. */
 const CONN = Symbol('holdfast.connection');
 
-/** Bytes a corked socket holds before they are written without waiting for the tick to end. */
+/** Bytes a corked socket holds at most before they are written without waiting for the tick to end. */
 const CORK_BYTES = 64 * 1024;
 
 const ACK_PREFIX = Buffer.from('{"t":"ack"');
+
+/** Is `name` a stream name the wire accepts (the `stream` rule of the protocol's schemas)? */
+function wireStream(name: string): boolean {
+  return name.length <= WireLimits.streamLength && NO_CONTROL.test(name) && name.isWellFormed();
+}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 
 /** Does this text frame start like the client's `ack` frames? */
 function isAck(data: Buffer): boolean {

@@ -1,6 +1,7 @@
 import { CloseCode, type Cursor, HoldfastError } from '@holdfast/protocol';
 import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
+import { MemoryEngine } from '../src/index.js';
 import { startServer } from './support/fixture.js';
 
 describe('client messages and requests', () => {
@@ -102,6 +103,33 @@ describe('client messages and requests', () => {
     expect(await c2.next((f) => f.t === 'res' && f.id === 'once-2')).toMatchObject({ ok: true, result: 20 });
     expect(runs).toEqual([1, 2]);
     expect(server.stats().counters.duplicates).toBe(2);
+  });
+
+  it('does not ack a message whose handled-record could not be stored; the resend runs it then', async () => {
+    // A memory engine whose store fails once: the override must run (no synchronous bypass).
+    let failures = 1;
+    class Flaky extends MemoryEngine {
+      override async putHandled(...args: Parameters<MemoryEngine['putHandled']>): Promise<void> {
+        if (failures-- > 0) throw new Error('store down');
+        return super.putHandled(...args);
+      }
+    }
+    const { server, connect } = await startServer({ engine: new Flaky() });
+    server.on('error', () => {});
+    const runs: number[] = [];
+    server.handle('add', ({ a, b }) => {
+      runs.push(a);
+      return a + b;
+    });
+    const c = await connect();
+    await c.hello();
+    c.send({ t: 'pub', id: 'r1', type: 'add', data: { a: 1, b: 2 } });
+    expect(await c.next((f) => f.t === 'error')).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    expect(c.frames.some((f) => f.t === 'res')).toBe(false);
+    c.send({ t: 'pub', id: 'r1', type: 'add', data: { a: 1, b: 2 } });
+    expect(await c.next((f) => f.t === 'res' && f.id === 'r1')).toMatchObject({ ok: true, result: 3 });
+    expect(runs).toEqual([1, 1]);
+    expect(server.stats().counters.engineErrors).toBe(1);
   });
 
   it('offers a pull-style inbox for types without a handler, acking when taken', async () => {

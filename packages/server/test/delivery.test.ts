@@ -263,6 +263,22 @@ describe('sessions and delivery', () => {
   });
 });
 
+describe('write coalescing', () => {
+  it('a burst in one tick to a healthy socket is neither dropped nor cut, even with low marks', async () => {
+    // Corked bytes count as buffered: the cork must stay under the volatile mark (4 KiB here).
+    const { server, connect } = await startServer({ limits: { volatileHighWaterMark: 8192 } });
+    const c = await connect();
+    await c.hello();
+    const text = 'v'.repeat(1000);
+    for (let n = 1; n <= 40; n++)
+      await server.broadcast('said', { from: String(n), text }, { volatile: true });
+    const got = await c.collect((f) => f.t === 'vol' && f.type === 'said', 40);
+    expect(got.map((f) => Number(f.data.from))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(server.stats().counters.volatileDrops).toBe(0);
+    expect(c.closed).toBeUndefined();
+  });
+});
+
 describe('replay under flow control', () => {
   it('replays a backlog larger than the high-water mark without closing the socket as a slow consumer', async () => {
     // 20 MB of backlog: more than the kernel's socket buffers take, so it would pile up in the process.
