@@ -7,8 +7,7 @@
  * @example
  * ```sh
  * node dist/experiment.js --scenario fanout-5000 --rounds 3 \
- *   --variant ws-frame --variant holdfast --variant 'holdfast:BENCH_HOLDFAST_PATCH=frame' \
- *   --variant 'holdfast:BENCH_HOLDFAST_ACK=50,2000'
+ *   --variant ws-frame --variant holdfast --variant 'holdfast:BENCH_HOLDFAST_ACK=50,200'
  * ```
  */
 import { parseArgs } from 'node:util';
