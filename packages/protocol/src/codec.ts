@@ -5,6 +5,8 @@ import {
   type ClientFrame,
   FRAME_SCHEMAS,
   type Frame,
+  isWireId,
+  isWireType,
   SERVER_FRAME_TYPES,
   type ServerFrame,
   WireLimits,
@@ -85,8 +87,6 @@ export function checkJsonValue(value: unknown, maxDepth: number): ProtocolError 
   return undefined;
 }
 
-const visibleAscii = /^[\x21-\x7e]+$/;
-
 /**
  * A `pub` frame checked by hand, as `PubSchema` would: the most frequent client frame with a
  * body, so it skips the schema machinery. Undefined when anything is off, and the schema then
@@ -96,15 +96,7 @@ function quickPub(value: Record<string, unknown>): Frame | undefined {
   const { id, type, data } = value;
   let keys = 0;
   for (const _ in value) keys += 1;
-  if (typeof id !== 'string' || id.length === 0 || id.length > WireLimits.idLength || !visibleAscii.test(id))
-    return undefined;
-  if (
-    typeof type !== 'string' ||
-    type.length === 0 ||
-    type.length > WireLimits.typeLength ||
-    !visibleAscii.test(type)
-  )
-    return undefined;
+  if (!isWireId(id) || !isWireType(type)) return undefined;
   // Exactly the schema's keys: the parsed object is the frame (the schema would only copy it).
   if (keys === (data === undefined ? 3 : 4)) return value as Frame;
   return (data === undefined ? { t: 'pub', id, type } : { t: 'pub', id, type, data }) as Frame;

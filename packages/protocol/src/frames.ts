@@ -39,6 +39,40 @@ const noControl = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 const visibleAscii = /^[\x21-\x7e]+$/;
 const noLoneSurrogate = (s: string) => s.isWellFormed();
 
+/**
+ * The `id` rule of the schemas as a plain predicate (1–64 visible ASCII characters), for code
+ * that checks a frame by hand on a hot path and must agree with the schema.
+ */
+export function isWireId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= WireLimits.idLength &&
+    visibleAscii.test(value)
+  );
+}
+
+/** The `type` rule of the schemas as a plain predicate (1–64 visible ASCII characters). */
+export function isWireType(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= WireLimits.typeLength &&
+    visibleAscii.test(value)
+  );
+}
+
+/** The `stream` rule of the schemas as a plain predicate (1–160 characters, no control characters, well-formed). */
+export function isWireStream(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= WireLimits.streamLength &&
+    noControl.test(value) &&
+    noLoneSurrogate(value)
+  );
+}
+
 const id = z.string().min(1).max(WireLimits.idLength).regex(visibleAscii);
 const appType = z.string().min(1).max(WireLimits.typeLength).regex(visibleAscii);
 const room = z

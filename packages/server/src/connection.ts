@@ -163,15 +163,12 @@ export class Connection extends StreamTable {
     return this;
   }
   /**
-   * The socket under `ws`, written to directly with frames the server built (one frame shared
-   * by every recipient of a broadcast). Undefined if this `ws` version does not expose it.
+   * The socket under `ws` (set before `ws` hands over a connection, never unset), written to
+   * directly with frames the server built: one frame shared by every recipient of a broadcast.
    * (A getter: a field would cost 8 bytes per connection.)
    */
-  get raw(): RawSocket | undefined {
-    const socket = (this.ws as unknown as { _socket?: Partial<RawSocket> })._socket;
-    return socket && typeof socket.write === 'function' && typeof socket.cork === 'function'
-      ? (socket as RawSocket)
-      : undefined;
+  get raw(): RawSocket {
+    return (this.ws as unknown as { _socket: RawSocket })._socket;
   }
   /** True while `raw` is corked until the end of this tick (writes coalesce into one syscall). */
   corked = false;

@@ -10,6 +10,7 @@ import {
   encodeMsgBody,
   HoldfastError,
   type Issue,
+  isWireStream,
   PROTOCOL_VERSION,
   type ServerMessageInputs,
   type StreamStatus,
@@ -197,7 +198,7 @@ export class HoldfastServer<P extends AnyProtocol> {
   private async start(port: number | undefined, host: string): Promise<void> {
     await this.engine.start({
       message: (stream, epoch, message) => this.deliverLive(stream, epoch, message),
-      volatile: (stream, frame, except) => this.deliverVolatile(stream, frame, except),
+      volatile: (stream, frame, except) => this.deliverShared(stream, frame, except),
       presence: (room, event, user, sessions) => this.deliverPresence(room, event, user, sessions),
       control: (command) => this.onControl(command),
     });
@@ -521,9 +522,9 @@ export class HoldfastServer<P extends AnyProtocol> {
       if (!st || epoch !== st.epoch || typeof offset !== 'number') return undefined;
       // Streams the server made from app ids (user ids, server-side joins) are not checked
       // when made: hold them to the wire's rules here, as the schema would.
-      if (!wireStream(stream as string)) return undefined;
+      if (!isWireStream(stream)) return undefined;
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.sent) return undefined;
-      out.push({ stream: stream as string, epoch: st.epoch, offset });
+      out.push({ stream, epoch: st.epoch, offset });
     }
     return out;
   }
@@ -934,10 +935,11 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.deliverTo(conn, st, m, frame);
   }
 
-  /** Send a shared frame to a stream's subscribers, dropping it for sockets over the volatile mark. */
-  private deliverShared(stream: string, frame: Buffer, except: Except | undefined): void {
+  /** Send one frame of `text` to a stream's subscribers, dropping it for sockets over the volatile mark. */
+  private deliverShared(stream: string, text: string, except: Except | undefined): void {
     const subs = this.subscribers.raw(stream);
     if (!subs) return;
+    const frame = textFrame(text);
     if (subs instanceof Set) for (const conn of subs) this.deliverSharedTo(conn, frame, except);
     else this.deliverSharedTo(subs, frame, except);
   }
@@ -951,18 +953,11 @@ export class HoldfastServer<P extends AnyProtocol> {
     this.sendText(conn, frame);
   }
 
-  private deliverVolatile(stream: string, frame: string, except: Except | undefined): void {
-    if (this.subscribers.hasKey(stream)) this.deliverShared(stream, textFrame(frame), except);
-  }
-
   private deliverPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): void {
     const stream = Streams.room(room);
+    // Serialized only for a room with members here (presence reaches every node).
     if (!this.subscribers.hasKey(stream)) return;
-    this.deliverShared(
-      stream,
-      textFrame(JSON.stringify({ t: 'presence', room, event, user, sessions })),
-      undefined,
-    );
+    this.deliverShared(stream, JSON.stringify({ t: 'presence', room, event, user, sessions }), undefined);
   }
 
   /**
@@ -977,29 +972,23 @@ export class HoldfastServer<P extends AnyProtocol> {
     if (!conn.isOpen) return false;
     const frame = typeof data === 'string' ? textFrame(data) : data;
     const raw = conn.raw;
-    if (raw) {
-      if (!this.tickPending) {
-        this.tickPending = true;
-        process.nextTick(this.endTick);
-      }
-      if (typeof data === 'string' && conn.writeTick !== this.tick) conn.writeTick = this.tick;
-      else if (!conn.corked) {
-        conn.corked = true;
-        raw.cork();
-        this.corked.push(conn);
-      }
-      if (flushed) raw.write(frame, () => flushed());
-      else raw.write(frame);
-      // A long burst in one tick (an `await` loop of sends never yields to the event loop) is
-      // written as it goes, not held until the loop ends.
-      if (conn.corked && conn.ws.bufferedAmount >= this.corkBytes) {
-        conn.corked = false;
-        raw.uncork();
-      }
-    } else {
-      const payload = frame.subarray(frame[1]! === 127 ? 10 : frame[1]! === 126 ? 4 : 2);
-      if (flushed) conn.ws.send(payload, { binary: false }, () => flushed());
-      else conn.ws.send(payload, { binary: false });
+    if (!this.tickPending) {
+      this.tickPending = true;
+      process.nextTick(this.endTick);
+    }
+    if (typeof data === 'string' && conn.writeTick !== this.tick) conn.writeTick = this.tick;
+    else if (!conn.corked) {
+      conn.corked = true;
+      raw.cork();
+      this.corked.push(conn);
+    }
+    if (flushed) raw.write(frame, () => flushed());
+    else raw.write(frame);
+    // A long burst in one tick (an `await` loop of sends never yields to the event loop) is
+    // written as it goes, not held until the loop ends.
+    if (conn.corked && conn.ws.bufferedAmount >= this.corkBytes) {
+      conn.corked = false;
+      raw.uncork();
     }
     this.counters.framesOut += 1;
     // A paced sender (replay) waits for the buffer to drain instead.
@@ -1024,7 +1013,7 @@ export class HoldfastServer<P extends AnyProtocol> {
       if (!conn.corked) continue;
       conn.corked = false;
       try {
-        conn.raw?.uncork();
+        conn.raw.uncork();
       } catch (err) {
         this.log.debug({ err, connectionId: conn.id }, 'uncork failed');
       }
@@ -1855,13 +1844,6 @@ const CONN = Symbol('holdfast.connection');
 const CORK_BYTES = 64 * 1024;
 
 const ACK_PREFIX = Buffer.from('{"t":"ack"');
-
-/** Is `name` a stream name the wire accepts (the `stream` rule of the protocol's schemas)? */
-function wireStream(name: string): boolean {
-  return name.length <= WireLimits.streamLength && NO_CONTROL.test(name) && name.isWellFormed();
-}
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 
 /** Does this text frame start like the client's `ack` frames? */
 function isAck(data: Buffer): boolean {
