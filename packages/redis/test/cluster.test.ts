@@ -3,10 +3,9 @@
 // process publishes through an in-process server of its own on the same Redis.
 import { readFile } from 'node:fs/promises';
 import { createServer, type HoldfastServer } from '@holdfast/server';
-import { type AnyFrame, cursorsOf, RawClient } from '@holdfast/testkit';
+import { type AnyFrame, type App, app, cursorsOf, RawClient } from '@holdfast/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../src/index.js';
-import { type App, app } from './support/app.js';
 import { type NodeConfig, NodeProcess } from './support/cluster.js';
 import { defer } from './support/fixture.js';
 import { range } from './support/recorder.js';

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RawClient } from '@holdfast/testkit';
+import { app, RawClient } from '@holdfast/testkit';
 import express from 'express';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createServer, statsHandler } from '../src/index.js';
-import { app } from './support/app.js';
 import { defer } from './support/fixture.js';
 
 async function roundTrip(url: string) {

@@ -1,6 +1,6 @@
+import { app } from '@holdfast/testkit';
 import { describe, expectTypeOf, it } from 'vitest';
 import { createServer } from '../src/index.js';
-import { app } from './support/app.js';
 
 describe('server types from defineProtocol', () => {
   const server = createServer({ protocol: app });

@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+export { type App, app } from './app.js';
 export { type Clock, ManualClock } from './manual-clock.js';
 export { type CutMode, FaultProxy } from './proxy.js';
 export { type AnyFrame, cursorsOf, RawClient } from './raw-client.js';

@@ -1,8 +1,7 @@
 import { createServer, type HoldfastServer, type ServerOptions } from '@holdfast/server';
-import { RawClient } from '@holdfast/testkit';
+import { type App, app, RawClient } from '@holdfast/testkit';
 import { afterEach } from 'vitest';
 import { createRedisEngine, type RedisEngine, type RedisEngineOptions } from '../../src/index.js';
-import { type App, app } from './app.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

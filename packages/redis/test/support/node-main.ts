@@ -2,9 +2,9 @@
 // register-ts.mjs, so it runs the TypeScript sources like the tests do). Configured by the
 // HOLDFAST_NODE environment variable; driven over the IPC channel.
 import { createServer } from '@holdfast/server';
+import { app } from '@holdfast/testkit';
 import { createClient } from 'redis';
 import { createRedisEngine } from '../../src/index.js';
-import { app } from './app.js';
 import type { NodeConfig, NodeReply, NodeRequest } from './cluster.js';
 
 const config = JSON.parse(process.env.HOLDFAST_NODE ?? '{}') as NodeConfig;

@@ -1,7 +1,6 @@
-import { RawClient } from '@holdfast/testkit';
+import { type App, app, RawClient } from '@holdfast/testkit';
 import { afterEach } from 'vitest';
 import { createServer, type HoldfastServer, type ServerOptions } from '../../src/index.js';
-import { type App, app } from './app.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
