@@ -8,6 +8,7 @@ import {
   type RedisEngineOptions,
   RedisUnavailableError,
 } from '../src/index.js';
+import { partsOf } from '../src/internal.js';
 import { Recorder, range } from './support/recorder.js';
 import { canSpawnRedis, TestRedis, uniquePrefix } from './support/redis-server.js';
 
@@ -335,7 +336,7 @@ describe('sessions', () => {
     await b.engine.markConnected('dead');
     await b.engine.close(); // killed: nothing renews its lease
     clock.advance(2000);
-    await a.engine.renewLeases();
+    await partsOf(a.engine).sessions.renewLeases();
     clock.advance(1500);
     expect(await a.engine.expiredSessions(clock.now())).toEqual(['dead']);
     expect(await a.engine.deleteSession('dead')).toMatchObject({ id: 'dead' });
@@ -379,7 +380,8 @@ describe('handled client messages', () => {
     expect(await a.engine.getHandled('h2', 'm1')).toBeUndefined(); // a runs the handler
     const onB = b.engine.getHandled('h2', 'm1'); // the client resent it to b meanwhile
     await a.engine.putHandled('h2', 'm1', 'the result', 10);
-    expect(await onB).toBe('the result');
+    // b polls on its clock: run b's timers as they come (far below handlerClaimMs).
+    expect(await clock.runUntil(onB)).toBe('the result');
   });
 
   it("takes over a dead node's claim after handlerClaimMs", async () => {
@@ -390,7 +392,7 @@ describe('handled client messages', () => {
     await a.engine.close(); // died while running it
     const onB = b.engine.getHandled('h3', 'm1');
     clock.advance(5001);
-    expect(await onB).toBeUndefined();
+    expect(await clock.runUntil(onB)).toBeUndefined();
   });
 });
 
@@ -451,7 +453,7 @@ describe('per-user connection slots', () => {
     expect(await b.engine.acquireUserSlot('yan', 'dead', 2)).toBe(true);
     await b.engine.close();
     clock.advance(2000);
-    await a.engine.renewSlots();
+    await partsOf(a.engine).slots.renew();
     expect(await a.engine.acquireUserSlot('yan', 'new', 2)).toBe(false);
     clock.advance(1001);
     expect(await a.engine.userConnectionCount('yan')).toBe(1);
