@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { type App, app } from './app.js';
+export { type ChaosApp, chaosApp } from './chaos-app.js';
 export { type ChildCommands, serveParent } from './child-ipc.js';
 export {
   type ChildMessage,

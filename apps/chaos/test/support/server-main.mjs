@@ -6,33 +6,16 @@
 // Every run of the `note` handler is written synchronously to `handledLog` before the handler
 // returns, so the record survives a SIGKILL that comes before the `res` leaves.
 import { openSync, writeSync } from 'node:fs';
-import { defineProtocol } from '@holdfast/protocol';
 import { createServer } from '@holdfast/server';
-import { serveParent } from '@holdfast/testkit';
-import { z } from 'zod';
+import { chaosApp, serveParent } from '@holdfast/testkit';
 
 const config = JSON.parse(process.env.CHAOS_SERVER ?? '{}');
-
-// Mirrors test/support/app.ts.
-const app = defineProtocol({
-  client: {
-    note: z.object({ c: z.string().min(1).max(64), k: z.int().nonnegative(), pad: z.string().optional() }),
-    say: z.object({ room: z.string().min(1).max(128), text: z.string().max(200) }),
-  },
-  server: {
-    tick: z.object({ s: z.string(), n: z.int(), pad: z.string().optional() }),
-    said: z.object({ from: z.string(), text: z.string() }),
-  },
-  requests: {
-    echo: { request: z.object({ n: z.int() }), response: z.int() },
-  },
-});
 
 const log = openSync(config.handledLog, 'a');
 const line = (text) => writeSync(log, `${text}\n`);
 
 const server = createServer({
-  protocol: app,
+  protocol: chaosApp,
   port: config.port,
   host: '127.0.0.1',
   authorizeJoin: () => true,
