@@ -3,6 +3,7 @@ import type { SessionRecord } from '@holdfast/server';
 import { ManualClock } from '@holdfast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  backoff,
   createRedisEngine,
   type RedisEngine,
   type RedisEngineOptions,
@@ -393,6 +394,37 @@ describe('handled client messages', () => {
     const onB = b.engine.getHandled('h3', 'm1');
     clock.advance(5001);
     expect(await clock.runUntil(onB)).toBeUndefined();
+  });
+});
+
+describe('injected time and randomness', () => {
+  it("polls for another node's running handler on the injected clock, backing off", async () => {
+    const clock = new ManualClock();
+    const waits: number[] = [];
+    const spy = Object.assign(Object.create(clock) as ManualClock, {
+      setTimeout: (fn: () => void, ms: number) => {
+        waits.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+    });
+    const a = await node({ clock, handlerClaimMs: 5000 });
+    const b = await node({ clock: spy, handlerClaimMs: 5000 });
+    expect(await a.engine.getHandled('h4', 'm1')).toBeUndefined();
+    const onB = b.engine.getHandled('h4', 'm1');
+    // Nothing moves until the clock does: b waits on a timer of the injected clock.
+    await expect.poll(() => waits.length).toBe(1);
+    clock.advance(20);
+    await expect.poll(() => waits.length).toBe(2);
+    await a.engine.putHandled('h4', 'm1', 'done', 10);
+    clock.advance(40);
+    expect(await onB).toBe('done');
+    expect(waits).toEqual([20, 40]);
+  });
+
+  it('jitters reconnection delays with the injected random source', () => {
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0)(0)).toBe(50);
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0.5)(1)).toBe(150);
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0.5)(10)).toBe(750);
   });
 });
 
