@@ -1,6 +1,6 @@
 import { ErrorCode, encodeMsgBody, encodeMsgFrame } from '@holdfast/protocol';
 import type { SessionRecord } from '@holdfast/server';
-import { ManualClock } from '@holdfast/testkit';
+import { Cleanups, ManualClock } from '@holdfast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   backoff,
@@ -15,7 +15,7 @@ import { canSpawnRedis, TestRedis, uniquePrefix } from './support/redis-server.j
 
 let redis: TestRedis;
 let prefix: string;
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = new Cleanups();
 
 beforeAll(async () => {
   redis = await TestRedis.start();
@@ -26,9 +26,7 @@ afterAll(async () => {
 beforeEach(() => {
   prefix = uniquePrefix();
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+afterEach(() => cleanups.run());
 
 /** A started engine on the test Redis (closed after the test) and what it delivered. */
 async function node(
@@ -37,7 +35,7 @@ async function node(
 ): Promise<{ engine: RedisEngine; rec: Recorder }> {
   const engine = createRedisEngine({ url: on.url, prefix, ...options });
   const rec = new Recorder();
-  cleanups.push(() => engine.close());
+  cleanups.defer(() => engine.close());
   await engine.start(rec.listeners);
   return { engine, rec };
 }
@@ -497,7 +495,7 @@ describe('per-user connection slots', () => {
 describe.runIf(canSpawnRedis)('outage', () => {
   it('fails fast with UNAVAILABLE while Redis is down, counts it, and recovers', async () => {
     const own = await TestRedis.start();
-    cleanups.push(() => own.stop());
+    cleanups.defer(() => own.stop());
     const { engine, rec } = await node({ reconnect: { initialDelayMs: 20, maxDelayMs: 100 } }, own);
     const other = await node({ reconnect: { initialDelayMs: 20, maxDelayMs: 100 } }, own);
     await watching(engine, 'room:o');
@@ -549,7 +547,7 @@ describe.runIf(canSpawnRedis)('outage', () => {
 
   it('recovers from Redis dying again and again, even while reconnecting', { timeout: 120_000 }, async () => {
     const own = await TestRedis.start();
-    cleanups.push(() => own.stop());
+    cleanups.defer(() => own.stop());
     const fast = { reconnect: { initialDelayMs: 10, maxDelayMs: 100 } };
     const nodes = [await node(fast, own), await node(fast, own), await node(fast, own)];
     for (const n of nodes) await watching(n.engine, 'room:again');

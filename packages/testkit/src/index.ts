@@ -13,6 +13,7 @@ export {
   ChildServer,
   type ChildServerOptions,
 } from './child-server.js';
+export { Cleanups } from './cleanups.js';
 export { ManualClock } from './manual-clock.js';
 export { type CutMode, FaultProxy } from './proxy.js';
 export { type AnyFrame, cursorsOf, RawClient } from './raw-client.js';
