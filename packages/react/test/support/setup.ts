@@ -1,32 +1,13 @@
 import { type ClientOptions, createClient, type HoldfastClient } from '@holdfast/client';
-import { defineProtocol } from '@holdfast/protocol';
 import { createServer, type HoldfastServer, type ServerOptions } from '@holdfast/server';
 import { FaultProxy } from '@holdfast/testkit';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
-import { z } from 'zod';
 import { createHoldfastHooks } from '../../src/index.js';
+import { type App, app } from './protocol.js';
 
-/** The protocol of the hook tests: a chat room, a progress stream, a request. */
-export const app = defineProtocol({
-  client: {
-    say: z.object({ room: z.string(), text: z.string().min(1).max(100) }),
-  },
-  server: {
-    said: z.object({ room: z.string(), from: z.string(), text: z.string() }),
-    progress: z.object({ job: z.string(), done: z.int(), total: z.int() }),
-    notice: z.object({ text: z.string() }),
-  },
-  requests: {
-    add: { request: z.object({ a: z.number(), b: z.number() }), response: z.number() },
-    members: {
-      request: z.object({ room: z.string() }),
-      response: z.array(z.object({ user: z.string(), sessions: z.int() })),
-    },
-  },
-});
-export type App = typeof app;
+export { type App, app } from './protocol.js';
 
 export const hooks = createHoldfastHooks(app);
 
