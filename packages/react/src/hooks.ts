@@ -49,11 +49,12 @@ export interface HoldfastProviderProps<P extends AnyProtocol> {
    */
   options?: Omit<ClientOptions<P>, 'protocol'>;
   /**
-   * Call `client.connect()` on mount.
+   * Call `client.connect()` on mount. Turning it to `false` later closes a client the
+   * provider created (not one passed as `client`).
    * @default true
    */
   connect?: boolean;
-  /** Options of the store behind the hooks (deferral, gaps kept, error sink). */
+  /** Options of the store behind the hooks (deferral, gaps kept, error sink); read on mount. */
   store?: HoldfastStoreOptions;
   children?: ReactNode;
 }

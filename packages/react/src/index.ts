@@ -14,7 +14,6 @@
  */
 export type { ActionState, Settled } from './action.js';
 export type { HoldfastGap } from './gaps.js';
-export { GapLog } from './gaps.js';
 export {
   createHoldfastHooks,
   type GapsOptions,
@@ -25,8 +24,8 @@ export {
   type RequestResult,
   type SendResult,
 } from './hooks.js';
-export { MessageBuffer, type MessageFilter, type Received } from './messages.js';
-export { type PresenceLoader, type PresenceMember, RoomPresence } from './presence.js';
-export { RoomRegistry, type RoomState } from './rooms.js';
-export { type Defer, microtask, Signal } from './signal.js';
-export { type ConnectionSnapshot, HoldfastStore, type HoldfastStoreOptions } from './store.js';
+export type { MessageFilter, Received } from './messages.js';
+export type { PresenceMember } from './presence.js';
+export type { RoomState } from './rooms.js';
+export type { Defer } from './signal.js';
+export type { ConnectionSnapshot, HoldfastStoreOptions } from './store.js';

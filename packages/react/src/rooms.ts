@@ -81,6 +81,7 @@ export class RoomRegistry {
       if (!held.leaving || this.#held.get(room) !== held) return;
       this.#held.delete(room);
       held.signal.notify();
+      if (held.signal.size === 0) this.#signals.delete(room);
       this.client.leave(room).catch(this.report);
     });
   }

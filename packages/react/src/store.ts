@@ -115,7 +115,8 @@ export class HoldfastStore<P extends AnyProtocol> {
     if (!presence) {
       presence = new RoomPresence(room, load, this.report);
       this.#presence.set(room, presence);
-      presence.load();
+      // Not connected yet: the next `welcome` loads it (see `start`), once.
+      if (this.client.state.status === 'connected') presence.load();
     }
     const tracked = presence;
     tracked.holders++;

@@ -60,13 +60,13 @@ describe('useRequest and useSend', () => {
 });
 
 describe('usePresence', () => {
-  it('seeds members with load, then follows presence events', async () => {
+  it('seeds members with one load, then follows presence events', async () => {
     const server = await startServer();
     const port = server.address().port;
     const { client: other } = clientOf(port, 'zed');
     await other.connect();
     await other.join('hall');
-    const { client } = clientOf(port, 'ivy');
+    const { client, sent } = clientOf(port, 'ivy');
     function Members() {
       const members = usePresence('hall', { load: (room, c) => c.request('members', { room }) });
       return <p data-testid="members">{members.map((m) => `${m.user}x${m.sessions}`).join(',')}</p>;
@@ -80,6 +80,8 @@ describe('usePresence', () => {
     );
     // zed joined before ivy mounted: only the load can know it.
     await waitFor(() => expect(screen.getByTestId('members').textContent).toBe('ivyx1,zedx1'));
+    // StrictMode's double mount and the first welcome make one load, not three.
+    expect(sent.filter((f) => f.t === 'pub' && f.type === 'members')).toHaveLength(1);
     await other.leave('hall');
     await waitFor(() => expect(screen.getByTestId('members').textContent).toBe('ivyx1'));
   });
