@@ -144,12 +144,14 @@ test('a component mounted after a gap shows the gap', async ({ browser, baseURL,
   await b.page.getByTestId('toggle-gaps').click();
   await expect(b.page.getByTestId('gaps')).toHaveCount(0);
 
-  await b.page.getByTestId('offline').click();
+  // Offline until the test says otherwise, so the whole job lands while gina is away.
+  await b.page.getByTestId('offline-hold').click();
   await expect(b.page.getByTestId('state')).not.toHaveText('connected');
   // 30 progress messages while gina is away; the server keeps 20 per stream.
   await a.page.getByTestId('job-steps').fill('30');
   await a.page.getByTestId('start-job').click();
   await expect(a.page.getByTestId('progress-text')).toContainText('30/30');
+  await b.page.getByTestId('online').click();
   await expect(b.page.getByTestId('state')).toHaveText('connected');
 
   await b.page.getByTestId('toggle-gaps').click();

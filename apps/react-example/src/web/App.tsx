@@ -75,6 +75,12 @@ function Signed({ user, room }: { user: string; room: string }) {
         <button type="button" data-testid="offline" onClick={() => net.goOffline(2000)}>
           Offline 2 s
         </button>
+        <button type="button" data-testid="offline-hold" onClick={() => net.goOffline(10 * 60_000)}>
+          Offline until back
+        </button>
+        <button type="button" data-testid="online" onClick={() => net.goOnline()}>
+          Back online
+        </button>
       </header>
       <main>
         <div>

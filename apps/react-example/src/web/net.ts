@@ -48,8 +48,17 @@ export class ExampleNetwork {
 
   /** Drop the socket and refuse new ones for `ms`; then retry at once (like the `online` event). */
   goOffline(ms: number): void {
-    this.#offlineUntil = Date.now() + ms;
+    const until = Date.now() + ms;
+    this.#offlineUntil = until;
     this.drop();
-    setTimeout(() => window.dispatchEvent(new Event('online')), ms);
+    setTimeout(() => {
+      if (this.#offlineUntil === until) this.goOnline();
+    }, ms);
+  }
+
+  /** End an offline period now and retry at once (like the browser's `online` event). */
+  goOnline(): void {
+    this.#offlineUntil = 0;
+    window.dispatchEvent(new Event('online'));
   }
 }
