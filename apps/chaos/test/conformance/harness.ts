@@ -31,7 +31,13 @@ export const RESUME_WINDOW_MS = 60_000;
 /** A server of the suite: real sockets, an injected clock, a recording engine. */
 export async function suiteServer(
   clock: ManualClock,
-  settings: { retentionMessages?: number; slowJoin?: boolean; options?: Record<string, unknown> } = {},
+  settings: {
+    retentionMessages?: number;
+    retentionAgeMs?: number;
+    sweepIntervalMs?: number;
+    slowJoin?: boolean;
+    options?: Record<string, unknown>;
+  } = {},
 ): Promise<{
   server: HoldfastServer<App>;
   engine: LedgerEngine;
@@ -42,7 +48,7 @@ export async function suiteServer(
   const retention = {
     maxMessages: settings.retentionMessages ?? 100_000,
     maxBytes: 2 ** 30,
-    maxAgeMs: 3_600_000,
+    maxAgeMs: settings.retentionAgeMs ?? 3_600_000,
   };
   const engine = new LedgerEngine({ clock, retention });
   const handled = new Map<number, number>();
@@ -53,6 +59,7 @@ export async function suiteServer(
     clock,
     engine,
     resumeWindowMs: RESUME_WINDOW_MS,
+    ...(settings.sweepIntervalMs ? { sweepIntervalMs: settings.sweepIntervalMs } : {}),
     authenticate: ({ token }) => (token ? { user: token } : null),
     authorizeJoin: settings.slowJoin
       ? () => new Promise<boolean>((r) => setImmediate(() => r(true)))
@@ -142,6 +149,7 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
       else await srv.server.sendToRoom(t.room, 'tick', data);
     }
   };
+  const lastOf = (name: string) => srv.engine.published.filter((p) => p.stream === name).at(-1);
   const offlineNow = async () => {
     proxy.cut('rst');
     await until(() => srv.server.countConnections() === 0, 'the server to see the cut');
@@ -160,10 +168,19 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
         proxy.refuse(false);
         break;
       case 'cut': {
-        const base = client.deliveredCount();
         const more = step.afterDeliveries ?? 0;
-        await until(() => client.deliveredCount() >= base + more, 'deliveries before the cut');
+        if (more > 0) {
+          await new Promise<void>((resolve) =>
+            client.afterDeliveries(more, () => {
+              proxy.cut('rst');
+              resolve();
+            }),
+          );
+        }
         await offlineNow();
+        // The cut must land before the client holds everything (else it tested nothing).
+        if (s.check.every((t) => client.position(streamOf(t))?.offset === lastOf(streamOf(t))?.offset))
+          problems.push('the cut landed after the client held everything');
         break;
       }
       case 'slice':
@@ -182,6 +199,9 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
         proxy.retarget(srv.port);
         break;
       }
+      case 'advance':
+        clock.advance(step.ms);
+        break;
       case 'expire': {
         const old = sessionId();
         clock.advance(RESUME_WINDOW_MS + 5_000);

@@ -28,6 +28,8 @@ export type Step =
   | { op: 'publish'; to: Target; count: number }
   /** Stop the in-memory server and start a new one (history, sessions and epochs lost). */
   | { op: 'restart' }
+  /** Move the server clock forward by `ms` (timers that fall due run). */
+  | { op: 'advance'; ms: number }
   /** Move the server clock past the resume window (the client is offline): the session expires. */
   | { op: 'expire' }
   /** The store loses the stream's history (a Redis flush): the next message starts a new epoch. */
@@ -90,7 +92,12 @@ export interface StreamScenario {
   /** The docs/PROTOCOL.md section it checks. */
   section: string;
   /** Server settings that differ from the suite's defaults. */
-  server?: { retentionMessages?: number; slowJoin?: boolean };
+  server?: {
+    retentionMessages?: number;
+    retentionAgeMs?: number;
+    sweepIntervalMs?: number;
+    slowJoin?: boolean;
+  };
   /** The streams whose ledger is checked at the end. */
   check: Target[];
   steps: Step[];
@@ -115,6 +122,7 @@ export type WireStep =
   /** The first frame of type `t` decodes with the protocol's own server-frame decoder and fits `maxPayload`. */
   | { conn?: number; expectValid: string; maxPayload: number }
   | { advance: number }
+  /** `close`: shut the server down; `endSession`: end connection 0's session; `failReads`: the store fails reads. */
   | { server: 'close' | 'endSession' | 'failReads' };
 
 /** A wire scenario: frames in, frames and a close code out. */

@@ -18,6 +18,8 @@ export interface Subject {
   }[];
   /** Deliveries so far (all streams). */
   deliveredCount(): number;
+  /** Call `fn` synchronously once `count` more messages were delivered. */
+  afterDeliveries(count: number, fn: () => void): void;
   /** (Re)connect and resolve at the next welcome. */
   connect(): Promise<void>;
   /** The client's position of a stream (last delivered, or last told), if any. */
@@ -44,6 +46,14 @@ export function specSubject(url: string, user: string): Subject {
       return c.welcomes as any;
     },
     deliveredCount: () => c.deliveries.length,
+    afterDeliveries(count, fn) {
+      let left = count;
+      c.onDelivery = () => {
+        if (--left > 0) return;
+        c.onDelivery = undefined;
+        fn();
+      };
+    },
     async connect() {
       if (c.open) await c.closed();
       await c.connect();
@@ -107,6 +117,7 @@ export function officialSubject(url: string, user: string): Subject {
   const welcomes: Subject['welcomes'] = [];
   const positions = new Map<string, { epoch: string; offset: number }>();
   let delivered = 0;
+  let hook: (() => void) | undefined;
   let waiters: (() => void)[] = [];
   let expected = 0;
   client.events.on('welcome', (w) => {
@@ -144,6 +155,7 @@ export function officialSubject(url: string, user: string): Subject {
   client.on('tick', (data, meta) => {
     if (meta.stream === undefined || meta.epoch === undefined || meta.offset === undefined) return;
     delivered += 1;
+    hook?.();
     positions.set(meta.stream, { epoch: meta.epoch, offset: meta.offset });
     log.push({
       stream: meta.stream,
@@ -156,6 +168,14 @@ export function officialSubject(url: string, user: string): Subject {
     events: (stream) => log.filter((e) => e.stream === stream),
     welcomes,
     deliveredCount: () => delivered,
+    afterDeliveries(count, fn) {
+      let left = count;
+      hook = () => {
+        if (--left > 0) return;
+        hook = undefined;
+        fn();
+      };
+    },
     async connect() {
       expected += 1;
       if (expected === 1) void client.connect().catch(() => {});

@@ -75,6 +75,8 @@ export class SpecClient {
   readonly welcomes: Frame[] = [];
   /** Close codes of every connection that ended. */
   readonly closes: { code: number; reason: string }[] = [];
+  /** Called after each delivery (a test hook, e.g. to cut the link at an exact point). */
+  onDelivery: ((d: Delivery) => void) | undefined;
   /** `msg` frames dropped by the §4.2 drop rule (duplicates the server sent). */
   dropped = 0;
   /** `res` frames whose id was not pending (ignored, §4.4). */
@@ -272,13 +274,9 @@ export class SpecClient {
           return;
         }
         this.cursors.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.offset });
-        this.deliveries.push({
-          stream: f.stream,
-          epoch: f.epoch,
-          offset: f.offset,
-          type: f.type,
-          data: f.data,
-        });
+        const d = { stream: f.stream, epoch: f.epoch, offset: f.offset, type: f.type, data: f.data };
+        this.deliveries.push(d);
+        this.onDelivery?.(d);
         this.unacked += 1;
         if (this.unacked >= this.ackEvery) this.ack();
         return;
