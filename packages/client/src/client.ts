@@ -580,7 +580,8 @@ export class HoldfastClient<P extends AnyProtocol> {
     }
     // The outbox belongs to a user: after a resume that landed on another user (the token now
     // names someone else), pending messages fail here instead of being sent as that user.
-    if (w.resumeError && this.#user !== undefined && w.user !== this.#user) {
+    // Without a token every session is a new anonymous user: the outbox is resent.
+    if (w.resumeError && this.#o.token !== undefined && this.#user !== undefined && w.user !== this.#user) {
       for (const e of this.#outbox.values()) {
         this.#outbox.take(e.id);
         this.#settle(e, {

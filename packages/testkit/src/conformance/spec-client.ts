@@ -244,7 +244,7 @@ export class SpecClient {
       for (const p of pending) {
         if (p.frame.t === 'leave') {
           this.settle(p.frame.id, { id: p.frame.id, ok: true, local: true });
-        } else if (p.frame.t === 'pub' && hadSession && w.user !== previousUser) {
+        } else if (p.frame.t === 'pub' && this.token !== undefined && hadSession && w.user !== previousUser) {
           // §4.4: the outbox belongs to a user.
           this.settle(p.frame.id, {
             id: p.frame.id,
