@@ -14,6 +14,7 @@ export {
   type ChildServerOptions,
 } from './child-server.js';
 export { Cleanups } from './cleanups.js';
+export * from './conformance/index.js';
 export { ManualClock } from './manual-clock.js';
 export { type CutMode, FaultProxy } from './proxy.js';
 export { type AnyFrame, cursorsOf, RawClient } from './raw-client.js';
