@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, outboxEntry } from './outbox.js';
 import { decode, HelloSchema, JoinSchema } from './protocol.js';
@@ -12,8 +12,8 @@ const PersistedSchema = z.object({
   /** Encoded `pub` frames, in send order. */
   outbox: z.array(z.object({ kind: z.enum(['send', 'request']), text: z.string() })),
   /** The id counter, so a restored client never reuses a stored message's id. */
-  seq: z.int().nonnegative(),
-  maxPayload: z.int().positive().optional(),
+  seq: z.int().check(z.nonnegative()),
+  maxPayload: z.optional(z.int().check(z.positive())),
 });
 
 /** The persisted client state. */

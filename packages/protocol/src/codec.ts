@@ -1,4 +1,4 @@
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import {

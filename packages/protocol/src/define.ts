@@ -1,4 +1,4 @@
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { PARSE_OPTIONS, toIssues } from './codec.js';
 import { ErrorCode, HoldfastError } from './errors.js';
 
@@ -90,7 +90,7 @@ function validator(schemas: Record<string, AnySchema>, kind: string) {
  *
  * @example
  * ```ts
- * import { z } from 'zod/mini'; // or: import { z } from 'zod';
+ * import * as z from 'zod/mini'; // or: import { z } from 'zod';
  * export const chat = defineProtocol({
  *   client: { say: z.object({ room: z.string(), text: z.string().check(z.maxLength(500)) }) },
  *   server: { said: z.object({ room: z.string(), from: z.string(), text: z.string() }) },

@@ -1,4 +1,4 @@
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 
 /** The protocol version this package speaks (sent in `hello.version`). */
 export const PROTOCOL_VERSION = 1;

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z as classic } from 'zod';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import {
   type ClientMessageInputs,
   type ClientMessages,

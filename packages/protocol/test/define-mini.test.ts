@@ -1,7 +1,7 @@
 // This file imports zod/mini only (vitest runs each test file in its own module graph), so no
 // classic zod has installed its English locale: the messages below are the protocol's doing.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { decode, defineProtocol, HoldfastError } from '../src/index.js';
 
 const app = defineProtocol({
