@@ -3,15 +3,13 @@ import en from 'zod/v4/locales/en.js';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import {
   CLIENT_FRAME_TYPES,
-  type ClientFrame,
   FRAME_SCHEMAS,
-  type Frame,
   isWireId,
   isWireType,
   SERVER_FRAME_TYPES,
-  type ServerFrame,
   WireLimits,
 } from './frames.js';
+import type { ClientFrame, Frame, ServerFrame } from './unions.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
 export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
