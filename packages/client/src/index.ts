@@ -55,4 +55,4 @@ export {
 } from './options.js';
 export type { OutboxKind, PendingMessage } from './outbox.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
-export { type ClientStorage, memoryStorage, webStorage } from './storage.js';
+export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';

@@ -21,18 +21,37 @@ export interface Clock {
 }
 
 /**
- * Where the client logs. Messages never contain tokens, resume tokens or message payloads.
+ * Where the client logs, in pino's argument order: the fields object first, then the message
+ * (a pino logger, or `console`, fits as is). Never given tokens, resume tokens or payloads.
  *
  * @example
  * ```ts
- * createClient({ url, protocol, logger: console });
+ * createClient({ url, protocol, logger: pino({ level: 'debug' }) }); // or logger: console
  * ```
  */
 export interface Logger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The client's own log calls (message first); {@link resolveOptions} adapts the app's {@link Logger} to it. */
+export interface Log {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Calls `logger` in pino's order, `(fields, message)`, with `{}` when there are no fields. */
+function pinoOrder(logger: Logger): Log {
+  return {
+    debug: (message, fields = {}) => logger.debug(fields, message),
+    info: (message, fields = {}) => logger.info(fields, message),
+    warn: (message, fields = {}) => logger.warn(fields, message),
+    error: (message, fields = {}) => logger.error(fields, message),
+  };
 }
 
 /**
@@ -260,7 +279,8 @@ export interface ResolvedOptions {
   environment?: ClientEnvironment | null;
   clock: Clock;
   random: () => number;
-  logger?: Logger;
+  /** The app's {@link Logger}, called in pino's order. */
+  logger?: Log;
 }
 
 /** Wrapped: browsers throw "Illegal invocation" when timers are called on another `this`. */
@@ -287,6 +307,7 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
+    logger: o.logger ? pinoOrder(o.logger) : undefined,
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
