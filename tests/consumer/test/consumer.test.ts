@@ -105,8 +105,9 @@ describe('the published packages, installed with npm into a fresh project', () =
       for (const field of ['repository', 'homepage', 'bugs', 'keywords', 'license'])
         expect(json[field]).toBeDefined();
     }
-    // One zod for the app and every package.
-    expect(sh('npm', ['ls', 'zod', '--all', '--parseable']).trim().split('\n')).toHaveLength(1);
+    // One zod for the app and every package, one server for the app and @holdfast/redis.
+    for (const name of ['zod', '@holdfast/server', '@holdfast/protocol'])
+      expect(sh('npm', ['ls', name, '--all', '--parseable']).trim().split('\n')).toHaveLength(1);
   });
 
   it('type-checks a strict NodeNext app without the DOM lib and every README snippet, and runs the app (Express, a Node client, a room message, a request, a reconnect)', () => {
