@@ -1,3 +1,6 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// The client is `AsyncDisposable` (`await using client = ...`): its types need `Symbol.asyncDispose`
+// in any project, including browser projects whose `lib` stops at ES2023.
 /**
  * `@holdfast/client`: a Holdfast client for browsers and Node. Typed by the app's
  * `defineProtocol()`, it reconnects with backoff and resumes its session, delivers every

@@ -115,6 +115,10 @@ describe('the published packages, installed with npm into a fresh project', () =
     expect(sh('node', ['dist/src/main.js'])).toContain('consumer app: ok');
   });
 
+  it('type-checks the client in a browser project (DOM lib, no Node types)', () => {
+    typecheck('tsconfig.browser.json');
+  });
+
   it('loads neither jose nor prom-client on a cold import of @holdfast/server; its subpaths load them', () => {
     const main = loadedBy('@holdfast/server');
     expect(main.some((url) => url.includes('/node_modules/@holdfast/server/dist/index.js'))).toBe(true);
