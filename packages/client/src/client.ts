@@ -125,6 +125,8 @@ export class HoldfastClient<P extends AnyProtocol> {
   #retryTimer: unknown;
   #stableTimer: unknown;
   #session: { sessionId: string; resumeToken: string } | undefined;
+  /** The user of the session: the outbox belongs to it (docs/PROTOCOL.md §4.4). */
+  #user: string | undefined;
   #maxPayload: number | undefined;
   readonly #cursors: Cursors;
   readonly #outbox: Outbox;
@@ -576,6 +578,19 @@ export class HoldfastClient<P extends AnyProtocol> {
         gaps.push({ stream, epoch, reason: w.resumeError!, source: 'welcome' });
       }
     }
+    // The outbox belongs to a user: after a resume that landed on another user (the token now
+    // names someone else), pending messages fail here instead of being sent as that user.
+    // Without a token every session is a new anonymous user: the outbox is resent.
+    if (w.resumeError && this.#o.token !== undefined && this.#user !== undefined && w.user !== this.#user) {
+      for (const e of this.#outbox.values()) {
+        this.#outbox.take(e.id);
+        this.#settle(e, {
+          ok: false,
+          error: new HoldfastError(ErrorCode.Forbidden, 'Not sent: queued by another user'),
+        });
+      }
+    }
+    this.#user = w.user;
     // Rooms, then the outbox, before any event: what a listener sends goes behind them.
     this.#resubscribe(w);
     for (const e of this.#outbox.values()) {
@@ -804,6 +819,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     return {
       v: 1,
       resume: this.#resume(),
+      ...(this.#user !== undefined ? { user: this.#user } : {}),
       rooms: [...this.#rooms],
       outbox: this.#outbox.values().map(({ kind, text }) => ({ kind, text })),
       seq: this.#seq,
@@ -818,6 +834,7 @@ export class HoldfastClient<P extends AnyProtocol> {
         this.#session = session;
         this.#cursors.reset(cursors);
       }
+      this.#user = state.user;
       for (const room of state.rooms) this.#rooms.add(room);
       this.#seq = Math.max(this.#seq, state.seq);
       this.#maxPayload ??= state.maxPayload;

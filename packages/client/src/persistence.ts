@@ -8,6 +8,8 @@ const PersistedSchema = z.object({
   v: z.literal(1),
   /** Session, resume token and cursors: what `hello.resume` needs. */
   resume: HelloSchema.shape.resume,
+  /** The user the session (and so the outbox) belongs to (docs/PROTOCOL.md §4.4). */
+  user: z.string().max(256).optional(),
   rooms: z.array(JoinSchema.shape.room),
   /** Encoded `pub` frames, in send order. */
   outbox: z.array(z.object({ kind: z.enum(['send', 'request']), text: z.string() })),

@@ -190,6 +190,8 @@ export const WelcomeSchema = z.object({
     maxPayload: z.int().positive(),
     maxRooms: z.int().nonnegative(),
     messagesPerSecond: z.number().nonnegative(),
+    /** Token-bucket size of the frame rate limit (docs/PROTOCOL.md §3); optional for servers before v1's clarification. */
+    burst: z.number().nonnegative().optional(),
     tokenExpiresAt: timestamp.optional(),
   }),
 });

@@ -54,6 +54,8 @@ beforeAll(() => {
   );
   for (const name of [
     'zod',
+    'react',
+    '@types/react',
     'express',
     'fastify',
     'jose',
@@ -87,10 +89,11 @@ describe('the published packages, installed with npm into a fresh project', () =
     expect(packed.map((p) => p.name).sort()).toEqual([
       '@holdfast/client',
       '@holdfast/protocol',
+      '@holdfast/react',
       '@holdfast/redis',
       '@holdfast/server',
     ]);
-    expect(publishable()).toHaveLength(4);
+    expect(publishable()).toHaveLength(5);
     expect(snippets.length).toBeGreaterThanOrEqual(11); // the READMEs' snippets were found
     const license = readFileSync(join(root, 'LICENSE'), 'utf8');
     for (const { name } of packed) {
@@ -106,7 +109,7 @@ describe('the published packages, installed with npm into a fresh project', () =
         expect(json[field]).toBeDefined();
     }
     // One zod for the app and every package, one server for the app and @holdfast/redis.
-    for (const name of ['zod', '@holdfast/server', '@holdfast/protocol'])
+    for (const name of ['zod', '@holdfast/server', '@holdfast/protocol', '@holdfast/client'])
       expect(sh('npm', ['ls', name, '--all', '--parseable']).trim().split('\n')).toHaveLength(1);
   });
 
