@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { HoldfastServer } from './server.js';
+import type { ServerApi } from './api.js';
 
 /** Any Holdfast server, whatever its protocol. */
-type AnyServer = HoldfastServer<any>;
+type AnyServer = Pick<
+  ServerApi<any>,
+  'stats' | 'connectionsList' | 'userSessions' | 'logout' | 'disconnect' | 'closeIdle'
+>;
 
 /** A plain Node HTTP handler, usable with `http`, Express (`app.get(path, h)`) and Fastify (`reply.hijack()`). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -4,6 +4,16 @@
  *
  * @packageDocumentation
  */
+
+export type {
+  ConnectionFilter,
+  Handler,
+  HandlerContext,
+  InboundType,
+  SendOptions,
+  ServerApi,
+  ServerEvents,
+} from './api.js';
 export { type Clock, systemClock } from './clock.js';
 export type { ConnectionInfo } from './connection.js';
 export {
@@ -18,7 +28,6 @@ export {
   type StoredMessage,
   type StreamHead,
 } from './engine.js';
-export type { Handler, HandlerContext, InboundType } from './handlers.js';
 export { adminHandler, type HttpHandler, metricsHandler, statsHandler } from './http-handlers.js';
 export { type IdSource, randomIds, sha256 } from './ids.js';
 export { Inbox, type InboxMessage } from './inbox.js';
@@ -33,14 +42,11 @@ export {
   type HeartbeatOptions,
   type LimitOptions,
   type Logger,
+  type ResolvedOptions,
+  resolveOptions,
   type ServerOptions,
+  ServerOptionsError,
   silentLogger,
 } from './options.js';
-export {
-  type ConnectionFilter,
-  createServer,
-  HoldfastServer,
-  type SendOptions,
-  type ServerEvents,
-} from './server.js';
+export { createServer, HoldfastServer } from './server.js';
 export type { Counters, ServerStats } from './stats.js';

@@ -88,7 +88,7 @@ async function golden() {
   server.handle('note', () => undefined);
   server.handle('bad', () => 42 as unknown as string);
   server.handle('boom', ({ kind }) => {
-    if (kind === 'typed') throw new HoldfastError(ErrorCode.Forbidden, 'typed refusal', { why: 'test' });
+    if (kind === 'typed') throw new HoldfastError(ErrorCode.Forbidden, 'typed refusal');
     throw new Error('plain');
   });
   return { clock, engine, server, url };
