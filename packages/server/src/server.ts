@@ -297,9 +297,8 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
   }
 
   /**
-   * Internal, for tests and tools: bytes buffered on this node for a session's socket
-   * (undefined when it has no connection here). Not part of the app API.
-   * @internal
+   * Bytes written on this node to a session's socket and not yet sent (undefined when the
+   * session has no connection here). For tests and diagnostics; not part of `ServerApi`.
    */
   bufferedAmountOf(sessionId: string): number | undefined {
     const conn = this.pool.sessionConns.get(sessionId);
