@@ -62,11 +62,10 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     this.protocol = opts.protocol;
     this.engine = engine;
     // The components, bottom layer first; the transport calls up through its host.
-    let inbound: Inbound<P> | undefined;
     const transport: WsTransport<P> = new WsTransport(core, {
       opened: (conn): number => pool.opened(conn),
       refuse: (conn, code, detail, retryAfterMs) => pool.closeConn(conn, code, detail, retryAfterMs),
-      message: (conn, data, isBinary) => inbound!.onMessage(conn, data, isBinary),
+      message: (conn, data, isBinary) => inbound.onMessage(conn, data, isBinary),
       closed: (conn, code, reason) => pool.onClose(conn, code, reason),
     });
     const pool: Pool<P> = new Pool(core, transport);
@@ -77,7 +76,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     const handshake = new Handshake(core, pool, out, delivery);
     const rooms = new Rooms(core, out, control);
     const dispatch = new Dispatch(core, out, sessions, this);
-    inbound = new Inbound(core, pool, out, handshake, dispatch, rooms);
+    const inbound: Inbound<P> = new Inbound(core, pool, out, handshake, dispatch, rooms);
     this.transport = transport;
     this.pool = pool;
     this.sessions = sessions;
