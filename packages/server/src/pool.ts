@@ -136,6 +136,16 @@ export class Pool<P extends AnyProtocol> {
     return c?.phase === 'open' ? c.info(this.core.t0) : undefined;
   }
 
+  /** How many connections are in each phase (closing ones counted apart from their phase). */
+  phases(): { hello: number; authenticating: number; open: number; closing: number } {
+    const out = { hello: 0, authenticating: 0, open: 0, closing: 0 };
+    for (const c of this.connections.values()) {
+      if (c.closing) out.closing += 1;
+      else if (c.phase !== 'closed') out[c.phase] += 1;
+    }
+    return out;
+  }
+
   /** Close connections silent for at least `idleMs`. Their sessions stay resumable. */
   closeIdle(idleMs: number): number {
     const cutoff = this.core.rel() - idleMs;

@@ -296,6 +296,15 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
   }
 
   /**
+   * How many connections of this node are in each phase: waiting for their `hello`,
+   * authenticating, open, or closing (a close handshake under way, whatever the phase).
+   * For tests and diagnostics; not part of `ServerApi`.
+   */
+  connectionPhases(): { hello: number; authenticating: number; open: number; closing: number } {
+    return this.pool.phases();
+  }
+
+  /**
    * Bytes written on this node to a session's socket and not yet sent (undefined when the
    * session has no connection here). For tests and diagnostics; not part of `ServerApi`.
    */
