@@ -219,7 +219,7 @@ export class Connection extends StreamTable {
     return this.phase !== 'closed' && this.ws.readyState === this.ws.OPEN && this.closingSince === 0;
   }
 
-  /** Public metadata; `t0` is the base of this connection's times (see the server's `rel()`). */
+  /** Public metadata; `t0` is the base of this connection's times (see `Core.rel()`). */
   info(t0: number): ConnectionInfo {
     return {
       id: this.id,
