@@ -47,21 +47,19 @@ class Tap {
   send(frame: unknown): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
-  /** The next frame containing `needle` (from the frames not taken yet). */
+  /** Frames already returned by `next`. */
   private taken = 0;
+  /** The first frame, after those already taken, that contains `needle` (waits for it). */
   next(needle: string): Promise<string> {
-    const found = this.texts.slice(this.taken).find((s) => s.includes(needle));
-    const done = (s: string) => {
+    const take = (s: string): string => {
       this.taken = this.texts.indexOf(s, this.taken) + 1;
       return s;
     };
-    if (found) return Promise.resolve(done(found));
+    const found = this.texts.slice(this.taken).find((s) => s.includes(needle));
+    if (found) return Promise.resolve(take(found));
     return new Promise<string>((resolve) =>
-      this.waiters.push({ pred: (s) => s.includes(needle), resolve: (s) => resolve(done(s)) }),
-    ).then((s) => {
-      this.taken = this.texts.indexOf(s) + 1;
-      return s;
-    });
+      this.waiters.push({ pred: (s) => s.includes(needle), resolve: (s) => resolve(take(s)) }),
+    );
   }
 }
 
