@@ -100,6 +100,8 @@ for (const [file, pkg] of files) {
   const rel = relative(root, file);
   const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   if (lines > MAX_LINES && !LONG_OK.has(rel)) problems.push(`${rel}: ${lines} lines (at most ${MAX_LINES})`);
+  if (lines <= MAX_LINES && LONG_OK.has(rel) && rel !== 'packages/protocol/src/frames.ts')
+    console.warn(`check-structure: ${rel} is ${lines} lines now: drop it from LONG_OK`);
   const deps = new Set();
   for (const spec of specifiers(text)) {
     if (spec.startsWith('.')) {
