@@ -3,6 +3,8 @@ import { defineConfig, devices } from '@playwright/test';
 
 /** The demo under test: started once by `webServer`; scenario 5 starts its own to restart it. */
 export const PORT = Number(process.env.E2E_PORT ?? 3210);
+/** The React example under test (apps/react-example), with React's development build. */
+export const REACT_PORT = Number(process.env.E2E_REACT_PORT ?? PORT + 1);
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
@@ -32,14 +34,37 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: 'desktop', use: { ...devices['Desktop Chrome'], channel: undefined } }],
-  webServer: {
-    command: 'node ../apps/demo/dist/server/main.js',
-    url: `http://localhost:${PORT}/healthz`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 30_000,
-    env: { PORT: String(PORT), CONNECTIONS_PER_USER: '5', NODE_NAME: 'e2e' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  projects: [
+    {
+      name: 'desktop',
+      testIgnore: /react\.spec\.ts$/,
+      use: { ...devices['Desktop Chrome'], channel: undefined },
+    },
+    {
+      name: 'react',
+      testMatch: /react\.spec\.ts$/,
+      use: { ...devices['Desktop Chrome'], channel: undefined, baseURL: `http://localhost:${REACT_PORT}` },
+    },
+  ],
+  webServer: [
+    {
+      command: 'node ../apps/demo/dist/server/main.js',
+      url: `http://localhost:${PORT}/healthz`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+      env: { PORT: String(PORT), CONNECTIONS_PER_USER: '5', NODE_NAME: 'e2e' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      // 20 messages kept per stream: a 30-step job while offline makes a gap.
+      command: 'node ../apps/react-example/dist/server/main.js',
+      url: `http://localhost:${REACT_PORT}/healthz`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+      env: { PORT: String(REACT_PORT), RETENTION_MESSAGES: '20', REACT_DEV: '1' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  ],
 });

@@ -1,15 +1,14 @@
 import type {
   AnyProtocol,
   ClientMessageInputs,
-  FrameOf,
   RequestInputs,
-  ResFrame,
   Responses,
   ServerFrame,
   ServerMessages,
   WelcomeFrame,
 } from '@holdfast/protocol';
 import { retryDelay } from './backoff.js';
+import { Calls } from './calls.js';
 import { Connection } from './connection.js';
 import {
   type CloseInfo,
@@ -17,83 +16,19 @@ import {
   canTransition,
   type TransitionReason,
 } from './connection-state.js';
+import { closedError, Waiters } from './controls.js';
 import { Cursors } from './cursors.js';
+import { Delivery } from './delivery.js';
 import { watchEnvironment } from './environment.js';
-import {
-  type AckEvent,
-  type ClientEvents,
-  Emitter,
-  type GapEvent,
-  type Listenable,
-  type MessageMeta,
-  type Unsubscribe,
-} from './events.js';
+import { type ClientEvents, Emitter, Lifecycle, type Listenable, type Unsubscribe } from './events.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { Outbox, type OutboxEntry, type OutboxKind, outboxEntry, type PendingMessage } from './outbox.js';
-import { type PersistedState, Persister, restoredEntries } from './persistence.js';
-import { ErrorCode, encode, HoldfastError, isRetryable, PROTOCOL_VERSION, Streams } from './protocol.js';
-
-/** The listener of app message `K`: its validated data and where it came from. */
-export type MessageListener<P extends AnyProtocol, K extends keyof ServerMessages<P>> = (
-  data: ServerMessages<P>[K],
-  meta: MessageMeta,
-) => void;
-
-/** Per-call options of `send()`. */
-export interface SendOptions {
-  /**
-   * Reject with `TIMEOUT` when no `res` came in time. A message never written to a socket is
-   * then dropped from the outbox; one already written stays (its outcome becomes an `ack` event).
-   * No deadline by default.
-   */
-  timeoutMs?: number;
-}
-
-/** Per-call options of `request()`. */
-export interface RequestOptions {
-  /**
-   * Reject with `TIMEOUT` when no response came in time (as for `send()`).
-   * @default 30000 (`timeouts.requestMs`)
-   */
-  timeoutMs?: number;
-}
-
-/** Where the session's cursor in a room stream starts, as answered to `join()`. */
-export interface JoinResult {
-  stream: string;
-  epoch: string;
-  offset: number;
-}
-
-/** Frames the client sends outside the outbox (less their id), each answered by a `res` with that id. */
-type ControlFrame = { t: 'join' | 'leave'; room: string } | { t: 'refresh'; token: string };
-
-/** A caller's promise. */
-interface Caller {
-  resolve(result: unknown): void;
-  reject(error: unknown): void;
-}
-
-/**
- * A `join`, `leave` or `refresh` waiting for its `res`. Unlike outbox messages they are not
- * persisted nor bounded: rooms are persisted as a set and re-joined instead, and a refresh only
- * makes sense on its own connection.
- */
-interface Control extends Caller {
-  text: string;
-  /** The room of a `join`/`leave`: those are resent after a reconnect. None for a `refresh`. */
-  room: string | undefined;
-}
-
-/** How a `res` ended. */
-type Outcome = { ok: true; result: unknown } | { ok: false; error: HoldfastError };
-
-/** Settle a caller's promise with an outcome. */
-const settle = (caller: Caller | undefined, outcome: Outcome) =>
-  outcome.ok ? caller?.resolve(outcome.result) : caller?.reject(outcome.error);
-
-const closedError = (message = 'Client closed', details?: Record<string, unknown>) =>
-  new HoldfastError(ErrorCode.ClientClosed, message, { details });
+import type { PendingMessage } from './outbox.js';
+import { Persister, restore, resumeOf, type StoredParts, snapshot } from './persistence.js';
+import { CloseCode, ErrorCode, encode, HoldfastError, isRetryable, PROTOCOL_VERSION } from './protocol.js';
+import { Rooms } from './rooms.js';
+import { TokenRefresh } from './token-refresh.js';
+import type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
+import { welcomeGaps } from './welcome.js';
 
 /**
  * A Holdfast client: one WebSocket that reconnects and resumes its session, delivers every
@@ -112,10 +47,9 @@ const closedError = (message = 'Client closed', details?: Record<string, unknown
 export class HoldfastClient<P extends AnyProtocol> {
   /** Lifecycle events: `state`, `welcome`, `gap`, `room`, `presence`, `ack`, `error`, `close`. */
   readonly events: Listenable<ClientEvents>;
-  readonly #lifecycle = new Emitter<ClientEvents>();
+  readonly #lifecycle: Lifecycle;
   readonly #messages = new Emitter<any>();
   readonly #o: ResolvedOptions;
-  readonly #protocol: P;
   #current: ConnectionState = { status: 'idle' };
   #conn: Connection | undefined;
   /** Bumped whenever a pending connection attempt must be abandoned. */
@@ -124,27 +58,15 @@ export class HoldfastClient<P extends AnyProtocol> {
   #attempts = 0;
   #retryTimer: unknown;
   #stableTimer: unknown;
-  #session: { sessionId: string; resumeToken: string } | undefined;
-  #maxPayload: number | undefined;
   readonly #cursors: Cursors;
-  readonly #outbox: Outbox;
-  /** By id. */
-  readonly #controls = new Map<string, Control>();
-  /** The next in-band token refresh (see `#refreshToken`). */
-  #refreshTimer: unknown;
-  /** The token expiry the current connection follows (0: none yet). */
-  #expiresAt = 0;
-  /** The rooms joined or being joined, kept in step with `sub` frames. */
-  readonly #rooms = new Set<string>();
-  /**
-   * Message ids are a random base36 prefix per client instance and a counter (`k3j9x2-1`,
-   * `k3j9x2-2`...). The counter is persisted with the outbox so a restored client never reuses
-   * the id of a stored message, even with the same prefix.
-   */
-  readonly #idPrefix: string;
-  #seq = 1;
+  readonly #calls: Calls;
+  /** The session, cursors, rooms and outbox: what the stored state is made of. */
+  readonly #parts: StoredParts;
+  readonly #delivery: Delivery;
+  readonly #refresh: TokenRefresh;
+  readonly #rooms: Rooms;
   /** The promises of `connect()` calls, settled at the next `welcome` or when the client stops. */
-  #waiters: { resolve(): void; reject(error: unknown): void }[] = [];
+  readonly #waiters = new Waiters();
   #unwatch: (() => void) | undefined;
   /** Set once the stored state is restored: writes start then. */
   #persister: Persister | undefined;
@@ -153,17 +75,44 @@ export class HoldfastClient<P extends AnyProtocol> {
   constructor(options: ClientOptions<P>) {
     const o = resolveOptions(options);
     this.#o = o;
-    this.#protocol = options.protocol;
-    this.events = this.#lifecycle;
-    this.#idPrefix = Math.floor(o.random() * 36 ** 8).toString(36);
-    this.#outbox = new Outbox(o.outbox);
+    const lifecycle = new Lifecycle(o.logger);
+    this.#lifecycle = lifecycle;
+    this.events = lifecycle;
+    this.#calls = new Calls(o, options.protocol, {
+      send: (text) => this.#conn?.send(text) ?? false,
+      connected: () => this.#current.status === 'connected',
+      assertOpen: () => {
+        const s = this.#current.status;
+        if (s === 'closed' || s === 'failed') throw closedError(`Client is ${s}`);
+      },
+      persist: () => this.#persist(),
+      ack: (event) => this.#lifecycle.fire('ack', event),
+    });
     this.#cursors = new Cursors(o, (cursors) => this.#write({ t: 'ack', cursors }));
+    this.#rooms = new Rooms(this.#calls, {
+      send: (text) => this.#conn?.send(text),
+      persist: () => this.#persist(),
+      report: lifecycle.report,
+    });
+    const rooms = this.#rooms.names;
+    this.#parts = { session: undefined, user: undefined, cursors: this.#cursors, rooms, calls: this.#calls };
+    this.#delivery = new Delivery(options.protocol, this.#cursors, rooms, this.#messages, {
+      persist: () => this.#persist(),
+      emit: (event, ...args) => lifecycle.fire(event, ...args),
+      report: lifecycle.report,
+    });
+    this.#refresh = new TokenRefresh(o, {
+      current: () => this.#conn,
+      send: (token) => this.#calls.control({ t: 'refresh', token }),
+      report: lifecycle.report,
+    });
     if (o.storage) {
-      const persister = new Persister(o, () => this.#snapshot());
-      const state = persister.load();
-      const restore = (s: PersistedState | undefined) => this.#restore(s, persister);
-      if (state instanceof Promise) this.#restored = state.then(restore);
-      else restore(state);
+      const persister = new Persister(o, () => snapshot(this.#parts));
+      this.#restored = persister.restore((state) => {
+        if (state) restore(state, this.#parts);
+        this.#persister = persister;
+        this.#persist();
+      });
     }
   }
 
@@ -209,7 +158,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   connect(): Promise<void> {
     const s = this.#current;
     if (s.status === 'connected') return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const done = this.#waiters.wait();
     if (s.status === 'reconnecting') void this.#open(s.attempt, 'connect');
     else if (s.status !== 'connecting') {
       // idle, closed or failed
@@ -239,7 +188,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     data: ClientMessageInputs<P>[K],
     options: SendOptions = {},
   ): Promise<unknown> {
-    return this.#enqueue('send', type, data, options.timeoutMs);
+    return this.#calls.enqueue('send', type, data, options.timeoutMs);
   }
 
   /**
@@ -256,9 +205,12 @@ export class HoldfastClient<P extends AnyProtocol> {
     data: RequestInputs<P>[K],
     options: RequestOptions = {},
   ): Promise<Responses<P>[K]> {
-    return this.#enqueue('request', type, data, options.timeoutMs ?? this.#o.timeouts.requestMs) as Promise<
-      Responses<P>[K]
-    >;
+    return this.#calls.enqueue(
+      'request',
+      type,
+      data,
+      options.timeoutMs ?? this.#o.timeouts.requestMs,
+    ) as Promise<Responses<P>[K]>;
   }
 
   /**
@@ -270,16 +222,8 @@ export class HoldfastClient<P extends AnyProtocol> {
    * const { stream, offset } = await client.join('lobby');
    * ```
    */
-  async join(room: string): Promise<JoinResult> {
-    const done = this.#control({ t: 'join', room });
-    this.#rooms.add(room);
-    this.#persist();
-    try {
-      return (await done) as JoinResult;
-    } catch (error) {
-      if ((error as HoldfastError).code !== ErrorCode.ClientClosed) this.#rooms.delete(room);
-      throw error;
-    }
+  join(room: string): Promise<JoinResult> {
+    return this.#rooms.join(room);
   }
 
   /**
@@ -290,16 +234,13 @@ export class HoldfastClient<P extends AnyProtocol> {
    * await client.leave('lobby');
    * ```
    */
-  async leave(room: string): Promise<void> {
-    const done = this.#control({ t: 'leave', room });
-    this.#rooms.delete(room);
-    this.#persist();
-    await done;
+  leave(room: string): Promise<void> {
+    return this.#rooms.leave(room);
   }
 
   /** The rooms the client is in (or is joining). */
   joinedRooms(): string[] {
-    return [...this.#rooms];
+    return [...this.#rooms.names];
   }
 
   /**
@@ -312,7 +253,7 @@ export class HoldfastClient<P extends AnyProtocol> {
    * ```
    */
   pending(): PendingMessage[] {
-    return this.#outbox.values().map(({ id, type, kind, state, data }) => ({ id, type, kind, state, data }));
+    return this.#calls.pending();
   }
 
   /**
@@ -327,10 +268,10 @@ export class HoldfastClient<P extends AnyProtocol> {
    */
   close(reason = 'Client closed'): void {
     if (this.#current.status === 'closed') return;
-    const close = { code: 1000, reason };
+    const close = { code: CloseCode.Normal, reason };
     const had = this.#drop(close);
     this.#shutdown(closedError());
-    if (had) this.#emit('close', close);
+    if (had) this.#lifecycle.fire('close', close);
     this.#setState({ status: 'closed', ...close }, 'app-close');
   }
 
@@ -349,14 +290,14 @@ export class HoldfastClient<P extends AnyProtocol> {
       this.#o.logger?.error('holdfast: unexpected transition', fields);
     this.#current = next;
     this.#o.logger?.debug('holdfast: state', fields);
-    this.#emit('state', { prev, next, reason });
+    this.#lifecycle.fire('state', { prev, next, reason });
   }
 
   /** Open a new connection now: the previous one (if any) is closed first. */
   async #open(attempt: number, reason: TransitionReason): Promise<void> {
     const o = this.#o;
     o.clock.clearTimeout(this.#retryTimer);
-    if (this.#conn) this.#drop({ code: 4408, reason: 'Reconnecting' }, true);
+    if (this.#conn) this.#drop({ code: CloseCode.Timeout, reason: 'Reconnecting' }, true);
     const generation = ++this.#generation;
     this.#setState({ status: 'connecting', attempt }, reason);
     let token: string | undefined;
@@ -365,8 +306,8 @@ export class HoldfastClient<P extends AnyProtocol> {
       token = typeof o.token === 'function' ? await o.token() : o.token;
     } catch (cause) {
       if (generation !== this.#generation) return;
-      this.#report(new HoldfastError(ErrorCode.Unauthorized, 'Token provider failed', { cause }));
-      return this.#lost({ code: 1006, reason: 'Token provider failed' }, 'token-error');
+      this.#lifecycle.report(new HoldfastError(ErrorCode.Unauthorized, 'Token provider failed', { cause }));
+      return this.#lost({ code: CloseCode.Abnormal, reason: 'Token provider failed' }, 'token-error');
     }
     if (generation !== this.#generation) return;
     try {
@@ -375,12 +316,12 @@ export class HoldfastClient<P extends AnyProtocol> {
       this.#conn = new Connection(o, token, {
         open: () => this.#hello(token),
         frame: this.#frame,
-        badFrame: this.#report,
+        badFrame: this.#lifecycle.report,
         end: this.#lost,
       });
     } catch (error) {
-      this.#report(error);
-      this.#fail({ code: 1006, reason: 'Could not create the WebSocket' }, 'socket-error');
+      this.#lifecycle.report(error);
+      this.#fail({ code: CloseCode.Abnormal, reason: 'Could not create the WebSocket' }, 'socket-error');
     }
   }
 
@@ -390,12 +331,12 @@ export class HoldfastClient<P extends AnyProtocol> {
         t: 'hello',
         version: PROTOCOL_VERSION,
         token: this.#o.tokenTransport === 'hello' ? token : undefined,
-        resume: this.#resume(),
+        resume: resumeOf(this.#parts),
       });
     } catch (error) {
       // An invalid token (or stored session) would fail the same way on every retry.
-      this.#report(error);
-      const close = { code: 4400, reason: 'Invalid hello' };
+      this.#lifecycle.report(error);
+      const close = { code: CloseCode.BadProtocol, reason: 'Invalid hello' };
       this.#drop(close);
       this.#fail(close, 'terminal-close');
     }
@@ -412,7 +353,7 @@ export class HoldfastClient<P extends AnyProtocol> {
 
   /**
    * The connection ended by itself (or never opened): retry, or fail on a terminal code. An
-   * arrow function, like `#frame` and `#report`: handed to each connection as is.
+   * arrow function, like `#frame`: handed to each connection as is.
    */
   readonly #lost = (close: CloseInfo, why: TransitionReason): void => {
     const o = this.#o;
@@ -434,7 +375,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** Emit `close`; false when a listener closed or restarted the client meanwhile. */
   #closeEvent(close: CloseInfo): boolean {
     const generation = this.#generation;
-    this.#emit('close', close);
+    this.#lifecycle.fire('close', close);
     return generation === this.#generation;
   }
 
@@ -452,7 +393,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       s.status === 'connected' &&
       // Timers are throttled in hidden pages: a connection that missed a beat is likely dead.
       this.#conn?.missedBeats() &&
-      this.#closeEvent({ code: 4408, reason: 'Missed heartbeats while hidden' })
+      this.#closeEvent({ code: CloseCode.Timeout, reason: 'Missed heartbeats while hidden' })
     ) {
       void this.#open(++this.#attempts, why);
     }
@@ -461,11 +402,9 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** Per-connection cleanup. */
   #disconnected(): void {
     this.#o.clock.clearTimeout(this.#stableTimer);
-    this.#o.clock.clearTimeout(this.#refreshTimer);
-    this.#expiresAt = 0;
+    this.#refresh.stop();
     this.#cursors.cancel();
-    for (const e of this.#outbox.values()) e.state = 'queued';
-    this.#rejectControls(closedError('Disconnected'));
+    this.#calls.disconnected(closedError('Disconnected'));
   }
 
   /** The client stops (closed or failed): reject everything pending, empty the outbox. */
@@ -474,357 +413,69 @@ export class HoldfastClient<P extends AnyProtocol> {
     this.#o.clock.clearTimeout(this.#retryTimer);
     this.#unwatch?.();
     this.#unwatch = undefined;
-    this.#rejectControls(error, true);
-    for (const e of this.#outbox.clear()) this.#settle(e, { ok: false, error });
-    this.#settleWaiters(error);
+    this.#calls.shutdown(error);
+    this.#waiters.settle(error);
     this.#persist();
-  }
-
-  /** Settle the `connect()` promises: resolve them, or reject them with `error`. */
-  #settleWaiters(error?: HoldfastError): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      if (error) w.reject(error);
-      else w.resolve();
-    }
   }
 
   // ---------------------------------------------------------------- incoming frames
 
   /** A frame from the current connection. */
   readonly #frame = (f: ServerFrame): void => {
-    const cursors = this.#cursors;
     if (f.t === 'welcome') return this.#welcome(f);
     if (f.t === 'ping') return void this.#write({ t: 'pong', ts: f.ts });
-    if (f.t === 'error') return this.#report(HoldfastError.fromBody(f.error));
+    if (f.t === 'error') return this.#lifecycle.report(HoldfastError.fromBody(f.error));
     if (this.#current.status !== 'connected') {
       return this.#o.logger?.warn('holdfast: frame before welcome ignored', { t: f.t });
     }
-    // Delivery: a `msg` at or below its stream's cursor is a duplicate and dropped; any other is
-    // validated with the protocol and delivered once, in stream order. Loss is only ever what
-    // the server announces (welcome gaps, `gap` frames), raised as `gap` events.
-    switch (f.t) {
-      case 'res':
-        return this.#res(f);
-      case 'msg':
-        if (!cursors.accept(f.stream, f.epoch, f.offset)) return;
-        this.#persist();
-        return this.#deliver(f);
-      case 'vol':
-        return this.#deliver(f);
-      case 'sub':
-        if (f.op === 'join') {
-          this.#rooms.add(f.room);
-          if (f.epoch !== undefined && f.offset !== undefined) cursors.advance(f.stream, f.epoch, f.offset);
-        } else {
-          this.#rooms.delete(f.room);
-          cursors.delete(f.stream);
-        }
-        this.#persist();
-        return this.#emit('room', { op: f.op, room: f.room, stream: f.stream });
-      case 'presence': {
-        // The frame (validated, so without unknown fields) is the event, less its `t`.
-        const { t, ...presence } = f;
-        return this.#emit('presence', presence);
-      }
-      case 'gap': {
-        const { t, ...gap } = f;
-        cursors.advance(f.stream, f.epoch, f.to);
-        this.#persist();
-        return this.#emit('gap', { ...gap, source: 'frame' });
-      }
-    }
+    if (f.t === 'res') return this.#calls.res(f);
+    if (f.t !== 'pong') this.#delivery.frame(f);
   };
-
-  /** Validate an app message (`msg` or `vol`) and call its listeners. */
-  #deliver({ t, type, data, ...where }: FrameOf<'msg' | 'vol'>): void {
-    const v = this.#protocol.parseServer(type, data);
-    if (!v.ok) return this.#report(v.error);
-    const { stream } = where;
-    // `where` is `stream`, `epoch`, `offset` and `ts` (`stream` and `ts` for a `vol`).
-    const meta: MessageMeta = {
-      stream,
-      ...where,
-      volatile: t === 'vol',
-      room: stream === undefined ? undefined : Streams.roomOf(stream),
-    };
-    try {
-      this.#messages.emit(type, v.value, meta);
-    } catch (error) {
-      // A throwing app listener must not break delivery of the next message.
-      this.#report(error);
-    }
-  }
 
   #welcome(w: WelcomeFrame): void {
     if (this.#current.status === 'connected') return;
     this.#conn?.watch(w.heartbeat);
-    this.#session = { sessionId: w.sessionId, resumeToken: w.resumeToken };
-    this.#maxPayload = w.limits.maxPayload;
-    // The welcome lists every subscribed stream, so its cursors replace ours. Gaps: every `gap`
-    // status, and when the resume failed (`resumeError`), every stream we held that it does not
-    // list as a gap.
-    const previous = this.#cursors.list();
+    this.#parts.session = { sessionId: w.sessionId, resumeToken: w.resumeToken };
+    this.#calls.maxPayload = w.limits.maxPayload;
+    // The welcome lists every subscribed stream, so its cursors replace ours.
+    const gaps = welcomeGaps(w, this.#cursors.list());
     this.#cursors.reset(w.streams);
-    const gaps: GapEvent[] = [];
-    for (const { stream, epoch, status, from, to, reason = 'unknown' } of w.streams) {
-      if (status === 'gap') gaps.push({ stream, epoch, from, to, reason, source: 'welcome' });
+    // The outbox belongs to a user: after a resume that landed on another user (the token now
+    // names someone else), pending messages fail here instead of being sent as that user.
+    // Without a token every session is a new anonymous user: the outbox is resent.
+    const { user } = this.#parts;
+    if (w.resumeError && this.#o.token !== undefined && user !== undefined && w.user !== user) {
+      this.#calls.forsake(new HoldfastError(ErrorCode.Forbidden, 'Not sent: queued by another user'));
     }
-    for (const { stream, epoch } of w.resumeError ? previous : []) {
-      if (!gaps.some((g) => g.stream === stream)) {
-        gaps.push({ stream, epoch, reason: w.resumeError!, source: 'welcome' });
-      }
-    }
+    this.#parts.user = w.user;
     // Rooms, then the outbox, before any event: what a listener sends goes behind them.
-    this.#resubscribe(w);
-    for (const e of this.#outbox.values()) {
-      // (Re)send every outbox entry in order, with its id.
-      const error = this.#tooBig(e.bytes);
-      if (!error) this.#transmit(e);
-      else {
-        this.#outbox.take(e.id);
-        this.#settle(e, { ok: false, error });
-      }
-    }
+    this.#rooms.resubscribe(w);
+    this.#calls.resend();
     const { stableAfterMs } = this.#o.reconnect;
     if (stableAfterMs === 0) this.#attempts = 0;
     else this.#stableTimer = this.#o.clock.setTimeout(() => (this.#attempts = 0), stableAfterMs);
-    this.#refreshToken(w.limits.tokenExpiresAt);
+    this.#refresh.schedule(w.limits.tokenExpiresAt);
     this.#persist();
     this.#setState({ status: 'connected', sessionId: w.sessionId, resumed: w.resumed }, 'welcome');
-    this.#settleWaiters();
-    this.#emit('welcome', {
+    this.#waiters.settle();
+    this.#lifecycle.fire('welcome', {
       sessionId: w.sessionId,
       resumed: w.resumed,
       resumeError: w.resumeError,
       user: w.user,
       streams: w.streams,
     });
-    for (const gap of gaps) this.#emit('gap', gap);
-  }
-
-  /** After a welcome: resend pending joins/leaves, join remembered rooms the session lacks. */
-  #resubscribe(w: WelcomeFrame): void {
-    const listed = new Set(w.streams.map((s) => s.stream));
-    const covered = new Set<string>();
-    for (const { text, room } of this.#controls.values()) {
-      if (room === undefined) continue;
-      this.#conn?.send(text);
-      covered.add(room);
-    }
-    for (const room of this.#rooms) {
-      if (covered.has(room) || (w.resumed && listed.has(Streams.room(room)))) continue;
-      this.#control({ t: 'join', room }, true).catch((error: HoldfastError) => {
-        if (error.code === ErrorCode.ClientClosed) return;
-        this.#rooms.delete(room);
-        this.#persist();
-        this.#report(error);
-      });
-    }
-  }
-
-  #res(f: ResFrame): void {
-    const outcome: Outcome = f.ok
-      ? { ok: true, result: f.result }
-      : {
-          ok: false,
-          error: HoldfastError.fromBody(f.error ?? { code: ErrorCode.Internal, message: 'Failed' }),
-        };
-    const control = this.#controls.get(f.id);
-    if (control) {
-      this.#controls.delete(f.id);
-      return settle(control, outcome);
-    }
-    const e = this.#outbox.take(f.id);
-    if (!e) return;
-    this.#persist();
-    if (outcome.ok && e.kind === 'request') {
-      const v = this.#protocol.parseResponse(e.type, outcome.result);
-      return this.#settle(e, v.ok ? { ok: true, result: v.value } : v);
-    }
-    this.#settle(e, outcome);
-  }
-
-  // ---------------------------------------------------------------- outgoing
-
-  #enqueue(kind: OutboxKind, type: string, data: unknown, timeoutMs: number | undefined): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.#assertOpen();
-      const known = kind === 'send' ? this.#protocol.isClientMessage(type) : this.#protocol.isRequest(type);
-      if (!known) throw new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type`);
-      const v = this.#protocol.parseInbound(type, data);
-      if (!v.ok) throw v.error;
-      const frame = { t: 'pub', id: this.#nextId(), type, data } as const;
-      const entry = outboxEntry(kind, frame, encode(frame), false);
-      entry.settle = { resolve, reject };
-      const error = this.#tooBig(entry.bytes) ?? this.#outbox.add(entry);
-      if (error) throw error;
-      if (timeoutMs !== undefined)
-        entry.timer = this.#o.clock.setTimeout(() => this.#timeout(entry), timeoutMs);
-      this.#persist();
-      if (this.#current.status === 'connected') this.#transmit(entry);
-    });
-  }
-
-  #transmit(e: OutboxEntry): void {
-    if (this.#conn?.send(e.text)) {
-      e.state = 'sent';
-      e.written = true;
-    }
-  }
-
-  #timeout(e: OutboxEntry): void {
-    // Written messages stay: the server may have handled them, and resending keeps it once.
-    if (!e.written) {
-      this.#outbox.take(e.id);
-      this.#persist();
-    }
-    e.settle?.reject(new HoldfastError(ErrorCode.Timeout, `No answer to "${e.type}" in time`));
-    e.settle = undefined;
-  }
-
-  /** Report the outcome of an entry taken out of the outbox to its caller, and to `ack` listeners. */
-  #settle(e: OutboxEntry, outcome: Outcome) {
-    this.#o.clock.clearTimeout(e.timer);
-    settle(e.settle, outcome);
-    e.settle = undefined;
-    this.#emit('ack', { id: e.id, type: e.type, ...outcome } as AckEvent);
-  }
-
-  /** Register a join/leave/refresh; write it now if connected (or if `now`, during a welcome). */
-  #control(frame: ControlFrame, now = this.#current.status === 'connected'): Promise<unknown> {
-    this.#assertOpen();
-    const id = this.#nextId();
-    // Throws a ProtocolError when the frame is invalid (e.g. a room name with control characters).
-    const text = encode({ ...frame, id });
-    const room = 'room' in frame ? frame.room : undefined;
-    const done = new Promise((resolve, reject) => this.#controls.set(id, { text, room, resolve, reject }));
-    if (now) this.#conn?.send(text);
-    return done;
-  }
-
-  /**
-   * Reject the controls that belonged to the connection (it ended: refreshes), or all of them
-   * with `all` (the client stopped).
-   */
-  #rejectControls(error: HoldfastError, all?: boolean): void {
-    for (const [id, c] of this.#controls) {
-      if (!all && c.room !== undefined) continue;
-      this.#controls.delete(id);
-      c.reject(error);
-    }
-  }
-
-  #nextId(): string {
-    return `${this.#idPrefix}-${(this.#seq++).toString(36)}`;
-  }
-
-  /**
-   * In-band token refresh: the token of this connection expires at `expiresAt` (ms since the
-   * epoch), so `refreshBeforeMs` before it, ask the provider (only a function can give a new
-   * token) for a new one and send it (`refresh`), then follow the new expiry. Failures are
-   * reported; the connection goes on until the server closes it (4401). A refresh in flight
-   * when its connection ends is abandoned.
-   */
-  #refreshToken(expiresAt: number | undefined): void {
-    const { token: provider, clock, refreshBeforeMs } = this.#o;
-    const conn = this.#conn;
-    clock.clearTimeout(this.#refreshTimer);
-    // A refresh that does not move the expiry forward would loop: stop and let the server close.
-    if (expiresAt === undefined || typeof provider !== 'function' || expiresAt <= this.#expiresAt) return;
-    this.#expiresAt = expiresAt;
-    const refresh = async () => {
-      try {
-        const token = await provider();
-        if (this.#conn !== conn) return;
-        const result = (await this.#control({ t: 'refresh', token })) as { expiresAt?: number } | undefined;
-        if (this.#conn === conn) this.#refreshToken(result?.expiresAt);
-      } catch (cause) {
-        if (this.#conn !== conn)
-          return this.#o.logger?.debug('holdfast: token refresh abandoned (disconnected)');
-        this.#report(
-          cause instanceof HoldfastError
-            ? cause
-            : new HoldfastError(ErrorCode.Unauthorized, 'Token refresh failed', { cause }),
-        );
-      }
-    };
-    this.#refreshTimer = clock.setTimeout(refresh, Math.max(0, expiresAt - refreshBeforeMs - clock.now()));
+    for (const gap of gaps) this.#lifecycle.fire('gap', gap);
   }
 
   #write(frame: Parameters<typeof encode>[0]): boolean {
     return this.#conn?.send(encode(frame)) ?? false;
   }
 
-  #assertOpen(): void {
-    const s = this.#current.status;
-    if (s === 'closed' || s === 'failed') throw closedError(`Client is ${s}`);
-  }
-
-  /** A `MESSAGE_TOO_BIG` error when a frame of `bytes` is over the server's limit. */
-  #tooBig(bytes: number): HoldfastError | undefined {
-    const maxPayload = this.#maxPayload;
-    if (maxPayload !== undefined && bytes > maxPayload) {
-      return new HoldfastError(ErrorCode.MessageTooBig, 'Message larger than the server accepts', {
-        details: { bytes, maxPayload },
-      });
-    }
-  }
-
-  // ---------------------------------------------------------------- events and storage
-
-  #emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
-    try {
-      this.#lifecycle.emit(event, ...args);
-    } catch (error) {
-      if (event === 'error')
-        this.#o.logger?.error('holdfast: error listener threw', { error: String(error) });
-      else this.#report(error);
-    }
-  }
-
-  /** An `error` event (and a warning in the log). */
-  readonly #report = (error: unknown): void => {
-    const e = error instanceof Error ? error : new Error(String(error));
-    this.#o.logger?.warn(`holdfast: ${e.message}`, { code: (e as HoldfastError).code });
-    this.#emit('error', e);
-  };
+  // ---------------------------------------------------------------- outgoing and storage
 
   #persist(): void {
     this.#persister?.schedule();
-  }
-
-  /** What `hello.resume` carries, and what is stored of the session. */
-  #resume(): PersistedState['resume'] {
-    return this.#session && { ...this.#session, cursors: this.#cursors.list() };
-  }
-
-  #snapshot(): PersistedState {
-    return {
-      v: 1,
-      resume: this.#resume(),
-      rooms: [...this.#rooms],
-      outbox: this.#outbox.values().map(({ kind, text }) => ({ kind, text })),
-      seq: this.#seq,
-      maxPayload: this.#maxPayload,
-    };
-  }
-
-  #restore(state: PersistedState | undefined, persister: Persister): void {
-    if (state) {
-      if (state.resume) {
-        const { cursors, ...session } = state.resume;
-        this.#session = session;
-        this.#cursors.reset(cursors);
-      }
-      for (const room of state.rooms) this.#rooms.add(room);
-      this.#seq = Math.max(this.#seq, state.seq);
-      this.#maxPayload ??= state.maxPayload;
-      this.#outbox.prepend(restoredEntries(state.outbox));
-    }
-    this.#persister = persister;
-    this.#persist();
   }
 }
 

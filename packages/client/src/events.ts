@@ -1,6 +1,7 @@
 import type { GapReason, HoldfastError, StreamStatus } from '@holdfast/protocol';
 import { EventEmitter } from 'eventemitter3';
 import type { CloseInfo, StateChange } from './connection-state.js';
+import type { Logger } from './options.js';
 
 /** Call it to remove the listener it was returned for. */
 export type Unsubscribe = () => void;
@@ -123,4 +124,35 @@ export class Emitter<M extends { [K in keyof M]: (...args: any[]) => void }> imp
   emit<K extends keyof M & string>(event: K, ...args: Parameters<M[K]>): boolean {
     return this.#ee.emit(event, ...args);
   }
+}
+
+/**
+ * The client's lifecycle events. A throwing listener never breaks the client: what it throws
+ * becomes an `error` event (and what an `error` listener throws is logged).
+ */
+export class Lifecycle extends Emitter<ClientEvents> {
+  readonly #logger: Logger | undefined;
+
+  /** Logs to the client's `logger` option. */
+  constructor(logger: Logger | undefined) {
+    super();
+    this.#logger = logger;
+  }
+
+  /** Emit `event`, catching what its listeners throw. */
+  fire<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      if (event === 'error') this.#logger?.error('holdfast: error listener threw', { error: String(error) });
+      else this.report(error);
+    }
+  }
+
+  /** An `error` event (and a warning in the log). */
+  readonly report = (error: unknown): void => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.#logger?.warn(`holdfast: ${e.message}`, { code: (e as HoldfastError).code });
+    this.fire('error', e);
+  };
 }

@@ -14,14 +14,7 @@
  * @packageDocumentation
  */
 export { backoffDelay, retryDelay } from './backoff.js';
-export {
-  createClient,
-  HoldfastClient,
-  type JoinResult,
-  type MessageListener,
-  type RequestOptions,
-  type SendOptions,
-} from './client.js';
+export { createClient, HoldfastClient } from './client.js';
 export type {
   CloseInfo,
   ConnectionState,
@@ -56,3 +49,4 @@ export {
 export type { OutboxKind, PendingMessage } from './outbox.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { type ClientStorage, memoryStorage, webStorage } from './storage.js';
+export type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';

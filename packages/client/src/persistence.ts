@@ -1,4 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import type { Calls } from './calls.js';
+import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, outboxEntry } from './outbox.js';
 import { decode, HelloSchema, JoinSchema } from './protocol.js';
@@ -8,16 +10,66 @@ const PersistedSchema = z.object({
   v: z.literal(1),
   /** Session, resume token and cursors: what `hello.resume` needs. */
   resume: HelloSchema.shape.resume,
+  /** The user the session (and so the outbox) belongs to (docs/PROTOCOL.md §4.4). */
+  user: z.optional(z.string().check(z.maxLength(256))),
   rooms: z.array(JoinSchema.shape.room),
   /** Encoded `pub` frames, in send order. */
   outbox: z.array(z.object({ kind: z.enum(['send', 'request']), text: z.string() })),
   /** The id counter, so a restored client never reuses a stored message's id. */
-  seq: z.int().nonnegative(),
-  maxPayload: z.int().positive().optional(),
+  seq: z.int().check(z.nonnegative()),
+  maxPayload: z.optional(z.int().check(z.positive())),
 });
 
 /** The persisted client state. */
 export type PersistedState = z.output<typeof PersistedSchema>;
+
+/** A session to resume: what `welcome` gave. */
+export type Session = { sessionId: string; resumeToken: string };
+
+/** The parts of a client that its stored state is made of. */
+export interface StoredParts {
+  /** The session to resume (from the last `welcome`, or storage). */
+  session: Session | undefined;
+  /** The user of the session: the outbox belongs to it (docs/PROTOCOL.md §4.4). */
+  user: string | undefined;
+  cursors: Cursors;
+  /** The rooms joined or being joined. */
+  rooms: Set<string>;
+  calls: Calls;
+}
+
+/** What `hello.resume` carries, and what is stored of the session. */
+export function resumeOf({ session, cursors }: StoredParts): PersistedState['resume'] {
+  return session && { ...session, cursors: cursors.list() };
+}
+
+/** The state to store: the session (`hello.resume`), rooms, outbox, id counter, frame limit. */
+export function snapshot(parts: StoredParts): PersistedState {
+  const { rooms, calls } = parts;
+  return {
+    v: 1,
+    resume: resumeOf(parts),
+    ...(parts.user !== undefined ? { user: parts.user } : {}),
+    rooms: [...rooms],
+    outbox: calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
+    seq: calls.seq,
+    maxPayload: calls.maxPayload,
+  };
+}
+
+/** Put a stored state back into a new client's parts (stored messages go before any sent meanwhile). */
+export function restore(state: PersistedState, parts: StoredParts): void {
+  const { rooms, calls } = parts;
+  parts.user = state.user;
+  for (const room of state.rooms) rooms.add(room);
+  calls.seq = Math.max(calls.seq, state.seq);
+  calls.maxPayload ??= state.maxPayload;
+  calls.outbox.prepend(restoredEntries(state.outbox));
+  if (!state.resume) return;
+  const { cursors, ...session } = state.resume;
+  parts.session = session;
+  parts.cursors.reset(cursors);
+}
 
 /**
  * Outbox entries from stored `pub` frames (any that no longer decode are skipped). They have no
@@ -76,6 +128,17 @@ export class Persister {
     } catch (error) {
       failed(error);
     }
+  }
+
+  /**
+   * Load the state and hand it to `apply` (at once when the storage is synchronous). Resolves
+   * once applied.
+   */
+  restore(apply: (state: PersistedState | undefined) => void): Promise<void> {
+    const state = this.load();
+    if (state instanceof Promise) return state.then(apply);
+    apply(state);
+    return Promise.resolve();
   }
 
   /**

@@ -5,6 +5,7 @@
  * from `@holdfast/protocol` directly: they leave nothing in the output.
  */
 export {
+  CloseCode,
   decode,
   ErrorCode,
   encode,

@@ -66,43 +66,15 @@ export interface CloseCodeInfo {
   retryable: boolean;
 }
 
-const table: Record<number, Omit<CloseCodeInfo, 'code'>> = {
-  1000: { name: 'normal', reason: 'Closed normally', retryable: false },
-  1001: { name: 'going_away', reason: 'Server going away', retryable: true },
-  1005: { name: 'no_status', reason: 'Connection closed without a status', retryable: true },
-  1006: { name: 'abnormal', reason: 'Connection lost', retryable: true },
-  1009: { name: 'frame_too_big', reason: 'Frame exceeds the maximum payload', retryable: false },
-  1011: { name: 'internal_error', reason: 'Unexpected server condition', retryable: true },
-  1012: { name: 'restart', reason: 'Server restarting', retryable: true },
-  1013: { name: 'try_again_later', reason: 'Try again later', retryable: true },
-  4000: { name: 'session_ended', reason: 'Session ended by the server', retryable: false },
-  4008: { name: 'slow_consumer', reason: 'Client too slow to read', retryable: true },
-  4400: { name: 'bad_protocol', reason: 'Protocol error', retryable: false },
-  4401: { name: 'unauthorized', reason: 'Unauthorized', retryable: false },
-  4403: { name: 'forbidden', reason: 'Forbidden', retryable: false },
-  4406: { name: 'unsupported_version', reason: 'Unsupported protocol version', retryable: false },
-  4408: { name: 'timeout', reason: 'Timed out', retryable: true },
-  4409: { name: 'too_many_connections', reason: 'Too many connections', retryable: false },
-  4413: { name: 'message_too_big', reason: 'Message too big', retryable: false },
-  4429: { name: 'rate_limited', reason: 'Rate limited', retryable: true },
-  4500: { name: 'internal', reason: 'Internal server error', retryable: true },
-};
-
 /**
- * Describe any close code. Unknown codes are treated as retryable network failures,
- * except 1002/1003/1007/1008/1010 which mean the peer refused what was sent.
+ * The codes after which a client does not reconnect by itself: the peer refused what was sent
+ * (1002, 1003, 1007, 1008, 1010) or a Holdfast code says retrying cannot help. Every other
+ * code, known or not, is network trouble: retry. Kept apart from the table below so a client
+ * bundles this, not the table's names and reasons.
  */
-export function describeClose(code: number): CloseCodeInfo {
-  const known = table[code];
-  if (known) return { code, ...known };
-  const refused = code === 1002 || code === 1003 || code === 1007 || code === 1008 || code === 1010;
-  return {
-    code,
-    name: refused ? 'refused' : 'unknown',
-    reason: refused ? 'Connection refused by the server' : `Connection closed (${code})`,
-    retryable: !refused,
-  };
-}
+const TERMINAL: ReadonlySet<number> = new Set([
+  1000, 1002, 1003, 1007, 1008, 1009, 1010, 4000, 4400, 4401, 4403, 4406, 4409, 4413,
+]);
 
 /**
  * Whether a client should reconnect after a close with this code.
@@ -114,7 +86,46 @@ export function describeClose(code: number): CloseCodeInfo {
  * ```
  */
 export function isRetryable(code: number): boolean {
-  return describeClose(code).retryable;
+  return !TERMINAL.has(code);
+}
+
+const table: Record<number, Pick<CloseCodeInfo, 'name' | 'reason'>> = {
+  1000: { name: 'normal', reason: 'Closed normally' },
+  1001: { name: 'going_away', reason: 'Server going away' },
+  1005: { name: 'no_status', reason: 'Connection closed without a status' },
+  1006: { name: 'abnormal', reason: 'Connection lost' },
+  1009: { name: 'frame_too_big', reason: 'Frame exceeds the maximum payload' },
+  1011: { name: 'internal_error', reason: 'Unexpected server condition' },
+  1012: { name: 'restart', reason: 'Server restarting' },
+  1013: { name: 'try_again_later', reason: 'Try again later' },
+  4000: { name: 'session_ended', reason: 'Session ended by the server' },
+  4008: { name: 'slow_consumer', reason: 'Client too slow to read' },
+  4400: { name: 'bad_protocol', reason: 'Protocol error' },
+  4401: { name: 'unauthorized', reason: 'Unauthorized' },
+  4403: { name: 'forbidden', reason: 'Forbidden' },
+  4406: { name: 'unsupported_version', reason: 'Unsupported protocol version' },
+  4408: { name: 'timeout', reason: 'Timed out' },
+  4409: { name: 'too_many_connections', reason: 'Too many connections' },
+  4413: { name: 'message_too_big', reason: 'Message too big' },
+  4429: { name: 'rate_limited', reason: 'Rate limited' },
+  4500: { name: 'internal', reason: 'Internal server error' },
+};
+
+/**
+ * Describe any close code. Unknown codes are treated as retryable network failures,
+ * except 1002/1003/1007/1008/1010 which mean the peer refused what was sent.
+ */
+export function describeClose(code: number): CloseCodeInfo {
+  const known = table[code];
+  const retryable = isRetryable(code);
+  if (known) return { code, ...known, retryable };
+  const refused = !retryable;
+  return {
+    code,
+    name: refused ? 'refused' : 'unknown',
+    reason: refused ? 'Connection refused by the server' : `Connection closed (${code})`,
+    retryable,
+  };
 }
 
 /** Every close code in the table, for docs and tests. */

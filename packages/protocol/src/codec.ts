@@ -1,16 +1,15 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import {
   CLIENT_FRAME_TYPES,
-  type ClientFrame,
   FRAME_SCHEMAS,
-  type Frame,
   isWireId,
   isWireType,
   SERVER_FRAME_TYPES,
-  type ServerFrame,
   WireLimits,
 } from './frames.js';
+import type { ClientFrame, Frame, ServerFrame } from './unions.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
 export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
@@ -110,6 +109,28 @@ function isBinary(raw: unknown): boolean {
   );
 }
 
+let english: z.core.$ZodErrorMap | undefined;
+
+/**
+ * Options for zod's `safeParse` that give its English messages when the app configured none.
+ * Classic `zod` installs the English locale when imported, `zod/mini` installs none (its
+ * messages are then all "Invalid input"): with these, frame errors and app validation issues
+ * read the same whichever flavour the app imports, and an app's own `z.config()` still wins.
+ *
+ * @example
+ * ```ts
+ * const r = z.safeParse(schema, data, PARSE_OPTIONS);
+ * ```
+ */
+export const PARSE_OPTIONS: z.core.ParseContext<z.core.$ZodIssue> = {
+  error: (issue) => {
+    const { customError, localeError } = z.config();
+    if (customError || localeError) return undefined;
+    english ??= en().localeError;
+    return english(issue);
+  },
+};
+
 /** Map a zod issue to the most specific protocol error code. */
 function codeOf(issue: z.core.$ZodIssue): ProtocolErrorCode {
   switch (issue.code) {
@@ -207,7 +228,7 @@ function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): De
     const frame = quickPub(value as Record<string, unknown>);
     if (frame) return { ok: true, frame };
   }
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, PARSE_OPTIONS);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
     const where = first.path.length ? ` at ${first.path.map(String).join('.')}` : '';
@@ -233,7 +254,7 @@ function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): De
 export function encode(frame: Frame): string {
   const schema = FRAME_SCHEMAS.get((frame as { t?: unknown }).t as string);
   if (!schema) throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
-  const parsed = schema.safeParse(frame);
+  const parsed = schema.safeParse(frame, PARSE_OPTIONS);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
     throw new ProtocolError(codeOf(first), `Cannot encode "${frame.t}": ${first.message}`, {

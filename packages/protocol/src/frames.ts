@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** The protocol version this package speaks (sent in `hello.version`). */
 export const PROTOCOL_VERSION = 1;
@@ -73,43 +73,50 @@ export function isWireStream(value: unknown): value is string {
   );
 }
 
-const id = z.string().min(1).max(WireLimits.idLength).regex(visibleAscii);
-const appType = z.string().min(1).max(WireLimits.typeLength).regex(visibleAscii);
-const room = z
-  .string()
-  .min(1)
-  .max(WireLimits.roomLength)
-  .regex(noControl)
-  .refine(noLoneSurrogate, { message: 'Invalid string: lone surrogate' });
-const stream = z
-  .string()
-  .min(1)
-  .max(WireLimits.streamLength)
-  .regex(noControl)
-  .refine(noLoneSurrogate, { message: 'Invalid string: lone surrogate' });
-const epoch = z.string().min(1).max(WireLimits.epochLength).regex(visibleAscii);
-const secret = z.string().min(1).max(WireLimits.secretLength).regex(visibleAscii);
-const token = z.string().min(1).max(WireLimits.tokenLength).regex(visibleAscii);
+// Built with `zod/mini`: its functions tree-shake, so an app whose own schemas use `zod/mini`
+// ships no classic zod at all. Each check below is the one the classic method of the same name
+// adds (`.min()` on strings and arrays is `z.minLength()`, on numbers `z.minimum()`...), in the
+// same order, so issues and messages are exactly those of the classic schemas.
+const ascii = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(visibleAscii));
+const printable = (max: number) =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(max),
+      z.regex(noControl),
+      z.refine(noLoneSurrogate, { message: 'Invalid string: lone surrogate' }),
+    );
+const id = ascii(WireLimits.idLength);
+const appType = ascii(WireLimits.typeLength);
+const room = printable(WireLimits.roomLength);
+const stream = printable(WireLimits.streamLength);
+const epoch = ascii(WireLimits.epochLength);
+const secret = ascii(WireLimits.secretLength);
+const token = ascii(WireLimits.tokenLength);
 /** Stream offsets: integers from 0 to 2^53 - 1. 0 means "before the first message". */
-const offset = z.int().nonnegative();
-const timestamp = z.int().nonnegative();
-const message = z.string().max(WireLimits.messageLength);
+const offset = z.int().check(z.nonnegative());
+const timestamp = z.int().check(z.nonnegative());
+const message = z.string().check(z.maxLength(WireLimits.messageLength));
+const version = z.int().check(z.minimum(1), z.maximum(65535));
+const user = z.string().check(z.maxLength(256));
+const gapReason = z.enum(['retention', 'epoch', 'expired', 'forbidden', 'unknown']);
 
 /** A position in one stream: the last message the client holds. */
 export const CursorSchema = z.object({ stream, epoch, offset });
 
 /** Where a frame error or validation problem is. */
 export const IssueSchema = z.object({
-  path: z.array(z.union([z.string().max(256), z.int()])).max(32),
+  path: z.array(z.union([z.string().check(z.maxLength(256)), z.int()])).check(z.maxLength(32)),
   message,
 });
 
 /** The body of an error in `res` and `error` frames. */
 export const ErrorBodySchema = z.object({
-  code: z.string().min(1).max(64),
+  code: z.string().check(z.minLength(1), z.maxLength(64)),
   message,
-  issues: z.array(IssueSchema).max(64).optional(),
-  details: z.record(z.string().max(64), z.unknown()).optional(),
+  issues: z.optional(z.array(IssueSchema).check(z.maxLength(64))),
+  details: z.optional(z.record(z.string().check(z.maxLength(64)), z.unknown())),
 });
 
 // ---------------------------------------------------------------- client -> server
@@ -117,15 +124,15 @@ export const ErrorBodySchema = z.object({
 /** First frame on every connection: version, optional token, optional resume. */
 export const HelloSchema = z.object({
   t: z.literal('hello'),
-  version: z.int().min(1).max(65535),
-  token: token.optional(),
-  resume: z
-    .object({
+  version,
+  token: z.optional(token),
+  resume: z.optional(
+    z.object({
       sessionId: secret,
       resumeToken: secret,
-      cursors: z.array(CursorSchema).max(WireLimits.cursors),
-    })
-    .optional(),
+      cursors: z.array(CursorSchema).check(z.maxLength(WireLimits.cursors)),
+    }),
+  ),
 });
 
 /** A client-to-server app message (or request), identified by a client-made id. */
@@ -133,13 +140,13 @@ export const PubSchema = z.object({
   t: z.literal('pub'),
   id,
   type: appType,
-  data: z.unknown().optional(),
+  data: z.optional(z.unknown()),
 });
 
 /** Cumulative acknowledgement of the last message the client holds, per stream. */
 export const AckSchema = z.object({
   t: z.literal('ack'),
-  cursors: z.array(CursorSchema).min(1).max(WireLimits.cursors),
+  cursors: z.array(CursorSchema).check(z.minLength(1), z.maxLength(WireLimits.cursors)),
 });
 
 /** The client asks to join a room; answered by `res` with the same id. */
@@ -152,9 +159,9 @@ export const RefreshSchema = z.object({ t: z.literal('refresh'), id, token });
 // ---------------------------------------------------------------- both directions
 
 /** Application-level ping (browsers cannot see protocol pings). Answer with `pong`. */
-export const PingSchema = z.object({ t: z.literal('ping'), ts: timestamp.optional() });
+export const PingSchema = z.object({ t: z.literal('ping'), ts: z.optional(timestamp) });
 /** Answer to `ping`, echoing its `ts`. */
-export const PongSchema = z.object({ t: z.literal('pong'), ts: timestamp.optional() });
+export const PongSchema = z.object({ t: z.literal('pong'), ts: z.optional(timestamp) });
 
 // ---------------------------------------------------------------- server -> client
 
@@ -167,30 +174,35 @@ export const StreamStatusSchema = z.object({
   /** `new`: nothing to recover; `recovered`: replay follows; `gap`: history was lost. */
   status: z.enum(['new', 'recovered', 'gap']),
   /** For gaps: the first offset that could not be delivered (inclusive). */
-  from: offset.optional(),
+  from: z.optional(offset),
   /** For gaps: the last offset that could not be delivered (inclusive). */
-  to: offset.optional(),
+  to: z.optional(offset),
   /** For gaps: why. */
-  reason: z.enum(['retention', 'epoch', 'expired', 'forbidden', 'unknown']).optional(),
+  reason: z.optional(gapReason),
 });
 
 /** Answer to `hello`: the session, its secrets, stream statuses, heartbeat and limits. */
 export const WelcomeSchema = z.object({
   t: z.literal('welcome'),
-  version: z.int().min(1).max(65535),
+  version,
   sessionId: secret,
   resumeToken: secret,
   resumed: z.boolean(),
   /** Why a requested resume did not happen (`expired`, `forbidden`). */
-  resumeError: z.enum(['expired', 'forbidden']).optional(),
-  user: z.string().max(256).optional(),
-  streams: z.array(StreamStatusSchema).max(4096),
-  heartbeat: z.object({ intervalMs: z.int().positive(), timeoutMs: z.int().positive() }),
+  resumeError: z.optional(z.enum(['expired', 'forbidden'])),
+  user: z.optional(user),
+  streams: z.array(StreamStatusSchema).check(z.maxLength(4096)),
+  heartbeat: z.object({
+    intervalMs: z.int().check(z.positive()),
+    timeoutMs: z.int().check(z.positive()),
+  }),
   limits: z.object({
-    maxPayload: z.int().positive(),
-    maxRooms: z.int().nonnegative(),
-    messagesPerSecond: z.number().nonnegative(),
-    tokenExpiresAt: timestamp.optional(),
+    maxPayload: z.int().check(z.positive()),
+    maxRooms: z.int().check(z.nonnegative()),
+    messagesPerSecond: z.number().check(z.nonnegative()),
+    /** Token-bucket size of the frame rate limit (docs/PROTOCOL.md §3); optional for servers before v1's clarification. */
+    burst: z.optional(z.number().check(z.nonnegative())),
+    tokenExpiresAt: z.optional(timestamp),
   }),
 });
 
@@ -199,18 +211,18 @@ export const MsgSchema = z.object({
   t: z.literal('msg'),
   stream,
   epoch,
-  offset: offset.min(1),
+  offset: offset.check(z.minimum(1)),
   type: appType,
-  data: z.unknown().optional(),
+  data: z.optional(z.unknown()),
   ts: timestamp,
 });
 
 /** A volatile (at-most-once, never replayed) server message. */
 export const VolSchema = z.object({
   t: z.literal('vol'),
-  stream: stream.optional(),
+  stream: z.optional(stream),
   type: appType,
-  data: z.unknown().optional(),
+  data: z.optional(z.unknown()),
   ts: timestamp,
 });
 
@@ -219,8 +231,8 @@ export const ResSchema = z.object({
   t: z.literal('res'),
   id,
   ok: z.boolean(),
-  result: z.unknown().optional(),
-  error: ErrorBodySchema.optional(),
+  result: z.optional(z.unknown()),
+  error: z.optional(ErrorBodySchema),
 });
 
 /** The session joined or left a room (by the server's or its own doing). */
@@ -229,9 +241,9 @@ export const SubSchema = z.object({
   op: z.enum(['join', 'leave']),
   room,
   stream,
-  epoch: epoch.optional(),
+  epoch: z.optional(epoch),
   /** For joins: the offset the session's cursor starts at. */
-  offset: offset.optional(),
+  offset: z.optional(offset),
 });
 
 /** Someone joined or left a room the session is in (volatile). */
@@ -239,9 +251,9 @@ export const PresenceSchema = z.object({
   t: z.literal('presence'),
   room,
   event: z.enum(['join', 'leave']),
-  user: z.string().max(256),
+  user,
   /** How many of that user's sessions are in the room now. */
-  sessions: z.int().nonnegative(),
+  sessions: z.int().check(z.nonnegative()),
 });
 
 /** History was lost on a stream while connected (e.g. the store was flushed). */
@@ -251,7 +263,7 @@ export const GapSchema = z.object({
   epoch,
   from: offset,
   to: offset,
-  reason: z.enum(['retention', 'epoch', 'expired', 'forbidden', 'unknown']),
+  reason: gapReason,
 });
 
 /** An error not tied to a request id; a close may follow. */
@@ -259,77 +271,6 @@ export const ErrorFrameSchema = z.object({
   t: z.literal('error'),
   error: ErrorBodySchema,
 });
-
-/** Every frame of the protocol, discriminated by `t`. */
-export const FrameSchema = z.discriminatedUnion('t', [
-  HelloSchema,
-  PubSchema,
-  AckSchema,
-  JoinSchema,
-  LeaveSchema,
-  RefreshSchema,
-  PingSchema,
-  PongSchema,
-  WelcomeSchema,
-  MsgSchema,
-  VolSchema,
-  ResSchema,
-  SubSchema,
-  PresenceSchema,
-  GapSchema,
-  ErrorFrameSchema,
-]);
-
-/** Frames a client sends. */
-export const ClientFrameSchema = z.discriminatedUnion('t', [
-  HelloSchema,
-  PubSchema,
-  AckSchema,
-  JoinSchema,
-  LeaveSchema,
-  RefreshSchema,
-  PingSchema,
-  PongSchema,
-]);
-
-/** Frames a server sends. */
-export const ServerFrameSchema = z.discriminatedUnion('t', [
-  WelcomeSchema,
-  MsgSchema,
-  VolSchema,
-  ResSchema,
-  SubSchema,
-  PresenceSchema,
-  GapSchema,
-  ErrorFrameSchema,
-  PingSchema,
-  PongSchema,
-]);
-
-/** Any frame. */
-export type Frame = z.output<typeof FrameSchema>;
-/** A frame sent by a client. */
-export type ClientFrame = z.output<typeof ClientFrameSchema>;
-/** A frame sent by a server. */
-export type ServerFrame = z.output<typeof ServerFrameSchema>;
-/** A frame of the given `t`. */
-export type FrameOf<T extends Frame['t']> = Extract<Frame, { t: T }>;
-/** `hello` */
-export type HelloFrame = FrameOf<'hello'>;
-/** `welcome` */
-export type WelcomeFrame = FrameOf<'welcome'>;
-/** `msg` */
-export type MsgFrame = FrameOf<'msg'>;
-/** `pub` */
-export type PubFrame = FrameOf<'pub'>;
-/** `res` */
-export type ResFrame = FrameOf<'res'>;
-/** A cursor: `{ stream, epoch, offset }`. */
-export type Cursor = z.output<typeof CursorSchema>;
-/** A stream's status in `welcome`. */
-export type StreamStatus = z.output<typeof StreamStatusSchema>;
-/** Why a gap happened. */
-export type GapReason = NonNullable<StreamStatus['reason']>;
 
 /** Frame types a client may send. */
 export const CLIENT_FRAME_TYPES = [
@@ -357,7 +298,7 @@ export const SERVER_FRAME_TYPES = [
 ] as const;
 
 /** Schema for each frame type, for O(1) lookup by `t`. */
-export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = new Map<string, z.ZodMiniType>([
   ['hello', HelloSchema],
   ['pub', PubSchema],
   ['ack', AckSchema],

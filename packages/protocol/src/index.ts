@@ -9,3 +9,4 @@ export * from './codec.js';
 export * from './define.js';
 export * from './errors.js';
 export * from './frames.js';
+export * from './unions.js';

@@ -77,8 +77,16 @@ export interface RedisEngineOptions {
   reconnect?: ReconnectOptions;
   /** Logger with the pino interface. @default silent */
   logger?: Logger;
-  /** Clock for message times, expiries and leases. @default the system clock */
+  /**
+   * Clock for message times, expiries, leases, the wait for another node's running handler
+   * and the close timeout. @default the system clock
+   */
   clock?: Clock;
+  /**
+   * Randomness in [0, 1) for the reconnection jitter (tests pass a seeded source).
+   * @default Math.random
+   */
+  random?: () => number;
 }
 
 /** Defaults of every option with one. */
@@ -95,13 +103,16 @@ export const DEFAULT_REDIS_ENGINE_OPTIONS = {
 /**
  * The reconnect strategy the engine gives node-redis: exponential backoff from
  * `initialDelayMs`, capped at `maxDelayMs`, with jitter (half to full delay) so nodes do not
- * reconnect in lockstep after an outage. Never gives up.
+ * reconnect in lockstep after an outage; `random` is the jitter's source. Never gives up.
  */
-export function backoff(options: ReconnectOptions = {}): (retries: number) => number {
+export function backoff(
+  options: ReconnectOptions = {},
+  random: () => number = Math.random,
+): (retries: number) => number {
   const initial = options.initialDelayMs ?? DEFAULT_REDIS_ENGINE_OPTIONS.reconnect.initialDelayMs;
   const max = options.maxDelayMs ?? DEFAULT_REDIS_ENGINE_OPTIONS.reconnect.maxDelayMs;
   return (retries) => {
     const delay = Math.min(max, initial * 2 ** Math.min(retries, 30));
-    return Math.round(delay / 2 + (Math.random() * delay) / 2);
+    return Math.round(delay / 2 + (random() * delay) / 2);
   };
 }

@@ -1,19 +1,21 @@
 import { ErrorCode, encodeMsgBody, encodeMsgFrame } from '@holdfast/protocol';
 import type { SessionRecord } from '@holdfast/server';
-import { ManualClock } from '@holdfast/testkit';
+import { Cleanups, ManualClock } from '@holdfast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  backoff,
   createRedisEngine,
   type RedisEngine,
   type RedisEngineOptions,
   RedisUnavailableError,
 } from '../src/index.js';
+import { partsOf } from '../src/internal.js';
 import { Recorder, range } from './support/recorder.js';
 import { canSpawnRedis, TestRedis, uniquePrefix } from './support/redis-server.js';
 
 let redis: TestRedis;
 let prefix: string;
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = new Cleanups();
 
 beforeAll(async () => {
   redis = await TestRedis.start();
@@ -24,9 +26,7 @@ afterAll(async () => {
 beforeEach(() => {
   prefix = uniquePrefix();
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+afterEach(() => cleanups.run());
 
 /** A started engine on the test Redis (closed after the test) and what it delivered. */
 async function node(
@@ -35,7 +35,7 @@ async function node(
 ): Promise<{ engine: RedisEngine; rec: Recorder }> {
   const engine = createRedisEngine({ url: on.url, prefix, ...options });
   const rec = new Recorder();
-  cleanups.push(() => engine.close());
+  cleanups.defer(() => engine.close());
   await engine.start(rec.listeners);
   return { engine, rec };
 }
@@ -335,7 +335,7 @@ describe('sessions', () => {
     await b.engine.markConnected('dead');
     await b.engine.close(); // killed: nothing renews its lease
     clock.advance(2000);
-    await a.engine.renewLeases();
+    await partsOf(a.engine).sessions.renewLeases();
     clock.advance(1500);
     expect(await a.engine.expiredSessions(clock.now())).toEqual(['dead']);
     expect(await a.engine.deleteSession('dead')).toMatchObject({ id: 'dead' });
@@ -379,7 +379,8 @@ describe('handled client messages', () => {
     expect(await a.engine.getHandled('h2', 'm1')).toBeUndefined(); // a runs the handler
     const onB = b.engine.getHandled('h2', 'm1'); // the client resent it to b meanwhile
     await a.engine.putHandled('h2', 'm1', 'the result', 10);
-    expect(await onB).toBe('the result');
+    // b polls on its clock: run b's timers as they come (far below handlerClaimMs).
+    expect(await clock.runUntil(onB)).toBe('the result');
   });
 
   it("takes over a dead node's claim after handlerClaimMs", async () => {
@@ -390,7 +391,38 @@ describe('handled client messages', () => {
     await a.engine.close(); // died while running it
     const onB = b.engine.getHandled('h3', 'm1');
     clock.advance(5001);
-    expect(await onB).toBeUndefined();
+    expect(await clock.runUntil(onB)).toBeUndefined();
+  });
+});
+
+describe('injected time and randomness', () => {
+  it("polls for another node's running handler on the injected clock, backing off", async () => {
+    const clock = new ManualClock();
+    const waits: number[] = [];
+    const spy = Object.assign(Object.create(clock) as ManualClock, {
+      setTimeout: (fn: () => void, ms: number) => {
+        waits.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+    });
+    const a = await node({ clock, handlerClaimMs: 5000 });
+    const b = await node({ clock: spy, handlerClaimMs: 5000 });
+    expect(await a.engine.getHandled('h4', 'm1')).toBeUndefined();
+    const onB = b.engine.getHandled('h4', 'm1');
+    // Nothing moves until the clock does: b waits on a timer of the injected clock.
+    await expect.poll(() => waits.length).toBe(1);
+    clock.advance(20);
+    await expect.poll(() => waits.length).toBe(2);
+    await a.engine.putHandled('h4', 'm1', 'done', 10);
+    clock.advance(40);
+    expect(await onB).toBe('done');
+    expect(waits).toEqual([20, 40]);
+  });
+
+  it('jitters reconnection delays with the injected random source', () => {
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0)(0)).toBe(50);
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0.5)(1)).toBe(150);
+    expect(backoff({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 0.5)(10)).toBe(750);
   });
 });
 
@@ -451,7 +483,7 @@ describe('per-user connection slots', () => {
     expect(await b.engine.acquireUserSlot('yan', 'dead', 2)).toBe(true);
     await b.engine.close();
     clock.advance(2000);
-    await a.engine.renewSlots();
+    await partsOf(a.engine).slots.renew();
     expect(await a.engine.acquireUserSlot('yan', 'new', 2)).toBe(false);
     clock.advance(1001);
     expect(await a.engine.userConnectionCount('yan')).toBe(1);
@@ -463,7 +495,7 @@ describe('per-user connection slots', () => {
 describe.runIf(canSpawnRedis)('outage', () => {
   it('fails fast with UNAVAILABLE while Redis is down, counts it, and recovers', async () => {
     const own = await TestRedis.start();
-    cleanups.push(() => own.stop());
+    cleanups.defer(() => own.stop());
     const { engine, rec } = await node({ reconnect: { initialDelayMs: 20, maxDelayMs: 100 } }, own);
     const other = await node({ reconnect: { initialDelayMs: 20, maxDelayMs: 100 } }, own);
     await watching(engine, 'room:o');
@@ -515,7 +547,7 @@ describe.runIf(canSpawnRedis)('outage', () => {
 
   it('recovers from Redis dying again and again, even while reconnecting', { timeout: 120_000 }, async () => {
     const own = await TestRedis.start();
-    cleanups.push(() => own.stop());
+    cleanups.defer(() => own.stop());
     const fast = { reconnect: { initialDelayMs: 10, maxDelayMs: 100 } };
     const nodes = [await node(fast, own), await node(fast, own), await node(fast, own)];
     for (const n of nodes) await watching(n.engine, 'room:again');

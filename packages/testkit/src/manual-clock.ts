@@ -1,14 +1,11 @@
-/** The clock interface of `@holdfast/server` (structurally). */
-export interface Clock {
-  now(): number;
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** A clock the test moves by hand: `advance(ms)` runs due timers in order. */
-export class ManualClock implements Clock {
+/**
+ * A clock the test moves by hand: `advance(ms)` runs due timers in order.
+ *
+ * It implements the `Clock` of `@holdfast/server` (the one clock interface; the Redis engine
+ * takes the same). Structurally: testkit cannot import the server, whose tests depend on
+ * testkit; every suite that passes it as a server's or engine's `clock` checks the fit.
+ */
+export class ManualClock {
   private t: number;
   private seq = 0;
   private timers = new Map<number, { at: number; every?: number; fn: () => void }>();
@@ -55,5 +52,26 @@ export class ManualClock implements Clock {
       timer.fn();
     }
     this.t = end;
+  }
+
+  /**
+   * Drive time until `promise` settles: let pending I/O run for one turn, then jump to the
+   * next timer, and again. For code that waits on the clock between real I/O (a poll with
+   * backoff against Redis). Never gives up by itself: the test's timeout bounds it.
+   */
+  async runUntil<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    const watched = promise.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => {});
+    while (!settled) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (settled) break;
+      let next: { at: number } | undefined;
+      for (const t of this.timers.values()) if (!next || t.at < next.at) next = t;
+      if (next) this.advance(Math.max(0, next.at - this.t));
+    }
+    return watched;
   }
 }

@@ -1,23 +1,2 @@
-import { defineProtocol } from '@holdfast/protocol';
-import { z } from 'zod';
-
-/**
- * The app protocol of the chaos suite (mirrored in server-main.mjs for child processes).
- * `tick.s` names the logical stream a message belongs to and `n` its number in it, so the
- * receiver can check exactly-once and order per message id `${s}#${n}`.
- */
-export const app = defineProtocol({
-  client: {
-    note: z.object({ c: z.string().min(1).max(64), k: z.int().nonnegative(), pad: z.string().optional() }),
-    say: z.object({ room: z.string().min(1).max(128), text: z.string().max(200) }),
-  },
-  server: {
-    tick: z.object({ s: z.string(), n: z.int(), pad: z.string().optional() }),
-    said: z.object({ from: z.string(), text: z.string() }),
-  },
-  requests: {
-    echo: { request: z.object({ n: z.int() }), response: z.int() },
-  },
-});
-
-export type App = typeof app;
+/** The chaos suite's app protocol: testkit's, shared with the child servers (server-main.mjs). */
+export { type ChaosApp as App, chaosApp as app } from '@holdfast/testkit';

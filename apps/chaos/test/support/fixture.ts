@@ -7,19 +7,16 @@ import {
   type StateChange,
 } from '@holdfast/client';
 import { createServer, type HoldfastServer, type ServerOptions } from '@holdfast/server';
+import { Cleanups } from '@holdfast/testkit';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { type App, app } from './app.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
 /** Register something to undo after the current test (run in reverse order). */
-export function defer(fn: () => unknown): void {
-  cleanups.push(fn);
-}
+export const defer: (fn: () => unknown) => void = cleanups.defer;
 
 /** Errors the server survived, as reported on its `error` event. */
 export type ServerErrors = { error: Error; where: string }[];

@@ -1,36 +1,21 @@
 // A Holdfast server in a child process of its own, so the chaos suite can SIGKILL and SIGTERM
 // it. It imports the BUILT packages (packages/*/dist): run `pnpm build` first. Configured by
-// the CHAOS_SERVER environment variable (JSON), driven over the IPC channel.
+// the CHAOS_SERVER environment variable (JSON), driven over the IPC channel (testkit's
+// ChildServer and serveParent).
 //
 // Every run of the `note` handler is written synchronously to `handledLog` before the handler
 // returns, so the record survives a SIGKILL that comes before the `res` leaves.
 import { openSync, writeSync } from 'node:fs';
-import { defineProtocol } from '@holdfast/protocol';
 import { createServer } from '@holdfast/server';
-import { z } from 'zod';
+import { chaosApp, serveParent } from '@holdfast/testkit';
 
 const config = JSON.parse(process.env.CHAOS_SERVER ?? '{}');
-
-// Mirrors test/support/app.ts.
-const app = defineProtocol({
-  client: {
-    note: z.object({ c: z.string().min(1).max(64), k: z.int().nonnegative(), pad: z.string().optional() }),
-    say: z.object({ room: z.string().min(1).max(128), text: z.string().max(200) }),
-  },
-  server: {
-    tick: z.object({ s: z.string(), n: z.int(), pad: z.string().optional() }),
-    said: z.object({ from: z.string(), text: z.string() }),
-  },
-  requests: {
-    echo: { request: z.object({ n: z.int() }), response: z.int() },
-  },
-});
 
 const log = openSync(config.handledLog, 'a');
 const line = (text) => writeSync(log, `${text}\n`);
 
 const server = createServer({
-  protocol: app,
+  protocol: chaosApp,
   port: config.port,
   host: '127.0.0.1',
   authorizeJoin: () => true,
@@ -73,20 +58,17 @@ process.on('SIGTERM', async () => {
   process.exit(0);
 });
 
-process.on('message', async (m) => {
-  try {
-    let value = null;
-    if (m.cmd === 'pump') void pump(m.args[0], m.args[1], m.args[2]);
-    else if (m.cmd === 'stopPump') pumping = false;
-    else if (m.cmd === 'stats')
-      value = { stats: server.stats(), pumped, pumping, memory: process.memoryUsage() };
-    else if (m.cmd === 'roomConnections') value = server.countConnections({ room: m.args[0] });
-    process.send({ type: 'reply', id: m.id, ok: true, value });
-  } catch (err) {
-    process.send({ type: 'reply', id: m.id, ok: false, error: String(err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-
 await server.ready();
-process.send({ type: 'ready', port: server.address().port, pid: process.pid });
+serveParent(
+  {
+    pump: (room, count, ratePerSec) => {
+      void pump(room, count, ratePerSec);
+    },
+    stopPump: () => {
+      pumping = false;
+    },
+    stats: () => ({ stats: server.stats(), pumped, pumping, memory: process.memoryUsage() }),
+    roomConnections: (room) => server.countConnections({ room }),
+  },
+  { url: server.url(), port: server.address().port, pid: process.pid },
+);

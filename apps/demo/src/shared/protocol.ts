@@ -1,12 +1,11 @@
 import { defineProtocol } from '@holdfast/protocol';
-import { z } from 'zod';
+// zod/mini: its functions tree-shake, so the web bundle carries only the zod it uses.
+import * as z from 'zod/mini';
 
 /** A room name as the demo allows it. */
 export const RoomName = z
   .string()
-  .min(1)
-  .max(40)
-  .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes');
+  .check(z.minLength(1), z.maxLength(40), z.regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes'));
 
 /** A chat line as stored and broadcast. */
 export const ChatLine = z.object({
@@ -14,24 +13,26 @@ export const ChatLine = z.object({
   room: z.string(),
   from: z.string(),
   text: z.string(),
-  nonce: z.string().max(64).optional(),
+  nonce: z.optional(z.string().check(z.maxLength(64))),
   at: z.number(),
 });
 export type ChatLine = z.infer<typeof ChatLine>;
 
+const positive = z.int().check(z.positive());
+
 /** Events of a simulated agent run (the seeds' streaming reasoning / multi-agent progress). */
 export const AgentEvent = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('started'), runId: z.string(), total: z.int().positive(), task: z.string() }),
-  z.object({ kind: z.literal('plan'), runId: z.string(), steps: z.array(z.string()).max(10) }),
+  z.object({ kind: z.literal('started'), runId: z.string(), total: positive, task: z.string() }),
+  z.object({ kind: z.literal('plan'), runId: z.string(), steps: z.array(z.string()).check(z.maxLength(10)) }),
   z.object({
     kind: z.literal('step'),
     runId: z.string(),
-    index: z.int().positive(),
-    total: z.int().positive(),
+    index: positive,
+    total: positive,
     agent: z.string(),
     thought: z.string(),
-    confidence: z.number().min(0).max(1),
-    costUsd: z.number().nonnegative(),
+    confidence: z.number().check(z.minimum(0), z.maximum(1)),
+    costUsd: z.number().check(z.nonnegative()),
   }),
   z.object({ kind: z.literal('final'), runId: z.string(), answer: z.string(), totalCostUsd: z.number() }),
 ]);
@@ -42,8 +43,8 @@ export const demo = defineProtocol({
   client: {
     say: z.object({
       room: RoomName,
-      text: z.string().trim().min(1, 'say something').max(280),
-      nonce: z.string().max(64),
+      text: z.string().check(z.trim(), z.minLength(1, 'say something'), z.maxLength(280)),
+      nonce: z.string().check(z.maxLength(64)),
     }),
     typing: z.object({ room: RoomName }),
   },
@@ -55,9 +56,9 @@ export const demo = defineProtocol({
   requests: {
     startRun: {
       request: z.object({
-        steps: z.int().min(1).max(2000),
-        intervalMs: z.int().min(0).max(5000),
-        task: z.string().max(200),
+        steps: z.int().check(z.minimum(1), z.maximum(2000)),
+        intervalMs: z.int().check(z.minimum(0), z.maximum(5000)),
+        task: z.string().check(z.maxLength(200)),
       }),
       response: z.object({ runId: z.string() }),
     },

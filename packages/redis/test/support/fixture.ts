@@ -1,17 +1,13 @@
 import { createServer, type HoldfastServer, type ServerOptions } from '@holdfast/server';
-import { type App, app, RawClient } from '@holdfast/testkit';
+import { type App, app, Cleanups, RawClient } from '@holdfast/testkit';
 import { afterEach } from 'vitest';
 import { createRedisEngine, type RedisEngine, type RedisEngineOptions } from '../../src/index.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
-/** Register something to undo after the current test. */
-export function defer(fn: () => Promise<unknown>): void {
-  cleanups.push(fn);
-}
+/** Register something to undo after the current test (run in reverse order). */
+export const defer: (fn: () => unknown) => void = cleanups.defer;
 
 /** One in-process node: a real server on a free port with a RedisEngine. */
 export interface Node {

@@ -1,11 +1,11 @@
-// One Holdfast node on a RedisEngine, run as a child process by cluster.ts (through
-// register-ts.mjs, so it runs the TypeScript sources like the tests do). Configured by the
+// One Holdfast node on a RedisEngine, run as a child process by cluster.ts (testkit's
+// ChildServer, through its TypeScript hooks, so it runs the sources like the tests do). Configured by the
 // HOLDFAST_NODE environment variable; driven over the IPC channel.
 import { createServer } from '@holdfast/server';
-import { app } from '@holdfast/testkit';
+import { app, serveParent } from '@holdfast/testkit';
 import { createClient } from 'redis';
 import { createRedisEngine } from '../../src/index.js';
-import type { NodeConfig, NodeReply, NodeRequest } from './cluster.js';
+import type { NodeConfig } from './cluster.js';
 
 const config = JSON.parse(process.env.HOLDFAST_NODE ?? '{}') as NodeConfig;
 const engine = createRedisEngine({
@@ -41,8 +41,6 @@ server.handle('note', async (_data, ctx) => {
 
 await server.ready();
 
-const send = (m: NodeReply) => process.send?.(m);
-
 /** Resolves once both Redis connections of the engine are up. */
 function engineReady(): Promise<unknown> {
   return new Promise((resolve) => {
@@ -58,29 +56,18 @@ function engineReady(): Promise<unknown> {
     });
   });
 }
-process.on('message', (raw) => {
-  const m = raw as NodeRequest;
-  void (async () => {
-    try {
-      let value: unknown;
-      if (m.cmd === 'stats') value = { server: server.stats(), engine: engine.status() };
-      else if (m.cmd === 'waitReady') value = await engineReady();
-      else if (m.cmd === 'sendToRoom') {
-        const [room, n] = m.args as [string, number];
-        value = await server.sendToRoom(room, 'tick', { n });
-      } else if (m.cmd === 'broadcast') {
-        value = await server.broadcast('tick', { n: m.args[0] as number });
-      } else if (m.cmd === 'close') {
-        await server.close();
-        await runs.close();
-        send({ type: 'reply', id: m.id, ok: true, value: null });
-        process.exit(0);
-      }
-      send({ type: 'reply', id: m.id, ok: true, value });
-    } catch (err) {
-      send({ type: 'reply', id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) });
-    }
-  })();
-});
-process.on('disconnect', () => process.exit(0));
-send({ type: 'ready', url: server.url() });
+serveParent(
+  {
+    stats: () => ({ server: server.stats(), engine: engine.status() }),
+    waitReady: () => engineReady(),
+    sendToRoom: (room: string, n: number) => server.sendToRoom(room, 'tick', { n }),
+    broadcast: (n: number) => server.broadcast('tick', { n }),
+    close: async () => {
+      await server.close();
+      await runs.close();
+      // After the reply has gone out (the parent also waits for the exit).
+      setImmediate(() => process.exit(0));
+    },
+  },
+  { url: server.url() },
+);

@@ -1,0 +1,66 @@
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { holdfast } from '../.size-limit.mjs';
+import { measure, table } from '../measure.mjs';
+
+interface Row {
+  name: string;
+  min: number;
+  gzip: number;
+  limit?: number;
+}
+
+// Measures the packages' published entries (`dist`): `npm test` builds first.
+describe('browser footprint (size-limit, esbuild, min+gzip)', () => {
+  it("keeps Holdfast's bundles within their budgets", async () => {
+    const rows: Row[] = await measure(holdfast);
+    console.log(table(rows));
+    expect(rows.some((r) => r.limit !== undefined)).toBe(true);
+    for (const r of rows) {
+      expect(r.gzip, `${r.name}: ${r.gzip} B min+gzip`).toBeGreaterThan(0);
+      if (r.limit !== undefined) expect(r.gzip, `${r.name} over its budget`).toBeLessThanOrEqual(r.limit);
+    }
+  });
+
+  it('bundles zod/mini apps without classic zod', async () => {
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL('../entries/app-mini.js', import.meta.url))],
+      bundle: true,
+      write: false,
+      platform: 'browser',
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((f) => f.includes('/zod/v4/mini/'))).toBe(true);
+    expect(inputs.filter((f) => f.includes('/zod/v4/classic/'))).toEqual([]);
+  });
+
+  it.each(['browser', 'neutral'] as const)(
+    'the client imports no Node built-ins (%s platform)',
+    async (platform) => {
+      const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+      const result = await build({
+        stdin: {
+          contents: "export * from '@holdfast/client';",
+          resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+        },
+        bundle: true,
+        write: false,
+        platform,
+        format: 'esm',
+        mainFields: ['module', 'main'],
+        // Anything unresolvable stays an import we can see, instead of failing the build.
+        external: [...builtins],
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const imports = Object.values(result.metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
+      expect(imports.length).toBeGreaterThan(0);
+      expect(imports.filter((p) => builtins.has(p))).toEqual([]);
+    },
+  );
+});

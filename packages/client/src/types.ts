@@ -1,0 +1,34 @@
+import type { AnyProtocol, ServerMessages } from '@holdfast/protocol';
+import type { MessageMeta } from './events.js';
+
+/** The listener of app message `K`: its validated data and where it came from. */
+export type MessageListener<P extends AnyProtocol, K extends keyof ServerMessages<P>> = (
+  data: ServerMessages<P>[K],
+  meta: MessageMeta,
+) => void;
+
+/** Per-call options of `send()`. */
+export interface SendOptions {
+  /**
+   * Reject with `TIMEOUT` when no `res` came in time. A message never written to a socket is
+   * then dropped from the outbox; one already written stays (its outcome becomes an `ack` event).
+   * No deadline by default.
+   */
+  timeoutMs?: number;
+}
+
+/** Per-call options of `request()`. */
+export interface RequestOptions {
+  /**
+   * Reject with `TIMEOUT` when no response came in time (as for `send()`).
+   * @default 30000 (`timeouts.requestMs`)
+   */
+  timeoutMs?: number;
+}
+
+/** Where the session's cursor in a room stream starts, as answered to `join()`. */
+export interface JoinResult {
+  stream: string;
+  epoch: string;
+  offset: number;
+}
