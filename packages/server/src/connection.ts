@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws';
 import type { StoredMessage } from './engine.js';
 
 /** Delivery state of one stream on one connection. */
@@ -100,11 +99,13 @@ export class StreamTable {
   }
 }
 
-/** What the server needs of the socket under a `ws` WebSocket. */
-export interface RawSocket {
-  write(chunk: Buffer, cb?: (err?: Error | null) => void): boolean;
-  cork(): void;
-  uncork(): void;
+/**
+ * The socket of a connection as the core sees it: whether it is open. Everything else goes
+ * through the server's transport (see `transport.ts`); a `ws` WebSocket is one.
+ */
+export interface SocketHandle {
+  readonly readyState: number;
+  readonly OPEN: number;
 }
 
 /** Public metadata of a connection. */
@@ -132,10 +133,15 @@ export interface ConnectionInfo {
 /**
  * One WebSocket connection. Internal: the app sees {@link ConnectionInfo}. Its times are
  * milliseconds since the server's base time (small integers), not epoch milliseconds.
+ *
+ * Its life: `hello` (socket accepted) -> `authenticating` (hello received) -> `open` (welcome
+ * sent: `sessionId` and `user` set, see {@link hasSession}) -> closing (a close handshake
+ * started: {@link Connection.closing}, the phase is unchanged) -> `closed` (socket closed).
+ * A connection may close from any phase.
  */
 export class Connection extends StreamTable {
   readonly id: string;
-  readonly ws: WebSocket;
+  readonly ws: SocketHandle;
   readonly connectedAt: number;
   readonly remoteAddress: string;
   readonly userAgent: string | undefined;
@@ -162,14 +168,6 @@ export class Connection extends StreamTable {
   get streams(): StreamTable {
     return this;
   }
-  /**
-   * The socket under `ws` (set before `ws` hands over a connection, never unset), written to
-   * directly with frames the server built: one frame shared by every recipient of a broadcast.
-   * (A getter: a field would cost 8 bytes per connection.)
-   */
-  get raw(): RawSocket {
-    return (this.ws as unknown as { _socket: RawSocket })._socket;
-  }
   /** True while `raw` is corked until the end of this tick (writes coalesce into one syscall). */
   corked = false;
   /** The server's tick of the last write (the first write of a tick is not corked). */
@@ -180,7 +178,7 @@ export class Connection extends StreamTable {
 
   constructor(
     id: string,
-    ws: WebSocket,
+    ws: SocketHandle,
     now: number,
     remoteAddress: string,
     userAgent: string | undefined,
@@ -211,11 +209,17 @@ export class Connection extends StreamTable {
     return rate > 0 ? Math.ceil((1000 - this.tokens) / rate) : 60_000;
   }
 
+  /** A close handshake started (the phase is unchanged until the socket closes). */
+  get closing(): boolean {
+    return this.closingSince !== 0;
+  }
+
+  /** Open for writing: not closed, not closing, the socket open. */
   get isOpen(): boolean {
     return this.phase !== 'closed' && this.ws.readyState === this.ws.OPEN && this.closingSince === 0;
   }
 
-  /** Public metadata; `t0` is the base of this connection's times (see the server's `rel()`). */
+  /** Public metadata; `t0` is the base of this connection's times (see `Core.rel()`). */
   info(t0: number): ConnectionInfo {
     return {
       id: this.id,
@@ -229,4 +233,12 @@ export class Connection extends StreamTable {
       data: this.data,
     };
   }
+}
+
+/** A connection past its welcome (or closing after it): its session and user are known. */
+export type SessionConnection = Connection & { sessionId: string; user: string };
+
+/** Has the connection a session (its welcome was sent)? */
+export function hasSession(conn: Connection): conn is SessionConnection {
+  return conn.sessionId !== undefined;
 }

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HoldfastServer } from './server.js';
+import type { ServerApi } from './api.js';
 
 /** Any Holdfast server, whatever its protocol. */
-export type AnyServer = HoldfastServer<any>;
+export type AnyServer = Pick<
+  ServerApi<any>,
+  'stats' | 'connectionsList' | 'userSessions' | 'logout' | 'disconnect' | 'closeIdle'
+>;
 
 /** A plain Node HTTP handler, usable with `http`, Express (`app.get(path, h)`) and Fastify (`reply.hijack()`). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -8,6 +8,16 @@
  *
  * @packageDocumentation
  */
+
+export type {
+  ConnectionFilter,
+  Handler,
+  HandlerContext,
+  InboundType,
+  SendOptions,
+  ServerApi,
+  ServerEvents,
+} from './api.js';
 export { type Clock, systemClock } from './clock.js';
 export type { ConnectionInfo } from './connection.js';
 export {
@@ -22,7 +32,6 @@ export {
   type StoredMessage,
   type StreamHead,
 } from './engine.js';
-export type { Handler, HandlerContext, InboundType } from './handlers.js';
 export { adminHandler, type HttpHandler, statsHandler } from './http-handlers.js';
 export { type IdSource, randomIds, sha256 } from './ids.js';
 export { Inbox, type InboxMessage } from './inbox.js';
@@ -36,14 +45,11 @@ export {
   type HeartbeatOptions,
   type LimitOptions,
   type Logger,
+  type ResolvedOptions,
+  resolveOptions,
   type ServerOptions,
+  ServerOptionsError,
   silentLogger,
 } from './options.js';
-export {
-  type ConnectionFilter,
-  createServer,
-  HoldfastServer,
-  type SendOptions,
-  type ServerEvents,
-} from './server.js';
+export { createServer, HoldfastServer } from './server.js';
 export type { Counters, ServerStats } from './stats.js';

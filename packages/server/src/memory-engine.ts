@@ -29,6 +29,8 @@ export interface MemoryEngineOptions {
    * @default a random string
    */
   epoch?: string;
+  /** Random numbers in [0, 1), for the epoch prefix. @default Math.random */
+  random?: () => number;
 }
 
 /**
@@ -55,7 +57,7 @@ export class MemoryEngine implements Engine {
   constructor(options: MemoryEngineOptions = {}) {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.clock = options.clock ?? systemClock;
-    this.epochPrefix = options.epoch ?? Math.random().toString(36).slice(2, 10);
+    this.epochPrefix = options.epoch ?? (options.random ?? Math.random)().toString(36).slice(2, 10);
     this.firstEpoch = `${this.epochPrefix}0`;
     this.t0 = this.clock.now();
   }

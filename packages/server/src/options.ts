@@ -1,8 +1,8 @@
 import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
 import type { AnyProtocol } from '@holdfast/protocol';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import type { Engine, RetentionOptions } from './engine.js';
-import type { IdSource } from './ids.js';
+import { type IdSource, randomIds } from './ids.js';
 
 /** What `authenticate` sees of the connection: a snapshot, not the upgrade request itself. */
 export interface AuthRequest {
@@ -175,6 +175,8 @@ export interface ServerOptions<P extends AnyProtocol> {
   clock?: Clock;
   /** Ids and secrets. @default crypto-random */
   ids?: IdSource;
+  /** Random numbers in [0, 1) (the default engine's epoch prefix). @default Math.random */
+  random?: () => number;
   /**
    * How often the single sweep timer runs (hello deadlines, heartbeats, expiry), ms.
    * @default 1000
@@ -219,3 +221,94 @@ export const DEFAULT_SERVER_OPTIONS = {
 
 /** A silent logger. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Options that contradict each other or the server's state (thrown by `createServer` and `handle`). */
+export class ServerOptionsError extends TypeError {
+  /** What is wrong. */
+  readonly code: 'PORT_AND_SERVER' | 'DUPLICATE_HANDLER' | 'NOT_INBOUND_TYPE';
+  constructor(code: ServerOptionsError['code'], message: string) {
+    super(message);
+    this.name = 'ServerOptionsError';
+    this.code = code;
+  }
+}
+
+/** Bytes a corked socket holds at most before they are written without waiting for the tick to end. */
+const CORK_BYTES = 64 * 1024;
+
+/** Every option of a server with its default applied, resolved once by {@link resolveOptions}. */
+export interface ResolvedOptions<P extends AnyProtocol> {
+  protocol: P;
+  server: HttpServer | undefined;
+  port: number | undefined;
+  host: string;
+  path: string;
+  authenticate: Authenticate | undefined;
+  authorizeJoin: AuthorizeJoin | undefined;
+  origins: ServerOptions<P>['origins'];
+  allowMissingOrigin: boolean;
+  allowQueryToken: boolean;
+  resumeWindowMs: number;
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  limits: Required<LimitOptions>;
+  retention: RetentionOptions | undefined;
+  engine: Engine | undefined;
+  log: Logger;
+  clock: Clock;
+  ids: IdSource;
+  random: () => number;
+  /** The sweep timer's period (at least 10 ms). */
+  sweepIntervalMs: number;
+  drainTimeoutMs: number;
+  shutdownCode: 1001 | 1012;
+  /** What the decoder accepts. */
+  decodeOptions: { maxBytes: number };
+  /**
+   * Bytes corked per socket at most. Corked bytes count as buffered: kept well under both marks,
+   * so coalescing never makes a healthy socket look slow (volatile drops, 4008).
+   */
+  corkBytes: number;
+}
+
+/**
+ * Apply the defaults once and reject contradictions.
+ *
+ * @throws {ServerOptionsError} `PORT_AND_SERVER` when both `port` and `server` are given.
+ * (Neither is fine: the app then hands upgrades over with `handleUpgrade`, like `ws`'s `noServer`.)
+ */
+export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>): ResolvedOptions<P> {
+  const d = DEFAULT_SERVER_OPTIONS;
+  if (options.port !== undefined && options.server !== undefined) {
+    throw new ServerOptionsError(
+      'PORT_AND_SERVER',
+      'Give either `port` (listen) or `server` (attach to an HTTP server), not both',
+    );
+  }
+  const limits = { ...d.limits, ...options.limits };
+  return {
+    protocol: options.protocol,
+    server: options.server,
+    port: options.port,
+    host: options.host ?? '127.0.0.1',
+    path: options.path ?? d.path,
+    authenticate: options.authenticate,
+    authorizeJoin: options.authorizeJoin,
+    origins: options.origins,
+    allowMissingOrigin: options.allowMissingOrigin ?? d.allowMissingOrigin,
+    allowQueryToken: options.allowQueryToken ?? d.allowQueryToken,
+    resumeWindowMs: options.resumeWindowMs ?? d.resumeWindowMs,
+    heartbeat: { ...d.heartbeat, ...options.heartbeat },
+    limits,
+    retention: options.retention,
+    engine: options.engine,
+    log: options.logger ?? silentLogger,
+    clock: options.clock ?? systemClock,
+    ids: options.ids ?? randomIds(),
+    random: options.random ?? Math.random,
+    sweepIntervalMs: Math.max(10, options.sweepIntervalMs ?? d.sweepIntervalMs),
+    drainTimeoutMs: options.drainTimeoutMs ?? d.drainTimeoutMs,
+    shutdownCode: options.shutdownCode ?? d.shutdownCode,
+    decodeOptions: { maxBytes: limits.maxPayload },
+    corkBytes: Math.max(1, Math.min(CORK_BYTES, limits.volatileHighWaterMark / 2, limits.highWaterMark / 4)),
+  };
+}

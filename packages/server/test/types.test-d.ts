@@ -1,6 +1,6 @@
-import { app } from '@holdfast/testkit';
+import { app, type ManualClock } from '@holdfast/testkit';
 import { describe, expectTypeOf, it } from 'vitest';
-import { createServer } from '../src/index.js';
+import { type Clock, createServer } from '../src/index.js';
 
 describe('server types from defineProtocol', () => {
   const server = createServer({ protocol: app });
@@ -26,5 +26,9 @@ describe('server types from defineProtocol', () => {
     void server.broadcast('tick', { n: 'one' });
     // @ts-expect-error: 'say' is a client message, not a server message
     void server.sendToUser('u', 'say', { room: 'r', text: 't' });
+  });
+
+  it("testkit's ManualClock is a server Clock", () => {
+    expectTypeOf<ManualClock>().toExtend<Clock>();
   });
 });

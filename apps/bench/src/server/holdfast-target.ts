@@ -1,10 +1,16 @@
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Engine } from '@holdfast/server';
+import type { Engine } from '@holdfast/server';
 import { benchProtocol } from './app-protocol.js';
 import { listen, type ServerTarget } from './target.js';
 
 /** Holdfast as users run it: validation, acks and resume on (they cannot be turned off). */
 export async function createHoldfastTarget(engine?: Engine): Promise<ServerTarget> {
+  // `BENCH_HOLDFAST_SERVER`: another build of @holdfast/server (the path of its dist/index.js),
+  // to compare two versions interleaved with `experiment.js --variant 'holdfast:BENCH_HOLDFAST_SERVER=...'`.
+  const alt = process.env.BENCH_HOLDFAST_SERVER;
+  const { createServer } = (
+    alt ? await import(alt) : await import('@holdfast/server')
+  ) as typeof import('@holdfast/server');
   // Attached to our own HTTP server so it listens with the same backlog as the other targets.
   const http = createHttpServer((_req, res) => res.writeHead(426).end());
   const server = createServer({

@@ -19,12 +19,9 @@ function from(localAddress: string): WebSocketConstructor {
   };
 }
 
-/** Connections waiting for their hello and not being refused (server internals, read-only). */
-function waitingForHello(server: object): number {
-  const conns = (server as { connections: Map<string, { phase: string; closingSince: number }> }).connections;
-  let n = 0;
-  for (const c of conns.values()) if (c.phase === 'hello' && c.closingSince === 0) n++;
-  return n;
+/** Connections waiting for their hello and not being refused. */
+function waitingForHello(server: { connectionPhases(): { hello: number } }): number {
+  return server.connectionPhases().hello;
 }
 
 /** The soft limit on open files of this process (each loopback connection costs two here). */

@@ -21,10 +21,9 @@ function trackedWebSocket(): { WS: WebSocketConstructor; sockets: WebSocket[] } 
   return { WS: Tracked, sockets };
 }
 
-/** The server-side outbound buffer of a session's socket (internal, read for the memory bound). */
+/** The server-side outbound buffer of a session's socket (read for the memory bound). */
 function bufferedOf(server: HoldfastServer<App>, sessionId: string): number | undefined {
-  const conns = (server as unknown as { sessionConns: Map<string, { ws: WebSocket }> }).sessionConns;
-  return conns.get(sessionId)?.ws.bufferedAmount;
+  return server.bufferedAmountOf(sessionId);
 }
 
 describe('a slow consumer that stops reading', () => {

@@ -1,0 +1,80 @@
+/**
+ * The context every component of one server shares: resolved options, the injected clock and
+ * ids, the engine, counters, events, error reporting and tracked async work. One per server.
+ */
+import type { AnyProtocol } from '@holdfast/protocol';
+import { EventEmitter } from 'eventemitter3';
+import type { ServerEvents } from './api.js';
+import type { Clock } from './clock.js';
+import type { Engine } from './engine.js';
+import type { IdSource } from './ids.js';
+import type { Logger, ResolvedOptions } from './options.js';
+import { type Counters, newCounters } from './stats.js';
+
+/** The shared context of one server's components. */
+export class Core<P extends AnyProtocol> {
+  readonly opts: ResolvedOptions<P>;
+  readonly protocol: P;
+  readonly engine: Engine;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly log: Logger;
+  readonly limits: ResolvedOptions<P>['limits'];
+  readonly counters: Counters = newCounters();
+  readonly emitter = new EventEmitter<ServerEvents>();
+  readonly startedAt: number;
+  /**
+   * Connections keep their times (connected, last seen, next ping, closing, rate bucket) as
+   * milliseconds since `t0`: small integers, where epoch milliseconds would be a 16-byte heap
+   * number each. `info()` adds it back.
+   */
+  readonly t0: number;
+  /** Async work (handlers, hellos, joins, replays) that `close()` waits for. */
+  readonly running = new Set<Promise<unknown>>();
+  /** Set by `close()`: take no new work. */
+  draining = false;
+  /** Set by `close()`: refuse new upgrades. */
+  closing: Promise<void> | undefined;
+  /** Resolves when the engine is started and the port listens (set once by the server). */
+  started: Promise<void> = Promise.resolve();
+
+  constructor(opts: ResolvedOptions<P>, engine: Engine) {
+    this.opts = opts;
+    this.protocol = opts.protocol;
+    this.engine = engine;
+    this.clock = opts.clock;
+    this.ids = opts.ids;
+    this.log = opts.log;
+    this.limits = opts.limits;
+    this.startedAt = this.clock.now();
+    this.t0 = this.startedAt - 1;
+  }
+
+  /** Now, in milliseconds since `t0`. */
+  rel(): number {
+    return this.clock.now() - this.t0;
+  }
+
+  /** Emit an event; a throwing listener is logged, never propagated. */
+  emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): void {
+    try {
+      (this.emitter.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, 'event listener threw');
+    }
+  }
+
+  /** Something failed that the server survives: log it and emit `error`. */
+  fail(error: unknown, where: string, ids: { connectionId?: string; sessionId?: string } = {}): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.log.error({ err, where, ...ids }, 'holdfast error');
+    if (this.emitter.listenerCount('error') > 0) this.emit('error', err, { where, ...ids });
+  }
+
+  /** Keep track of async work so close() can wait for it; log anything that escapes. */
+  track(p: Promise<unknown>): void {
+    const tracked = p.catch((err) => this.fail(err, 'async'));
+    this.running.add(tracked);
+    tracked.finally(() => this.running.delete(tracked));
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Getting stored messages to connections in offset order: replay of history after a cursor,
+ * catch-up when live delivery skipped offsets, gaps, live fan-out, volatile and presence frames.
+ */
+import { type AnyProtocol, CloseCode, Streams } from '@holdfast/protocol';
+import { type Connection, hold, REPLAYING, type SessionConnection, type StreamState } from './connection.js';
+import type { Core } from './core.js';
+import type { Except, StoredMessage } from './engine.js';
+import { isExcluded } from './except.js';
+import { textFrame } from './frame.js';
+import type { Outbound } from './outbound.js';
+import type { Pool } from './pool.js';
+import { gapFrame, presenceFrame } from './wire.js';
+
+/** Messages read from history per engine call. */
+const PAGE = 500;
+
+/** Live messages kept per stream while a replay runs; beyond it they are re-read from history. */
+const MAX_PENDING = 10_000;
+
+/** Delivery of one server. */
+export class Delivery<P extends AnyProtocol> {
+  private readonly core: Core<P>;
+  private readonly pool: Pool<P>;
+  private readonly out: Outbound<P>;
+
+  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>) {
+    this.core = core;
+    this.pool = pool;
+    this.out = out;
+  }
+
+  /**
+   * Send a stream's retained messages after the connection's cursor, then whatever arrived
+   * live meanwhile, merged by offset; then switch the stream to live delivery.
+   */
+  async replay(conn: SessionConnection, stream: string): Promise<void> {
+    const st = conn.streams.get(stream);
+    if (!st) return;
+    const { core, out } = this;
+    try {
+      for (;;) {
+        const page = await core.engine.read(stream, st.sent, PAGE);
+        if (conn.streams.get(stream) !== st || !conn.isOpen) return;
+        if (page.epoch !== st.epoch) {
+          this.sendGap(conn, stream, st, page.epoch, page.first - 1, 'epoch');
+          continue;
+        }
+        if (page.first > st.sent + 1 && page.offset > st.sent) {
+          // Trimmed while we were away: say so rather than skip silently.
+          this.sendGap(conn, stream, st, page.epoch, page.first - 1, 'retention');
+        }
+        for (const m of page.messages) {
+          if (out.bufferedAmount(conn) <= core.limits.highWaterMark / 2) {
+            this.deliverTo(conn, st, m, undefined, true);
+            continue;
+          }
+          // Replay is paced by the socket: a big backlog must not look like a slow consumer.
+          // Above half the mark, wait until this frame is flushed before the next one.
+          await new Promise<void>((resolve) => {
+            if (!this.deliverTo(conn, st, m, undefined, true, () => resolve())) resolve();
+          });
+          if (conn.streams.get(stream) !== st || !conn.isOpen) return;
+        }
+        if (page.messages.length === PAGE) continue;
+        if (
+          st.pending !== undefined &&
+          st.pending.length > 0 &&
+          st.pending[0]!.offset > st.sent + 1 &&
+          st.pending.length >= MAX_PENDING
+        ) {
+          // Live messages piled up beyond what we keep while replaying: they are in history, read on.
+          st.pending = REPLAYING;
+          continue;
+        }
+        break;
+      }
+      const pending = st.pending;
+      st.pending = undefined;
+      if (pending && pending.length > 0) {
+        pending.sort((a, b) => a.offset - b.offset);
+        for (const m of pending) this.deliverTo(conn, st, m, undefined);
+      }
+    } catch (err) {
+      core.counters.engineErrors += 1;
+      core.fail(err, 'replay', { connectionId: conn.id });
+      this.pool.closeConn(conn, CloseCode.Internal, 'history unavailable');
+    }
+  }
+
+  private sendGap(
+    conn: Connection,
+    stream: string,
+    st: StreamState,
+    epoch: string,
+    newOffset: number,
+    reason: 'epoch' | 'retention',
+  ): void {
+    // `to` is the cursor the client adopts. For an epoch change it is the last missing offset of
+    // the new epoch: 0 (an empty range) when the new epoch is complete, so message 1 is kept.
+    const from = reason === 'epoch' ? 1 : st.sent + 1;
+    this.core.counters.gaps += 1;
+    this.out.send(conn, gapFrame(stream, epoch, from, newOffset, reason));
+    st.epoch = epoch;
+    st.sent = newOffset;
+  }
+
+  /** Deliver one stored message to one connection, in offset order (`frame`: its prebuilt frame). */
+  private deliverTo(
+    conn: SessionConnection,
+    st: StreamState,
+    m: StoredMessage,
+    frame: Buffer | undefined,
+    paced = false,
+    flushed?: () => void,
+  ): boolean {
+    if (m.offset <= st.sent) return false;
+    st.sent = m.offset;
+    if (m.except && isExcluded(m.except, conn.sessionId, conn.user)) return false;
+    this.core.counters.deliveries += 1;
+    return this.out.send(conn, frame ?? m.frame, paced, flushed);
+  }
+
+  /** A message appended to a stream (the engine's `message` listener). */
+  deliverLive(stream: string, epoch: string, m: StoredMessage): void {
+    const subs = this.pool.subscribers.raw(stream);
+    if (!subs) return;
+    // One WebSocket frame for every recipient: no per-recipient copy or header.
+    const frame = textFrame(m.frame);
+    if (subs instanceof Set) for (const conn of subs) this.deliverLiveTo(conn, stream, epoch, m, frame);
+    else this.deliverLiveTo(subs, stream, epoch, m, frame);
+  }
+
+  private deliverLiveTo(
+    conn: SessionConnection,
+    stream: string,
+    epoch: string,
+    m: StoredMessage,
+    frame: Buffer,
+  ): void {
+    const st = conn.streams.get(stream);
+    if (!st) return;
+    if (st.pending !== undefined) {
+      hold(st, m);
+      return;
+    }
+    if (epoch !== st.epoch) {
+      // The stream's history was lost while connected (e.g. the store was flushed).
+      this.sendGap(conn, stream, st, epoch, m.offset - 1, 'epoch');
+    } else if (m.offset > st.sent + 1) {
+      // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
+      // delivery is complete and in order): catch up from history first.
+      st.pending = [m];
+      this.core.track(this.replay(conn, stream));
+      return;
+    }
+    this.deliverTo(conn, st, m, frame);
+  }
+
+  /** Send one frame of `text` to a stream's subscribers, dropping it for sockets over the volatile mark. */
+  deliverShared(stream: string, text: string, except: Except | undefined): void {
+    const subs = this.pool.subscribers.raw(stream);
+    if (!subs) return;
+    const frame = textFrame(text);
+    if (subs instanceof Set) for (const conn of subs) this.deliverSharedTo(conn, frame, except);
+    else this.deliverSharedTo(subs, frame, except);
+  }
+
+  private deliverSharedTo(conn: SessionConnection, frame: Buffer, except: Except | undefined): void {
+    if (except && isExcluded(except, conn.sessionId, conn.user)) return;
+    if (this.out.bufferedAmount(conn) > this.core.limits.volatileHighWaterMark) {
+      this.core.counters.volatileDrops += 1;
+      return;
+    }
+    this.out.send(conn, frame);
+  }
+
+  /** A presence event (the engine's `presence` listener). */
+  deliverPresence(room: string, event: 'join' | 'leave', user: string, sessions: number): void {
+    const stream = Streams.room(room);
+    // Serialized only for a room with members here (presence reaches every node).
+    if (!this.pool.subscribers.hasKey(stream)) return;
+    this.deliverShared(stream, presenceFrame(room, event, user, sessions), undefined);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Client messages and requests (`pub`): deduplicated by id, validated, run by their handler
+ * (or put in the session's inbox), answered with `res` exactly once per id.
+ */
+import { type AnyProtocol, ErrorCode, HoldfastError } from '@holdfast/protocol';
+import type { Handler, HandlerContext, InboundType, ServerApi } from './api.js';
+import type { SessionConnection } from './connection.js';
+import type { Core } from './core.js';
+import { ServerOptionsError } from './options.js';
+import type { Outbound } from './outbound.js';
+import type { Sessions } from './sessions.js';
+import { notRecordedFrame, resError, resOk } from './wire.js';
+
+/** Client messages of one server. */
+export class Dispatch<P extends AnyProtocol> {
+  private readonly core: Core<P>;
+  private readonly out: Outbound<P>;
+  private readonly sessions: Sessions<P>;
+  private readonly api: ServerApi<P>;
+  private readonly handlers = new Map<string, Handler<any>>();
+  /** Messages being handled asynchronously, by session and id (a resend waits for the first). */
+  private readonly inflight = new Map<string, { promise: Promise<string> }>();
+
+  constructor(core: Core<P>, out: Outbound<P>, sessions: Sessions<P>, api: ServerApi<P>) {
+    this.core = core;
+    this.out = out;
+    this.sessions = sessions;
+    this.api = api;
+  }
+
+  /** How many messages are being handled asynchronously. */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Register a handler.
+   * @throws {ServerOptionsError} for a type that is not inbound, or a second handler of one type
+   */
+  handle<K extends InboundType<P>>(type: K, handler: Handler<P, K>): void {
+    const protocol = this.core.protocol;
+    if (!protocol.isClientMessage(type) && !protocol.isRequest(type)) {
+      throw new ServerOptionsError(
+        'NOT_INBOUND_TYPE',
+        `"${type}" is not a client message or request of the protocol`,
+      );
+    }
+    if (this.handlers.has(type)) {
+      throw new ServerOptionsError('DUPLICATE_HANDLER', `"${type}" already has a handler`);
+    }
+    this.handlers.set(type, handler as Handler<any>);
+  }
+
+  /**
+   * A client message or request: deduplicated by id, validated, handled, answered with `res`.
+   * With an engine that answers at once (`handledSync`) and a handler that returns a value
+   * (not a promise), the whole round trip is synchronous: no promise per request.
+   */
+  onPub(conn: SessionConnection, id: string, type: string, data: unknown): void {
+    const { core, out } = this;
+    const sessionId = conn.sessionId;
+    const sync = core.engine.handledSync;
+    if (sync && (this.inflight.size === 0 || !this.inflight.has(`${sessionId}\u0000${id}`))) {
+      let res: string | Promise<string>;
+      try {
+        const stored = sync.get(sessionId, id);
+        if (stored !== undefined) {
+          core.counters.duplicates += 1;
+          return out.sendRes(sessionId, stored);
+        }
+        res = this.runHandler(conn, id, type, data);
+        if (typeof res === 'string') {
+          sync.put(sessionId, id, res, core.limits.dedupeSize);
+          return out.sendRes(sessionId, res);
+        }
+      } catch (err) {
+        return this.notRecorded(sessionId, err);
+      }
+      // The handler is asynchronous: track it like any other.
+      return core.track(this.pubAsync(sessionId, id, res));
+    }
+    core.track(this.pubAsync(sessionId, id, conn, type, data));
+  }
+
+  /** `onPub` when something must be awaited: the handler (`running`) or the engine. */
+  private async pubAsync(
+    sessionId: string,
+    id: string,
+    ...work: [running: Promise<string>] | [conn: SessionConnection, type: string, data: unknown]
+  ): Promise<void> {
+    const { core, out } = this;
+    const key = `${sessionId}\u0000${id}`;
+    const running = this.inflight.get(key);
+    if (running) {
+      core.counters.duplicates += 1;
+      out.sendRes(sessionId, await running.promise);
+      return;
+    }
+    const promise = (async () => {
+      if (work.length === 1) {
+        const res = await work[0];
+        await core.engine.putHandled(sessionId, id, res, core.limits.dedupeSize);
+        return res;
+      }
+      const stored = await core.engine.getHandled(sessionId, id);
+      if (stored !== undefined) {
+        core.counters.duplicates += 1;
+        return stored;
+      }
+      const res = await this.runHandler(work[0], id, work[1], work[2]);
+      await core.engine.putHandled(sessionId, id, res, core.limits.dedupeSize);
+      return res;
+    })();
+    this.inflight.set(key, { promise });
+    try {
+      out.sendRes(sessionId, await promise);
+    } catch (err) {
+      this.notRecorded(sessionId, err);
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  /** The handled-record could not be stored: do not ack, the client will resend. */
+  private notRecorded(sessionId: string, err: unknown): void {
+    this.core.counters.engineErrors += 1;
+    this.core.fail(err, 'pub', { sessionId });
+    this.out.sendRes(sessionId, notRecordedFrame());
+  }
+
+  /** Validate and run a handler; its `res` frame, synchronously when the handler returned a value. */
+  private runHandler(
+    conn: SessionConnection,
+    id: string,
+    type: string,
+    data: unknown,
+  ): string | Promise<string> {
+    const { core } = this;
+    const { sessionId, user } = conn;
+    const parsed = core.protocol.parseInbound(type, data);
+    if (!parsed.ok) return resError(id, parsed.error);
+    const handler = this.handlers.get(type);
+    if (!handler) {
+      const inbox = this.sessions.inboxes.get(sessionId);
+      if (inbox) {
+        return inbox.put({ id, type, data: parsed.value, sessionId, user }).then(() => resOk(id));
+      }
+      return resError(id, new HoldfastError(ErrorCode.NoHandler, `No handler for "${type}"`));
+    }
+    const ctx: HandlerContext<P> = {
+      server: this.api,
+      sessionId,
+      user,
+      connectionId: conn.id,
+      messageId: id,
+      data: conn.data,
+    };
+    core.counters.messagesIn += 1;
+    let result: unknown;
+    try {
+      result = handler(parsed.value, ctx);
+    } catch (err) {
+      return this.handlerFailed(id, type, sessionId, err);
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => this.handlerDone(id, type, sessionId, value),
+        (err) => this.handlerFailed(id, type, sessionId, err),
+      );
+    }
+    return this.handlerDone(id, type, sessionId, result);
+  }
+
+  private handlerFailed(id: string, type: string, sessionId: string, err: unknown): string {
+    this.core.counters.handlerErrors += 1;
+    if (err instanceof HoldfastError) return resError(id, err);
+    this.core.fail(err, 'handler', { sessionId });
+    return resError(id, new HoldfastError(ErrorCode.HandlerError, `Handler for "${type}" failed`));
+  }
+
+  /** The `res` of a handler's result (a request's response is checked against its schema). */
+  private handlerDone(id: string, type: string, sessionId: string, result: unknown): string {
+    const protocol = this.core.protocol;
+    if (protocol.isRequest(type)) {
+      const checked = protocol.parseResponse(type, result);
+      if (!checked.ok) {
+        const message = `Handler for "${type}" returned an invalid response`;
+        this.core.fail(new Error(message), 'handler', { sessionId });
+        return resError(id, new HoldfastError(ErrorCode.HandlerError, message));
+      }
+    }
+    return resOk(id, result);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,386 @@
+/**
+ * `hello` to `welcome`, in named steps: version, authenticate, find the session to resume,
+ * admit (connections per user), create or resume, connect, attach the streams, welcome,
+ * replay. Also `refresh` (authenticate again on an open connection).
+ */
+import {
+  type AnyProtocol,
+  CloseCode,
+  type Cursor,
+  ErrorCode,
+  HoldfastError,
+  type StreamStatus,
+  Streams,
+  SUPPORTED_VERSIONS,
+} from '@holdfast/protocol';
+import { type Connection, REPLAYING, type SessionConnection } from './connection.js';
+import type { Core } from './core.js';
+import type { Delivery } from './delivery.js';
+import type { SessionRecord } from './engine.js';
+import { flat, sha256 } from './ids.js';
+import type { AuthResult } from './options.js';
+import type { Outbound } from './outbound.js';
+import type { Pool } from './pool.js';
+import { resError, resOk, welcomeFrame } from './wire.js';
+
+/** A decoded `hello` frame. */
+export interface Hello {
+  version: number;
+  token?: string | undefined;
+  resume?: { sessionId: string; resumeToken: string; cursors: Cursor[] } | undefined;
+}
+
+/** An accepted authentication. */
+type Authenticated = AuthResult & { user: string };
+
+/** What the resume lookup found. */
+interface Found {
+  record: SessionRecord | undefined;
+  resumeError: 'expired' | 'forbidden' | undefined;
+}
+
+/** The session a hello ends in, before it is attached. */
+interface Opened {
+  record: SessionRecord;
+  resumeToken: string;
+  streams: StreamStatus[];
+}
+
+/** Handshakes of one server. */
+export class Handshake<P extends AnyProtocol> {
+  private readonly core: Core<P>;
+  private readonly pool: Pool<P>;
+  private readonly out: Outbound<P>;
+  private readonly delivery: Delivery<P>;
+
+  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>) {
+    this.core = core;
+    this.pool = pool;
+    this.out = out;
+    this.delivery = delivery;
+  }
+
+  /** `hello`, with storage failures answered at once (1013) instead of leaving the client waiting. */
+  async onHello(conn: Connection, hello: Hello): Promise<void> {
+    try {
+      await this.hello(conn, hello);
+    } catch (err) {
+      this.core.counters.engineErrors += 1;
+      this.core.fail(err, 'hello', { connectionId: conn.id });
+      this.pool.closeConn(conn, CloseCode.TryAgainLater, 'storage unavailable', 1000);
+      this.pool.releaseSlot(conn);
+    }
+  }
+
+  private async hello(conn: Connection, hello: Hello): Promise<void> {
+    await this.core.started;
+    if (!this.versionOk(conn, hello.version)) return;
+    const auth = await this.authenticated(conn, hello.token);
+    if (!auth) return;
+    const now = this.core.clock.now();
+    if (auth.expiresAt !== undefined && auth.expiresAt <= now) {
+      return this.pool.closeConn(conn, CloseCode.Unauthorized, 'token expired');
+    }
+    const found = await this.findSession(hello, auth);
+    if (!conn.isOpen) return;
+    const user = found.record ? found.record.user : auth.user || this.core.ids.id('anon_');
+    if (!(await this.admit(conn, found.record, user))) return;
+    const opened = await this.createOrResume(hello, auth, found, user, now);
+    if (!(await this.connect(conn, hello, found, opened.record))) return;
+    const open = this.attach(conn, auth, opened);
+    this.welcome(open, auth, found, hello, opened);
+    // Replay every stream after its cursor, then switch to live.
+    for (const stream of open.streams.keys()) await this.delivery.replay(open, stream);
+  }
+
+  /** Step 1: a protocol version this server speaks. */
+  private versionOk(conn: Connection, version: number): boolean {
+    if (SUPPORTED_VERSIONS.includes(version)) return true;
+    this.pool.closeConn(conn, CloseCode.UnsupportedVersion, `server speaks ${SUPPORTED_VERSIONS.join(',')}`);
+    return false;
+  }
+
+  /** Step 2: the app's `authenticate` (undefined when refused or the socket went away). */
+  private async authenticated(
+    conn: Connection,
+    token: string | undefined,
+  ): Promise<Authenticated | undefined> {
+    const auth = await this.authenticate(conn, token);
+    if (!conn.isOpen) return undefined;
+    if (!auth || typeof auth.user !== 'string') {
+      this.pool.closeConn(conn, CloseCode.Unauthorized, 'authentication failed');
+      return undefined;
+    }
+    return auth as Authenticated;
+  }
+
+  /** Run the app's `authenticate` on a token (from hello or refresh, else from the upgrade). */
+  private async authenticate(conn: Connection, helloToken: string | undefined): Promise<AuthResult | null> {
+    const { core } = this;
+    const hs = conn.handshake;
+    const token = helloToken ?? hs?.token;
+    const tokenSource = helloToken ? 'hello' : hs?.tokenSource;
+    if (!core.opts.authenticate) return { user: '' };
+    try {
+      return await core.opts.authenticate({
+        token,
+        tokenSource,
+        headers: hs?.headers ?? {},
+        url: hs?.url ?? '',
+        remoteAddress: conn.remoteAddress,
+      });
+    } catch (err) {
+      core.log.debug({ err, connectionId: conn.id }, 'authenticate refused');
+      return null;
+    }
+  }
+
+  /** Step 3: the session to resume, if the hello asks for one and may have it. */
+  private async findSession(hello: Hello, auth: Authenticated): Promise<Found> {
+    if (!hello.resume) return { record: undefined, resumeError: undefined };
+    const record = await this.core.engine.getSession(hello.resume.sessionId);
+    if (!record) return { record: undefined, resumeError: 'expired' };
+    if (
+      record.resumeTokenHash !== sha256(hello.resume.resumeToken) ||
+      (this.core.opts.authenticate && record.user !== auth.user)
+    ) {
+      return { record: undefined, resumeError: 'forbidden' };
+    }
+    return { record, resumeError: undefined };
+  }
+
+  /**
+   * Step 4: connections per user, across nodes. A resume replaces the session's old
+   * connection first. False when refused (or the socket went away).
+   */
+  private async admit(conn: Connection, record: SessionRecord | undefined, user: string): Promise<boolean> {
+    const { core, pool } = this;
+    if (record) {
+      const old = pool.sessionConns.get(record.id);
+      if (old && old !== conn) pool.replace(old);
+      else if (!old) {
+        await core.engine.publishControl({
+          op: 'disconnect',
+          sessionId: record.id,
+          code: CloseCode.GoingAway,
+          reason: 'replaced',
+          end: false,
+        });
+      }
+    }
+    const limit = core.limits.connectionsPerUser;
+    if (!(await core.engine.acquireUserSlot(user, conn.id, limit))) {
+      pool.closeConn(conn, CloseCode.TooManyConnections, `at most ${limit} connections per user`);
+      return false;
+    }
+    conn.slotHeld = true;
+    conn.user = user;
+    if (!conn.isOpen) {
+      pool.releaseSlot(conn);
+      return false;
+    }
+    return true;
+  }
+
+  /** Step 5: resume the found session, or create one (reporting a failed resume's cursors as gaps). */
+  private async createOrResume(
+    hello: Hello,
+    auth: Authenticated,
+    found: Found,
+    user: string,
+    now: number,
+  ): Promise<Opened> {
+    const { core } = this;
+    const cursors = new Map((hello.resume?.cursors ?? []).map((c) => [c.stream, c] as const));
+    if (found.record && hello.resume) {
+      // The resume token stays the same for the session's life: the client may not have
+      // received a rotated one if this connection dies before the welcome arrives.
+      const streams = await this.resumeStreams(found.record, cursors);
+      core.counters.resumes += 1;
+      return { record: found.record, resumeToken: hello.resume.resumeToken, streams };
+    }
+    if (found.resumeError) core.counters.resumeFailures += 1;
+    const resumeToken = core.ids.secret();
+    const record: SessionRecord = {
+      id: core.ids.id('s_'),
+      user,
+      resumeTokenHash: sha256(resumeToken),
+      createdAt: now,
+      rooms: [],
+      acked: {},
+      data: auth.data,
+    };
+    const streams: StreamStatus[] = [];
+    for (const stream of baseStreams(record)) {
+      const head = await core.engine.head(stream);
+      record.acked[stream] = { epoch: head.epoch, offset: head.offset };
+      streams.push({ stream, epoch: head.epoch, offset: head.offset, status: 'new' });
+    }
+    await core.engine.createSession(record, 0);
+    core.counters.sessionsCreated += 1;
+    if (found.resumeError) {
+      for (const c of cursors.values()) {
+        streams.push({
+          stream: c.stream,
+          epoch: c.epoch,
+          offset: c.offset,
+          status: 'gap',
+          reason: found.resumeError,
+        });
+      }
+    }
+    return { record, resumeToken, streams };
+  }
+
+  /** The status of each stream of a resumed session against the client's (or stored) cursors. */
+  private async resumeStreams(record: SessionRecord, cursors: Map<string, Cursor>): Promise<StreamStatus[]> {
+    const out: StreamStatus[] = [];
+    const names = [...baseStreams(record), ...record.rooms.map((r) => Streams.room(r))];
+    for (const stream of names) {
+      const head = await this.core.engine.head(stream);
+      const cursor = cursors.get(stream) ?? record.acked[stream];
+      if (!cursor) {
+        out.push({ stream, epoch: head.epoch, offset: head.offset, status: 'new' });
+      } else if (cursor.epoch !== head.epoch) {
+        out.push({ stream, epoch: head.epoch, offset: head.first - 1, status: 'gap', reason: 'epoch' });
+      } else if (cursor.offset > head.offset) {
+        out.push({ stream, epoch: head.epoch, offset: head.offset, status: 'gap', reason: 'unknown' });
+      } else if (cursor.offset < head.first - 1) {
+        out.push({
+          stream,
+          epoch: head.epoch,
+          offset: head.first - 1,
+          status: 'gap',
+          reason: 'retention',
+          from: cursor.offset + 1,
+          to: head.first - 1,
+        });
+      } else {
+        out.push({ stream, epoch: head.epoch, offset: cursor.offset, status: 'recovered' });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Step 6: mark the session connected, unless the socket went away meanwhile (then its slot
+   * is released and the session left to expire). Two resumes of one session racing: the later
+   * one wins, never two sockets per session.
+   */
+  private async connect(
+    conn: Connection,
+    hello: Hello,
+    found: Found,
+    record: SessionRecord,
+  ): Promise<boolean> {
+    const { core, pool } = this;
+    const windowMs = core.opts.resumeWindowMs;
+    if (!conn.isOpen) {
+      pool.releaseSlot(conn);
+      if (!hello.resume || found.resumeError) await core.engine.touchSession(record.id, windowMs);
+      return false;
+    }
+    conn.reconnects = await core.engine.markConnected(record.id);
+    if (!conn.isOpen) {
+      pool.releaseSlot(conn);
+      await core.engine.touchSession(record.id, windowMs);
+      return false;
+    }
+    const rival = pool.sessionConns.get(record.id);
+    if (rival && rival !== conn) pool.replace(rival);
+    return true;
+  }
+
+  /**
+   * Step 7: attach. From here on live messages for these streams reach this connection
+   * (buffered while replaying).
+   */
+  private attach(conn: Connection, auth: Authenticated, opened: Opened): SessionConnection {
+    const { core, pool } = this;
+    const { record, streams } = opened;
+    conn.sessionId = record.id;
+    const open = conn as SessionConnection;
+    open.data = auth.data ?? record.data;
+    open.tokenExpiresAt = auth.expiresAt;
+    open.phase = 'open';
+    open.handshake = undefined;
+    open.nextPingAt = core.rel() + core.opts.heartbeat.intervalMs;
+    pool.pending -= 1;
+    pool.sessionConns.set(record.id, open);
+    for (const s of streams) {
+      if (
+        s.status === 'gap' &&
+        s.reason !== undefined &&
+        (s.reason === 'expired' || s.reason === 'forbidden')
+      )
+        continue;
+      open.streams.set({
+        stream: s.stream,
+        next: undefined,
+        epoch: s.epoch,
+        sent: s.offset,
+        pending: REPLAYING,
+        acked: s.offset,
+      });
+      pool.subscribe(open, s.stream);
+    }
+    core.counters.gaps += streams.filter((s) => s.status === 'gap').length;
+    return open;
+  }
+
+  /** Step 8: the `welcome` frame and the lifecycle events. */
+  private welcome(
+    conn: SessionConnection,
+    auth: Authenticated,
+    found: Found,
+    hello: Hello,
+    opened: Opened,
+  ): void {
+    const { core } = this;
+    const { record, streams } = opened;
+    const resumed = !found.resumeError && hello.resume !== undefined;
+    this.out.send(
+      conn,
+      welcomeFrame({
+        sessionId: record.id,
+        resumeToken: opened.resumeToken,
+        resumed,
+        resumeError: found.resumeError,
+        user: conn.user,
+        streams,
+        heartbeat: core.opts.heartbeat,
+        maxPayload: core.limits.maxPayload,
+        maxRooms: core.limits.roomsPerSession,
+        messagesPerSecond: core.limits.messagesPerSecond,
+        tokenExpiresAt: auth.expiresAt,
+      }),
+    );
+    const info = { ...conn.info(core.t0), resumed };
+    if (resumed) core.emit('session:resumed', { sessionId: record.id, user: conn.user, streams });
+    else core.emit('session:created', { sessionId: record.id, user: conn.user });
+    core.emit('connection', info);
+  }
+
+  /** `refresh`: a new token for the same user, answered with `res` (its expiry). */
+  async refresh(conn: SessionConnection, id: string, token: string): Promise<void> {
+    const { core, out } = this;
+    const { sessionId } = conn;
+    const auth = await this.authenticate(conn, token);
+    if (!auth || (auth.expiresAt !== undefined && auth.expiresAt <= core.clock.now())) {
+      return out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unauthorized, 'Token refused')));
+    }
+    if (core.opts.authenticate && auth.user !== conn.user) {
+      return out.sendRes(
+        sessionId,
+        resError(id, new HoldfastError(ErrorCode.Forbidden, 'Token is for another user')),
+      );
+    }
+    conn.tokenExpiresAt = auth.expiresAt;
+    out.sendRes(sessionId, resOk(id, { expiresAt: auth.expiresAt }));
+  }
+}
+
+/** The streams every session has: its own, its user's, the broadcast. */
+function baseStreams(record: SessionRecord): string[] {
+  return [flat(Streams.session(record.id)), flat(Streams.user(record.user)), Streams.broadcast];
+}

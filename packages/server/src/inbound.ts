@@ -1,0 +1,195 @@
+/**
+ * Frames from clients: intake (rate limit, decode, drain), the fast path of `ack`, and the
+ * dispatch of each frame type to its component.
+ */
+import {
+  type AnyProtocol,
+  CloseCode,
+  type Cursor,
+  decode,
+  ErrorCode,
+  HoldfastError,
+  type Issue,
+  isWireStream,
+  WireLimits,
+} from '@holdfast/protocol';
+import { type Connection, hasSession, type SessionConnection } from './connection.js';
+import type { Core } from './core.js';
+import type { Dispatch } from './dispatch.js';
+import type { Handshake } from './handshake.js';
+import type { Outbound } from './outbound.js';
+import type { Pool } from './pool.js';
+import type { Rooms } from './rooms.js';
+import { pongFrame } from './wire.js';
+
+/** Frame intake of one server. */
+export class Inbound<P extends AnyProtocol> {
+  private readonly core: Core<P>;
+  private readonly pool: Pool<P>;
+  private readonly out: Outbound<P>;
+  private readonly handshake: Handshake<P>;
+  private readonly dispatch: Dispatch<P>;
+  private readonly rooms: Rooms<P>;
+
+  constructor(
+    core: Core<P>,
+    pool: Pool<P>,
+    out: Outbound<P>,
+    handshake: Handshake<P>,
+    dispatch: Dispatch<P>,
+    rooms: Rooms<P>,
+  ) {
+    this.core = core;
+    this.pool = pool;
+    this.out = out;
+    this.handshake = handshake;
+    this.dispatch = dispatch;
+    this.rooms = rooms;
+  }
+
+  /** One frame from a client (the transport's `message`). */
+  onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    if (conn.phase === 'closed' || conn.closing) return;
+    const { core, pool, out } = this;
+    const limits = core.limits;
+    const now = core.rel();
+    conn.lastSeen = now;
+    core.counters.framesIn += 1;
+    if (!conn.take(now, limits.messagesPerSecond, limits.burst)) {
+      return pool.closeConn(
+        conn,
+        CloseCode.RateLimited,
+        'too many frames',
+        conn.retryAfterMs(limits.messagesPerSecond),
+      );
+    }
+    const open = conn.phase === 'open' && hasSession(conn) ? conn : undefined;
+    if (!isBinary && open && isAck(data)) {
+      const cursors = parseAck(open, data);
+      if (cursors) return this.onAck(open, cursors);
+    }
+    const decoded = decode(isBinary ? data : data.toString('utf8'), 'client', core.opts.decodeOptions);
+    if (!decoded.ok) {
+      out.sendError(conn, decoded.error);
+      return pool.closeConn(conn, CloseCode.BadProtocol, decoded.error.code);
+    }
+    const frame = decoded.frame;
+    if (core.draining && frame.t !== 'ack' && frame.t !== 'ping' && frame.t !== 'pong') {
+      // Shutting down: take no new work. Unanswered messages stay in the client's outbox.
+      if (frame.t === 'hello') pool.closeConn(conn, core.opts.shutdownCode, 'server shutting down');
+      return;
+    }
+    if (!open) {
+      if (frame.t === 'hello' && conn.phase === 'hello') {
+        conn.phase = 'authenticating';
+        core.track(this.handshake.onHello(conn, frame));
+        return;
+      }
+      out.sendError(conn, new HoldfastError(ErrorCode.UnexpectedFrame, `"${frame.t}" before welcome`));
+      return pool.closeConn(conn, CloseCode.BadProtocol, 'expected hello');
+    }
+    switch (frame.t) {
+      case 'pub':
+        return this.dispatch.onPub(open, frame.id, frame.type, frame.data);
+      case 'ack':
+        this.onAck(open, frame.cursors);
+        return;
+      case 'join':
+        core.track(this.rooms.onJoinFrame(open, frame.id, frame.room));
+        return;
+      case 'leave':
+        core.track(this.rooms.onLeaveFrame(open, frame.id, frame.room));
+        return;
+      case 'refresh':
+        core.track(this.handshake.refresh(open, frame.id, frame.token));
+        return;
+      case 'ping':
+        out.send(open, pongFrame(frame.ts));
+        return;
+      case 'pong':
+        return;
+      case 'hello':
+        out.sendError(open, new HoldfastError(ErrorCode.UnexpectedFrame, 'second hello'));
+        return pool.closeConn(open, CloseCode.BadProtocol, 'second hello');
+    }
+  }
+
+  /** Acks: cumulative per stream, stale epochs ignored, offsets never sent refused. */
+  private onAck(conn: SessionConnection, cursors: Cursor[]): void {
+    const { core } = this;
+    core.counters.acks += 1;
+    const valid: Cursor[] = [];
+    const bad: Issue[] = [];
+    cursors.forEach((c, i) => {
+      const st = conn.streams.get(c.stream);
+      if (!st) bad.push({ path: ['cursors', i, 'stream'], message: 'not subscribed to this stream' });
+      else if (c.epoch !== st.epoch)
+        return; // an ack from before an epoch change: stale, ignore
+      else if (c.offset > st.sent)
+        bad.push({ path: ['cursors', i, 'offset'], message: 'offset was never sent' });
+      else if (c.offset > st.acked) {
+        // Acks are cumulative: one below an earlier ack is ignored.
+        st.acked = c.offset;
+        valid.push(c);
+      }
+    });
+    if (bad.length)
+      this.out.sendError(conn, new HoldfastError(ErrorCode.InvalidAck, 'Invalid ack', { issues: bad }));
+    if (valid.length) {
+      const { sessionId } = conn;
+      core.engine.saveAcks(sessionId, valid).catch((err) => {
+        core.counters.engineErrors += 1;
+        core.fail(err, 'ack', { sessionId });
+      });
+    }
+  }
+}
+
+/**
+ * The fast path of the most frequent frame: a well-formed `ack` of streams this connection
+ * has, for offsets it was sent, checked by hand instead of by the generic decoder. Anything
+ * else (malformed, unknown stream, stale epoch, extra fields) returns undefined and takes the
+ * generic path, which answers it exactly as before.
+ */
+function parseAck(conn: Connection, data: Buffer): Cursor[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const frame = value as { t?: unknown; cursors?: unknown };
+  if (frame.t !== 'ack' || keyCount(frame) !== 2) return undefined;
+  const list = frame.cursors;
+  if (!Array.isArray(list) || list.length === 0 || list.length > WireLimits.cursors) return undefined;
+  const out: Cursor[] = [];
+  for (const c of list as unknown[]) {
+    if (typeof c !== 'object' || c === null || keyCount(c) !== 3) return undefined;
+    const { stream, epoch, offset } = c as { stream?: unknown; epoch?: unknown; offset?: unknown };
+    const st = typeof stream === 'string' ? conn.streams.get(stream) : undefined;
+    if (!st || epoch !== st.epoch || typeof offset !== 'number') return undefined;
+    // Streams the server made from app ids (user ids, server-side joins) are not checked
+    // when made: hold them to the wire's rules here, as the schema would.
+    if (!isWireStream(stream)) return undefined;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.sent) return undefined;
+    out.push({ stream, epoch: st.epoch, offset });
+  }
+  return out;
+}
+
+const ACK_PREFIX = Buffer.from('{"t":"ack"');
+
+/** Does this text frame start like the client's `ack` frames? */
+function isAck(data: Buffer): boolean {
+  return (
+    data.length > ACK_PREFIX.length &&
+    data.compare(ACK_PREFIX, 0, ACK_PREFIX.length, 0, ACK_PREFIX.length) === 0
+  );
+}
+
+/** Own enumerable keys of a parsed JSON object, counted without allocating. */
+function keyCount(o: object): number {
+  let n = 0;
+  for (const _ in o) n += 1;
+  return n;
+}

@@ -1,0 +1,182 @@
+/**
+ * The connections of this node and their lookups: by id, by session, by stream (subscribers);
+ * pending (pre-welcome) counts; closing, detaching and slot release; the pool queries of the
+ * app API.
+ */
+import { type AnyProtocol, CloseCode, closeReason, Streams } from '@holdfast/protocol';
+import type { ConnectionFilter } from './api.js';
+import type { Connection, ConnectionInfo, SessionConnection } from './connection.js';
+import type { Core } from './core.js';
+import { SetMap } from './set-map.js';
+import type { ServerStats } from './stats.js';
+import type { Transport } from './transport.js';
+
+/** This node's connections. One per server. */
+export class Pool<P extends AnyProtocol> {
+  private readonly core: Core<P>;
+  readonly transport: Transport;
+  readonly connections = new Map<string, Connection>();
+  /** Connected sessions on this node -> their connection. */
+  readonly sessionConns = new Map<string, SessionConnection>();
+  /** Local subscribers of each stream (connected sessions only). */
+  readonly subscribers = new SetMap<string, SessionConnection>();
+  /** Connections before their welcome. */
+  pending = 0;
+
+  constructor(core: Core<P>, transport: Transport) {
+    this.core = core;
+    this.transport = transport;
+  }
+
+  /** A socket was accepted; returns how many connections are pending. */
+  opened(conn: Connection): number {
+    this.connections.set(conn.id, conn);
+    this.pending += 1;
+    return this.pending;
+  }
+
+  /** Start closing a connection (once): count the code, send the close frame. */
+  closeConn(conn: Connection, code: number, detail: string, retryAfterMs?: number): void {
+    if (conn.phase === 'closed' || conn.closingSince) return;
+    conn.closingSince = Math.max(1, this.core.rel());
+    const closes = this.core.counters.closes;
+    closes[code] = (closes[code] ?? 0) + 1;
+    try {
+      this.transport.close(conn, code, closeReason(code, detail, retryAfterMs));
+    } catch (err) {
+      this.core.log.debug({ err }, 'close failed');
+      this.transport.terminate(conn);
+    }
+  }
+
+  /** Watch a stream for this connection. */
+  subscribe(conn: SessionConnection, stream: string): void {
+    const first = !this.subscribers.hasKey(stream);
+    this.subscribers.add(stream, conn);
+    if (first) this.core.engine.watch(stream);
+  }
+
+  /** Stop watching a stream for this connection. */
+  unsubscribe(conn: SessionConnection, stream: string): void {
+    if (this.subscribers.delete(stream, conn) && !this.subscribers.hasKey(stream))
+      this.core.engine.unwatch(stream);
+  }
+
+  /** Stop delivering to a connection (it is closing or replaced). */
+  detach(conn: Connection): void {
+    const sessionId = conn.sessionId;
+    if (sessionId === undefined) {
+      conn.streams.clear();
+      return;
+    }
+    const owned = conn as SessionConnection;
+    for (const stream of conn.streams.keys()) this.unsubscribe(owned, stream);
+    conn.streams.clear();
+    if (this.sessionConns.get(sessionId) === conn) this.sessionConns.delete(sessionId);
+  }
+
+  /** Close a session's connection that a newer one replaces. */
+  replace(old: Connection): void {
+    this.closeConn(old, CloseCode.GoingAway, 'replaced by a newer connection');
+    this.detach(old);
+    this.releaseSlot(old);
+  }
+
+  /** Give the connection's per-user slot back. */
+  releaseSlot(conn: Connection): void {
+    if (!conn.slotHeld || !conn.user) return;
+    conn.slotHeld = false;
+    this.core.engine
+      .releaseUserSlot(conn.user, conn.id)
+      .catch((err) => this.core.fail(err, 'releaseUserSlot'));
+  }
+
+  /** The socket closed: forget the connection; its session stays resumable. */
+  onClose(conn: Connection, code: number, reason: string): void {
+    if (conn.phase === 'closed') return;
+    const core = this.core;
+    const wasOpen = conn.phase === 'open';
+    if (!wasOpen) this.pending -= 1;
+    conn.phase = 'closed';
+    this.connections.delete(conn.id);
+    const sessionId = conn.sessionId;
+    const owned = sessionId !== undefined && this.sessionConns.get(sessionId) === conn;
+    this.detach(conn);
+    this.releaseSlot(conn);
+    if (owned) {
+      // The session stays resumable for the resume window.
+      core.engine
+        .touchSession(sessionId, core.opts.resumeWindowMs)
+        .catch((err) => core.fail(err, 'touchSession'));
+    }
+    if (wasOpen) core.emit('disconnect', { ...conn.info(core.t0), code, reason });
+  }
+
+  /** Connections on this node, optionally filtered by session, user or room. */
+  list(filter: ConnectionFilter = {}): ConnectionInfo[] {
+    const out: ConnectionInfo[] = [];
+    const roomStream = filter.room === undefined ? undefined : Streams.room(filter.room);
+    const candidates: Iterable<Connection> = filter.sessionId
+      ? [this.sessionConns.get(filter.sessionId)].filter((c): c is SessionConnection => c !== undefined)
+      : roomStream
+        ? this.subscribers.list(roomStream)
+        : [...this.connections.values()];
+    for (const c of candidates) {
+      if (c.phase !== 'open') continue;
+      if (filter.user !== undefined && c.user !== filter.user) continue;
+      if (roomStream && !c.streams.has(roomStream)) continue;
+      out.push(c.info(this.core.t0));
+    }
+    return out;
+  }
+
+  /** One open connection by id. */
+  info(id: string): ConnectionInfo | undefined {
+    const c = this.connections.get(id);
+    return c?.phase === 'open' ? c.info(this.core.t0) : undefined;
+  }
+
+  /** How many connections are in each phase (closing ones counted apart from their phase). */
+  phases(): { hello: number; authenticating: number; open: number; closing: number } {
+    const out = { hello: 0, authenticating: 0, open: 0, closing: 0 };
+    for (const c of this.connections.values()) {
+      if (c.closing) out.closing += 1;
+      else if (c.phase !== 'closed') out[c.phase] += 1;
+    }
+    return out;
+  }
+
+  /** Close connections silent for at least `idleMs`. Their sessions stay resumable. */
+  closeIdle(idleMs: number): number {
+    const cutoff = this.core.rel() - idleMs;
+    let n = 0;
+    for (const conn of this.connections.values()) {
+      if (conn.phase === 'open' && conn.lastSeen <= cutoff) {
+        this.closeConn(conn, CloseCode.GoingAway, 'idle');
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A snapshot of this node's figures (`inflight`: client messages being handled). */
+  stats(inflight: number): ServerStats {
+    const core = this.core;
+    const users = new Set<string>();
+    for (const c of this.sessionConns.values()) users.add(c.user);
+    const e = core.engine.stats?.();
+    const now = core.clock.now();
+    return {
+      at: now,
+      uptimeSec: Math.round((now - core.startedAt) / 1000),
+      connections: this.connections.size,
+      pendingConnections: this.pending,
+      sessions: this.sessionConns.size,
+      users: users.size,
+      rooms: e?.rooms,
+      retention: e ? { streams: e.streams, messages: e.messages, bytes: e.bytes } : undefined,
+      inflight,
+      counters: { ...core.counters, closes: { ...core.counters.closes } },
+    };
+  }
+}
