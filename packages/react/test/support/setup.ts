@@ -41,6 +41,8 @@ export async function startServer(options: Partial<ServerOptions<App>> = {}): Pr
     ...options,
   });
   server.handle('say', async ({ room, text }, ctx) => {
+    // The room `closed` refuses every message: a handler error the client sees, typed.
+    if (room === 'closed') throw new (class extends Error {})('nope');
     await server.sendToRoom(room, 'said', { room, from: ctx.user, text });
   });
   server.handle('add', ({ a, b }) => a + b);
