@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: { conditions: ['holdfast-source'] },
   ssr: { resolve: { conditions: ['holdfast-source'] } },
   test: {
-    projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'tests/*/vitest.config.ts'],
     reporters: ['default'],
   },
 });

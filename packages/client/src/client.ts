@@ -295,9 +295,9 @@ export class HoldfastClient<P extends AnyProtocol> {
     const prev = this.#current;
     const fields = { from: prev.status, to: next.status, reason };
     if (!canTransition(prev.status, next.status))
-      this.#o.logger?.error('holdfast: unexpected transition', fields);
+      this.#o.logger?.error(fields, 'holdfast: unexpected transition');
     this.#current = next;
-    this.#o.logger?.debug('holdfast: state', fields);
+    this.#o.logger?.debug(fields, 'holdfast: state');
     this.#lifecycle.fire('state', { prev, next, reason });
   }
 
@@ -434,7 +434,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     if (f.t === 'ping') return void this.#write({ t: 'pong', ts: f.ts });
     if (f.t === 'error') return this.#lifecycle.report(HoldfastError.fromBody(f.error));
     if (this.#current.status !== 'connected') {
-      return this.#o.logger?.warn('holdfast: frame before welcome ignored', { t: f.t });
+      return this.#o.logger?.warn({ t: f.t }, 'holdfast: frame before welcome ignored');
     }
     if (f.t === 'res') return this.#calls.res(f);
     if (f.t !== 'pong') this.#delivery.frame(f);

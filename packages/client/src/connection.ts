@@ -63,7 +63,7 @@ export class Connection {
     };
     // An 'error' is always followed by 'close', which does the work. The listener must exist:
     // `ws` throws on an unhandled 'error' event.
-    ws.onerror = () => o.logger?.debug('holdfast: socket error');
+    ws.onerror = () => o.logger?.debug({}, 'holdfast: socket error');
     this.#timer = o.clock.setTimeout(
       () => this.#end({ code: TIMEOUT_CODE, reason: 'Connect timeout' }, 'connect-timeout', true),
       o.timeouts.connectMs,
@@ -78,7 +78,7 @@ export class Connection {
       ws.send(text);
       return true;
     } catch (error) {
-      this.#o.logger?.warn('holdfast: socket send failed', { error: String(error) });
+      this.#o.logger?.warn({ error: String(error) }, 'holdfast: socket send failed');
       return false;
     }
   }
@@ -109,7 +109,7 @@ export class Connection {
       // A dead (half-open) socket would wait for a closing handshake that never comes.
       if (dead) ws.terminate?.();
     } catch (error) {
-      this.#o.logger?.warn('holdfast: socket close failed', { error: String(error) });
+      this.#o.logger?.warn({ error: String(error) }, 'holdfast: socket close failed');
     }
   }
 

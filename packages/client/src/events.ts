@@ -144,7 +144,7 @@ export class Lifecycle extends Emitter<ClientEvents> {
     try {
       this.emit(event, ...args);
     } catch (error) {
-      if (event === 'error') this.#logger?.error('holdfast: error listener threw', { error: String(error) });
+      if (event === 'error') this.#logger?.error({ error: String(error) }, 'holdfast: error listener threw');
       else this.report(error);
     }
   }
@@ -152,7 +152,7 @@ export class Lifecycle extends Emitter<ClientEvents> {
   /** An `error` event (and a warning in the log). */
   readonly report = (error: unknown): void => {
     const e = error instanceof Error ? error : new Error(String(error));
-    this.#logger?.warn(`holdfast: ${e.message}`, { code: (e as HoldfastError).code });
+    this.#logger?.warn({ code: (e as HoldfastError).code }, `holdfast: ${e.message}`);
     this.fire('error', e);
   };
 }

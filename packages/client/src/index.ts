@@ -1,3 +1,6 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// The client is `AsyncDisposable` (`await using client = ...`): its types need `Symbol.asyncDispose`
+// in any project, including browser projects whose `lib` stops at ES2023.
 /**
  * `@holdfast/client`: a Holdfast client for browsers and Node. Typed by the app's
  * `defineProtocol()`, it reconnects with backoff and resumes its session, delivers every
@@ -48,5 +51,5 @@ export {
 } from './options.js';
 export type { OutboxKind, PendingMessage } from './outbox.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
-export { type ClientStorage, memoryStorage, webStorage } from './storage.js';
+export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';
 export type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';

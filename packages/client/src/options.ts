@@ -21,18 +21,19 @@ export interface Clock {
 }
 
 /**
- * Where the client logs. Messages never contain tokens, resume tokens or message payloads.
+ * Where the client logs, in pino's argument order: the fields object first, then the message
+ * (a pino logger, or `console`, fits as is). Never given tokens, resume tokens or payloads.
  *
  * @example
  * ```ts
- * createClient({ url, protocol, logger: console });
+ * createClient({ url, protocol, logger: pino({ level: 'debug' }) }); // or logger: console
  * ```
  */
 export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
 }
 
 /**
@@ -260,6 +261,7 @@ export interface ResolvedOptions {
   environment?: ClientEnvironment | null;
   clock: Clock;
   random: () => number;
+  /** The app's {@link Logger}, called in pino's order. */
   logger?: Logger;
 }
 
@@ -287,6 +289,7 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
+    logger: o.logger,
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');

@@ -162,6 +162,6 @@ export class Persister {
   }
 
   #warn(message: string, error: unknown): void {
-    this.#o.logger?.warn(`holdfast: ${message}`, { error: String(error) });
+    this.#o.logger?.warn({ error: String(error) }, `holdfast: ${message}`);
   }
 }

@@ -18,6 +18,16 @@ export interface ClientStorage {
 }
 
 /**
+ * The part of a Web Storage object (`sessionStorage`, `localStorage`) that {@link webStorage}
+ * uses, described by its shape so the types compile without the DOM lib.
+ */
+export interface WebStorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/**
  * A {@link ClientStorage} over a Web Storage object. Prefer `sessionStorage`: it is per tab,
  * so two tabs never resume the same session (which would make them take turns).
  *
@@ -26,7 +36,7 @@ export interface ClientStorage {
  * createClient({ url, protocol, storage: webStorage(window.sessionStorage) });
  * ```
  */
-export function webStorage(storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>): ClientStorage {
+export function webStorage(storage: WebStorageLike): ClientStorage {
   return {
     get: (key) => storage.getItem(key),
     set: (key, value) => storage.setItem(key, value),

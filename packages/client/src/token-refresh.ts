@@ -48,7 +48,7 @@ export class TokenRefresh {
         if (h.current() === conn) this.schedule(result?.expiresAt);
       } catch (cause) {
         if (h.current() !== conn)
-          return this.#o.logger?.debug('holdfast: token refresh abandoned (disconnected)');
+          return this.#o.logger?.debug({}, 'holdfast: token refresh abandoned (disconnected)');
         h.report(
           cause instanceof HoldfastError
             ? cause

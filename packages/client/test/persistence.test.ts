@@ -6,7 +6,12 @@ import { startFakeServer } from './support/fake-server.js';
 
 function recordingLogger() {
   const lines: string[] = [];
-  const log = (level: string) => (message: string) => lines.push(`${level} ${message}`);
+  // pino's order: the fields object first, then the message.
+  const log = (level: string) => (fields: Record<string, unknown>, message: string) => {
+    expect(typeof fields).toBe('object');
+    expect(typeof message).toBe('string');
+    lines.push(`${level} ${message}`);
+  };
   const logger: Logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') };
   return { logger, lines };
 }

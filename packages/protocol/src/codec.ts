@@ -42,7 +42,7 @@ const fail = (code: ProtocolErrorCode, message: string, issues?: Issue[]) => ({
   error: new ProtocolError(code, message, issues ? { issues } : {}),
 });
 
-let encoder: TextEncoder | undefined;
+let encoder: InstanceType<typeof TextEncoder> | undefined; // not `TextEncoder`: compiles without the DOM lib
 function utf8Length(text: string): number {
   encoder ??= new TextEncoder();
   return encoder.encode(text).length;

@@ -2,6 +2,10 @@
  * `@holdfast/server`: WebSocket sessions that hold, on `ws`. Typed by the app protocol,
  * resumable per session with acks, in memory by default and scalable through an {@link Engine}.
  *
+ * Optional features live in their own entries so that this one never loads their dependencies:
+ * `@holdfast/server/jwt` (`jwtAuthenticator`, needs `jose`) and `@holdfast/server/metrics`
+ * (`metricsHandler`, needs `prom-client`).
+ *
  * @packageDocumentation
  */
 export { type Clock, systemClock } from './clock.js';
@@ -19,10 +23,9 @@ export {
   type StreamHead,
 } from './engine.js';
 export type { Handler, HandlerContext, InboundType } from './handlers.js';
-export { adminHandler, type HttpHandler, metricsHandler, statsHandler } from './http-handlers.js';
+export { adminHandler, type HttpHandler, statsHandler } from './http-handlers.js';
 export { type IdSource, randomIds, sha256 } from './ids.js';
 export { Inbox, type InboxMessage } from './inbox.js';
-export { type JwtOptions, jwtAuthenticator } from './jwt.js';
 export { MemoryEngine, type MemoryEngineOptions } from './memory-engine.js';
 export {
   type Authenticate,

@@ -1,3 +1,9 @@
+/**
+ * `@holdfast/server/jwt`: an `authenticate` hook that verifies JWTs with `jose` (an optional peer
+ * dependency: install it to use this entry; the main entry never loads it).
+ *
+ * @packageDocumentation
+ */
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -8,12 +14,23 @@ import {
 } from 'jose';
 import type { Authenticate, AuthResult } from './options.js';
 
+/**
+ * A WebCrypto `CryptoKey`, described by its shape so that the published types compile without
+ * the DOM lib (Node's `crypto.webcrypto.CryptoKey` and a browser's `CryptoKey` both fit).
+ */
+export interface WebCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: { readonly name: string };
+  readonly usages: readonly string[];
+}
+
 /** Options of {@link jwtAuthenticator}. */
 export interface JwtOptions {
   /** Shared secret for HS256/384/512. */
   secret?: string | Uint8Array;
   /** Public key for asymmetric algorithms. */
-  publicKey?: KeyObject | CryptoKey;
+  publicKey?: KeyObject | WebCryptoKey;
   /** A JWK set (local) or its URL (fetched). */
   jwks?: { keys: JWK[] } | URL;
   /**
@@ -51,12 +68,13 @@ export interface JwtOptions {
  *
  * @example
  * ```ts
+ * import { jwtAuthenticator } from '@holdfast/server/jwt';
  * createServer({ protocol, server, authenticate: jwtAuthenticator({ secret: process.env.JWT_SECRET!, audience: 'chat' }) });
  * ```
  */
 export function jwtAuthenticator(options: JwtOptions): Authenticate {
   const { secret, publicKey, jwks } = options;
-  const key: Uint8Array | KeyObject | CryptoKey | JWTVerifyGetKey | undefined =
+  const key: Uint8Array | KeyObject | WebCryptoKey | JWTVerifyGetKey | undefined =
     secret !== undefined
       ? typeof secret === 'string'
         ? new TextEncoder().encode(secret)

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ManualClock } from '@holdfast/testkit';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { jwtAuthenticator } from '../src/index.js';
+import { jwtAuthenticator } from '../src/jwt.js';
 import { startServer } from './support/fixture.js';
 
 const secret = 'test-secret-that-is-long-enough-for-hs256';

@@ -3,7 +3,8 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
-import { adminHandler, metricsHandler } from '../src/index.js';
+import { adminHandler } from '../src/index.js';
+import { metricsHandler } from '../src/metrics.js';
 import { defer, startServer } from './support/fixture.js';
 
 describe('operations', () => {

@@ -1,5 +1,5 @@
 import { createSecretKey, generateKeyPairSync } from 'node:crypto';
-import { jwtAuthenticator } from '@holdfast/server';
+import { jwtAuthenticator } from '@holdfast/server/jwt';
 import { RawClient } from '@holdfast/testkit';
 import fc from 'fast-check';
 import { SignJWT, UnsecuredJWT } from 'jose';

@@ -3,14 +3,9 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ErrorCode, HoldfastError } from '@holdfast/protocol';
-import {
-  createServer,
-  type Engine,
-  type HoldfastServer,
-  jwtAuthenticator,
-  type Logger,
-  metricsHandler,
-} from '@holdfast/server';
+import { createServer, type Engine, type HoldfastServer, type Logger } from '@holdfast/server';
+import { jwtAuthenticator } from '@holdfast/server/jwt';
+import { metricsHandler } from '@holdfast/server/metrics';
 import { SignJWT } from 'jose';
 import { type Demo, demo, RoomName } from '../shared/protocol.js';
 import { agentRun } from './agent.js';
