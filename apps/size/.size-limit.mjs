@@ -3,10 +3,7 @@
 // Every check is bundled with esbuild for the browser (ESM, es2022, minified) from the packages'
 // published entries (`dist`: run `pnpm build` first) and measured min+gzip (level 9).
 // A check with a `limit` is a budget: over it, the size test (`test/size.test.ts`, run by
-// `npm test`) fails. `kB` is 1000 bytes.
-//
-// To report another bundle, add one line, e.g. for the React binding (react external):
-//   { name: '@holdfast/react (react external)', path: '../../packages/react/dist/index.js', ignore: ['react'] },
+// `npm test`) fails. `kB` is 1000 bytes. To report another bundle, add one line.
 
 /** esbuild options on top of size-limit's (bundle, minify, tree-shake). */
 export const modifyEsbuildConfig = (config) => ({
@@ -21,15 +18,17 @@ const check = (c) => ({ gzip: true, modifyEsbuildConfig, ...c });
 
 /** Holdfast's own bundles, measured by the size test. */
 export const holdfast = [
-  // Issue 17's target is 15 kB; not met yet (see the client README's Size section): this budget
-  // holds today's size so it cannot grow unnoticed.
-  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '21 kB' },
+  // Issue 17's target is 15 kB; out of reach without a decision (see the client README's Size
+  // section): this budget sits just above today's size so it cannot grow unnoticed.
+  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '20.5 kB' },
   { name: 'typical app, classic zod', path: 'entries/app-classic.js' },
   {
     name: '@holdfast/client own code',
     path: 'entries/client.js',
     ignore: ['@holdfast/protocol', 'eventemitter3', 'zod'],
   },
+  // Every hook of the binding (its whole entry), with the client and protocol it imports.
+  { name: '@holdfast/react (react external)', path: '../../packages/react/dist/index.js', ignore: ['react'] },
 ].map(check);
 
 /** Comparable clients, used the same way as the typical app (README table only). */

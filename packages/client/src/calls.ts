@@ -3,7 +3,7 @@ import { type ControlFrame, Controls, type Outcome, settle } from './controls.js
 import type { AckEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbox, type OutboxEntry, type OutboxKind, outboxEntry, type PendingMessage } from './outbox.js';
-import { ErrorCode, encode, HoldfastError } from './protocol.js';
+import { ErrorCode, encodeClientFrame, HoldfastError } from './protocol.js';
 
 /** What {@link Calls} asks of its client. */
 export interface CallsHandlers {
@@ -59,7 +59,7 @@ export class Calls {
       const v = this.#protocol.parseInbound(type, data);
       if (!v.ok) throw v.error;
       const frame = { t: 'pub', id: this.#nextId(), type, data } as const;
-      const entry = outboxEntry(kind, frame, encode(frame), false);
+      const entry = outboxEntry(kind, frame, encodeClientFrame(frame), false);
       entry.settle = { resolve, reject };
       const error = this.#tooBig(entry.bytes) ?? this.outbox.add(entry);
       if (error) throw error;
@@ -75,7 +75,7 @@ export class Calls {
     this.#h.assertOpen();
     const id = this.#nextId();
     // Throws a ProtocolError when the frame is invalid (e.g. a room name with control characters).
-    const text = encode({ ...frame, id });
+    const text = encodeClientFrame({ ...frame, id });
     const room = 'room' in frame ? frame.room : undefined;
     const done = this.controls.add(id, text, room);
     if (now) this.#h.send(text);

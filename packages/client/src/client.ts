@@ -1,5 +1,6 @@
 import type {
   AnyProtocol,
+  ClientFrame,
   ClientMessageInputs,
   RequestInputs,
   Responses,
@@ -24,7 +25,14 @@ import { type ClientEvents, Emitter, Lifecycle, type Listenable, type Unsubscrib
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { PendingMessage } from './outbox.js';
 import { Persister, restore, resumeOf, type StoredParts, snapshot } from './persistence.js';
-import { CloseCode, ErrorCode, encode, HoldfastError, isRetryable, PROTOCOL_VERSION } from './protocol.js';
+import {
+  CloseCode,
+  ErrorCode,
+  encodeClientFrame,
+  HoldfastError,
+  isRetryable,
+  PROTOCOL_VERSION,
+} from './protocol.js';
 import { Rooms } from './rooms.js';
 import { TokenRefresh } from './token-refresh.js';
 import type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
@@ -468,8 +476,8 @@ export class HoldfastClient<P extends AnyProtocol> {
     for (const gap of gaps) this.#lifecycle.fire('gap', gap);
   }
 
-  #write(frame: Parameters<typeof encode>[0]): boolean {
-    return this.#conn?.send(encode(frame)) ?? false;
+  #write(frame: ClientFrame): boolean {
+    return this.#conn?.send(encodeClientFrame(frame)) ?? false;
   }
 
   // ---------------------------------------------------------------- outgoing and storage

@@ -3,7 +3,7 @@ import type { Calls } from './calls.js';
 import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, outboxEntry } from './outbox.js';
-import { decode, HelloSchema, JoinSchema } from './protocol.js';
+import { decodeClientFrame, HelloSchema, JoinSchema } from './protocol.js';
 
 /** What a client keeps in storage (version 1). Validated on load; anything else is ignored. */
 const PersistedSchema = z.object({
@@ -78,7 +78,7 @@ export function restore(state: PersistedState, parts: StoredParts): void {
 export function restoredEntries(stored: PersistedState['outbox']): OutboxEntry[] {
   const entries: OutboxEntry[] = [];
   for (const { kind, text } of stored) {
-    const r = decode(text, 'client');
+    const r = decodeClientFrame(text);
     if (!r.ok || r.frame.t !== 'pub') continue;
     // `written`: it may have reached the server before the reload; a timeout never drops it.
     entries.push(outboxEntry(kind, r.frame, text, true));

@@ -6,9 +6,10 @@
  */
 export {
   CloseCode,
-  decode,
+  decodeClientFrame,
+  decodeServerFrame,
   ErrorCode,
-  encode,
+  encodeClientFrame,
   HelloSchema,
   HoldfastError,
   isRetryable,

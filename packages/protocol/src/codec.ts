@@ -2,11 +2,11 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import {
-  CLIENT_FRAME_TYPES,
+  CLIENT_FRAME_SCHEMAS,
   FRAME_SCHEMAS,
   isWireId,
   isWireType,
-  SERVER_FRAME_TYPES,
+  SERVER_FRAME_SCHEMAS,
   WireLimits,
 } from './frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
@@ -31,8 +31,8 @@ export interface DecodeOptions {
 /** Which peer sent the frame: `'client'` frames are decoded by servers and vice versa. */
 export type Direction = 'client' | 'server' | 'any';
 
-const clientTypes = new Set<string>(CLIENT_FRAME_TYPES);
-const serverTypes = new Set<string>(SERVER_FRAME_TYPES);
+/** Frame schemas by `t`: one direction's, or both. */
+type Schemas = ReadonlyMap<string, z.ZodMiniType>;
 
 /** Keys that must never reach an object the app sees (prototype pollution). */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
@@ -187,15 +187,50 @@ export function decode(
   from: Direction = 'any',
   options: DecodeOptions = {},
 ): DecodeResult<Frame> {
+  const schemas =
+    from === 'client' ? CLIENT_FRAME_SCHEMAS : from === 'server' ? SERVER_FRAME_SCHEMAS : FRAME_SCHEMAS;
+  return decodeWith(raw, schemas, options);
+}
+
+/**
+ * {@link decode} of a frame a server sent (what clients decode): the same results as
+ * `decode(raw, 'server', options)`, but a bundle that uses only this function leaves out the
+ * schemas of client frames.
+ *
+ * @example
+ * ```ts
+ * const r = decodeServerFrame(event.data, { maxBytes: 1 << 20 });
+ * if (r.ok && r.frame.t === 'msg') show(r.frame);
+ * ```
+ */
+export function decodeServerFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ServerFrame> {
+  return decodeWith(raw, SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
+}
+
+/**
+ * {@link decode} of a frame a client sent (what servers decode): the same results as
+ * `decode(raw, 'client', options)`, without the schemas of server frames.
+ *
+ * @example
+ * ```ts
+ * const r = decodeClientFrame(text, { maxBytes: 65536 });
+ * if (!r.ok) reject(r.error.code);
+ * ```
+ */
+export function decodeClientFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ClientFrame> {
+  return decodeWith(raw, CLIENT_FRAME_SCHEMAS, options) as DecodeResult<ClientFrame>;
+}
+
+function decodeWith(raw: unknown, schemas: Schemas, options: DecodeOptions): DecodeResult<Frame> {
   try {
-    return decodeUnsafe(raw, from, options);
+    return decodeUnsafe(raw, schemas, options);
   } catch (cause) {
     // Defensive: nothing above is expected to throw, but decode's contract is "never throws".
     return { ok: false, error: new ProtocolError('INVALID_FRAME', 'Frame could not be decoded', { cause }) };
   }
 }
 
-function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): DecodeResult<Frame> {
+function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): DecodeResult<Frame> {
   const maxBytes = options.maxBytes ?? 65536;
   const maxDepth = options.maxDepth ?? WireLimits.depth;
   if (typeof raw !== 'string') {
@@ -219,9 +254,8 @@ function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): De
   const t = (value as { t?: unknown }).t;
   if (t === undefined) return fail('MISSING_FRAME_TYPE', 'Frame has no "t" field');
   if (typeof t !== 'string') return fail('INVALID_FRAME_TYPE', 'Frame field "t" must be a string');
-  const allowed = from === 'client' ? clientTypes : from === 'server' ? serverTypes : undefined;
-  const schema = FRAME_SCHEMAS.get(t);
-  if (!schema || (allowed && !allowed.has(t))) {
+  const schema = schemas.get(t);
+  if (!schema) {
     return fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`);
   }
   if (t === 'pub') {
@@ -252,7 +286,41 @@ function decodeUnsafe(raw: unknown, from: Direction, options: DecodeOptions): De
  * ```
  */
 export function encode(frame: Frame): string {
-  const schema = FRAME_SCHEMAS.get((frame as { t?: unknown }).t as string);
+  return encodeWith(frame, FRAME_SCHEMAS);
+}
+
+/**
+ * {@link encode} of a frame a client sends: the same text and errors, without the schemas of
+ * server frames (a server frame type is `UNKNOWN_FRAME_TYPE`).
+ *
+ * @throws {ProtocolError} when the frame does not match its schema.
+ *
+ * @example
+ * ```ts
+ * ws.send(encodeClientFrame({ t: 'join', id: 'j1', room: 'lobby' }));
+ * ```
+ */
+export function encodeClientFrame(frame: ClientFrame): string {
+  return encodeWith(frame, CLIENT_FRAME_SCHEMAS);
+}
+
+/**
+ * {@link encode} of a frame a server sends: the same text and errors, without the schemas of
+ * client frames (a client-only frame type is `UNKNOWN_FRAME_TYPE`).
+ *
+ * @throws {ProtocolError} when the frame does not match its schema.
+ *
+ * @example
+ * ```ts
+ * ws.send(encodeServerFrame({ t: 'pong', ts: Date.now() }));
+ * ```
+ */
+export function encodeServerFrame(frame: ServerFrame): string {
+  return encodeWith(frame, SERVER_FRAME_SCHEMAS);
+}
+
+function encodeWith(frame: Frame, schemas: Schemas): string {
+  const schema = schemas.get((frame as { t?: unknown }).t as string);
   if (!schema) throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
   const parsed = schema.safeParse(frame, PARSE_OPTIONS);
   if (!parsed.success) {

@@ -297,8 +297,14 @@ export const SERVER_FRAME_TYPES = [
   'pong',
 ] as const;
 
-/** Schema for each frame type, for O(1) lookup by `t`. */
-export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = new Map<string, z.ZodMiniType>([
+/**
+ * Schema of each frame type a client sends, by `t` (what servers decode and clients encode).
+ * Apart from the server's, so a bundle that only decodes one direction drops the other's schemas.
+ */
+export const CLIENT_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PURE__ */ new Map<
+  string,
+  z.ZodMiniType
+>([
   ['hello', HelloSchema],
   ['pub', PubSchema],
   ['ack', AckSchema],
@@ -307,6 +313,13 @@ export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = new Map<string,
   ['refresh', RefreshSchema],
   ['ping', PingSchema],
   ['pong', PongSchema],
+]);
+
+/** Schema of each frame type a server sends, by `t` (what clients decode and servers encode). */
+export const SERVER_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PURE__ */ new Map<
+  string,
+  z.ZodMiniType
+>([
   ['welcome', WelcomeSchema],
   ['msg', MsgSchema],
   ['vol', VolSchema],
@@ -315,7 +328,15 @@ export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = new Map<string,
   ['presence', PresenceSchema],
   ['gap', GapSchema],
   ['error', ErrorFrameSchema],
+  ['ping', PingSchema],
+  ['pong', PongSchema],
 ]);
+
+/** Schema for each frame type of either direction, for O(1) lookup by `t`. */
+export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PURE__ */ new Map<
+  string,
+  z.ZodMiniType
+>([...CLIENT_FRAME_SCHEMAS, ...SERVER_FRAME_SCHEMAS]);
 
 /** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
 export const Streams = {
