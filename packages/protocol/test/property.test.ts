@@ -26,7 +26,8 @@ function assertContract(raw: unknown) {
 
 const NUM_RUNS = 4_000;
 
-describe('decode is total (property-based)', () => {
+// Thousands of runs per property: CPU-bound, so a loaded machine needs more than the 5 s default.
+describe('decode is total (property-based)', { timeout: 60_000 }, () => {
   it('arbitrary strings', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), assertContract), {
       numRuns: NUM_RUNS,
