@@ -24,7 +24,7 @@ import { watchEnvironment } from './environment.js';
 import { type ClientEvents, Emitter, Lifecycle, type Listenable, type Unsubscribe } from './events.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { PendingMessage } from './outbox.js';
-import { Persister, restore, resumeOf, type StoredParts, snapshot } from './persistence.js';
+import { closeFor, Persister, restore, resumeOf, type StoredParts, snapshot } from './persistence.js';
 import {
   CloseCode,
   ErrorCode,
@@ -35,7 +35,7 @@ import {
 } from './protocol.js';
 import { Rooms } from './rooms.js';
 import { TokenRefresh } from './token-refresh.js';
-import type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
+import type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
 import { welcomeGaps } from './welcome.js';
 
 /**
@@ -267,16 +267,16 @@ export class HoldfastClient<P extends AnyProtocol> {
   /**
    * Close the connection for good (code 1000). Pending `send`/`request`/`join` promises reject
    * with `CLIENT_CLOSED` and the outbox is emptied; the session and cursors are kept, so a
-   * later `connect()` resumes.
+   * later `connect()` resumes. `{ endSession: true }` logs out instead (see `CloseOptions`).
    *
    * @example
    * ```ts
-   * client.close();
+   * client.close(); // or client.close({ endSession: true }) to log out
    * ```
    */
-  close(reason = 'Client closed'): void {
-    if (this.#current.status === 'closed') return;
-    const close = { code: CloseCode.Normal, reason };
+  close(options?: string | CloseOptions): void {
+    const close = closeFor(options, this.#parts);
+    if (this.#current.status === 'closed') return this.#persist();
     const had = this.#drop(close);
     this.#shutdown(closedError());
     if (had) this.#lifecycle.fire('close', close);

@@ -52,4 +52,4 @@ export {
 export type { OutboxKind, PendingMessage } from './outbox.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';
-export type { JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
+export type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';

@@ -1,9 +1,11 @@
 import * as z from 'zod/mini';
 import type { Calls } from './calls.js';
+import type { CloseInfo } from './connection-state.js';
 import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, outboxEntry } from './outbox.js';
-import { decodeClientFrame, HelloSchema, JoinSchema } from './protocol.js';
+import { CloseCode, decodeClientFrame, HelloSchema, JoinSchema } from './protocol.js';
+import type { CloseOptions } from './types.js';
 
 /** What a client keeps in storage (version 1). Validated on load; anything else is ignored. */
 const PersistedSchema = z.object({
@@ -69,6 +71,25 @@ export function restore(state: PersistedState, parts: StoredParts): void {
   const { cursors, ...session } = state.resume;
   parts.session = session;
   parts.cursors.reset(cursors);
+}
+
+/**
+ * The close of `client.close(options)`: 1000, or 4000 with `endSession` (a logout), which also
+ * forgets the session, its user, cursors and rooms, so the next `hello` starts a new session.
+ * The outbox is settled by the close itself.
+ */
+export function closeFor(options: string | CloseOptions | undefined, parts: StoredParts): CloseInfo {
+  const o = typeof options === 'string' ? { reason: options } : (options ?? {});
+  if (o.endSession) {
+    parts.session = undefined;
+    parts.user = undefined;
+    parts.cursors.reset([]);
+    parts.rooms.clear();
+  }
+  return {
+    code: o.endSession ? CloseCode.SessionEnded : CloseCode.Normal,
+    reason: o.reason ?? 'Client closed',
+  };
 }
 
 /**

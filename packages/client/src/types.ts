@@ -32,3 +32,14 @@ export interface JoinResult {
   epoch: string;
   offset: number;
 }
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** The close reason sent to the server. @default 'Client closed' */
+  reason?: string;
+  /**
+   * End the session (logout): close with 4000, so the server frees the session at once, and
+   * forget the session, cursors and rooms locally. @default false (the session stays resumable)
+   */
+  endSession?: boolean;
+}

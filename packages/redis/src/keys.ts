@@ -84,6 +84,16 @@ export class Keys {
     return `${this.prefix}{r:${room}}:u`;
   }
 
+  /** Hash: session id -> the connection that makes it present, the present members of a room. */
+  roomPresent(room: string): string {
+    return `${this.prefix}{r:${room}}:p`;
+  }
+
+  /** Hash: user -> number of that user's present (connected) sessions in the room. */
+  roomPresentUsers(room: string): string {
+    return `${this.prefix}{r:${room}}:pu`;
+  }
+
   /** Pub/sub channel of control commands (every node subscribes). */
   get control(): string {
     return `${this.prefix}{g}:ctl`;

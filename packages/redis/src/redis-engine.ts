@@ -336,7 +336,27 @@ export class RedisEngine implements Engine {
     return this.#link.op('leaveRoom', () => this.#rooms.leave(room, sessionId, user));
   }
 
-  /** Members of a room by user, across nodes (one HGETALL of the per-user counts). */
+  /** Mark a member session present in a room through a connection (presence means connected). */
+  markPresent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    return this.#link.op('markPresent', () => this.#rooms.markPresent(room, sessionId, user, connectionId));
+  }
+
+  /** Mark a session absent from a room (with `connectionId`: only while present through it). */
+  markAbsent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId?: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    return this.#link.op('markAbsent', () => this.#rooms.markAbsent(room, sessionId, user, connectionId));
+  }
+
+  /** Present users of a room, across nodes (one HGETALL of the per-user present counts). */
   presence(room: string): Promise<PresenceEntry[]> {
     return this.#link.op('presence', () => this.#rooms.presence(room));
   }

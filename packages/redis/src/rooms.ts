@@ -2,12 +2,13 @@ import { Streams } from '@holdfast/protocol';
 import type { PresenceEntry } from '@holdfast/server';
 import type { Link } from './link.js';
 import { encodePresence } from './payload.js';
-import { JOIN_ROOM, LEAVE_ROOM, SESSION_JOIN } from './scripts.js';
+import { JOIN_ROOM, LEAVE_ROOM, MARK_ABSENT, MARK_PRESENT, SESSION_JOIN } from './scripts.js';
 
 /**
  * Room membership and presence, shared by every node: per room a hash of member sessions
- * and a hash of per-user session counts (so presence is one HGETALL whatever the room's
- * size); the session's record lists its rooms. Presence changes travel on the room
+ * and a hash of per-user session counts; a hash of present (connected) member sessions, each
+ * with the connection that makes it present, and a hash of per-user present counts (so
+ * presence is one HGETALL whatever the room's size); the session's record lists its rooms. Presence changes travel on the room
  * stream's channel, to the nodes watching the room.
  */
 export class Rooms {
@@ -43,9 +44,41 @@ export class Rooms {
     return { removed: removed === 1, sessions: Number(sessions) };
   }
 
-  /** Members of a room by user, across nodes. */
+  /** Mark a member session present through a connection (not a member: nothing changes). */
+  async markPresent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    const { keys } = this.link;
+    const [changed, sessions] = await this.link.run<[number, number]>(
+      MARK_PRESENT,
+      [keys.roomMembers(room), keys.roomPresent(room), keys.roomPresentUsers(room)],
+      [sessionId, user, connectionId],
+    );
+    return { changed: changed === 1, sessions: Number(sessions) };
+  }
+
+  /** Mark a session absent (with `connectionId`: only while present through it). */
+  async markAbsent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId?: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    const { keys } = this.link;
+    const [changed, sessions] = await this.link.run<[number, number]>(
+      MARK_ABSENT,
+      [keys.roomPresent(room), keys.roomPresentUsers(room)],
+      [sessionId, user, connectionId ?? ''],
+    );
+    return { changed: changed === 1, sessions: Number(sessions) };
+  }
+
+  /** Present users of a room, across nodes. */
   async presence(room: string): Promise<PresenceEntry[]> {
-    const counts = await this.link.cmd.hGetAll(this.link.keys.roomUsers(room));
+    const counts = await this.link.cmd.hGetAll(this.link.keys.roomPresentUsers(room));
     const out: PresenceEntry[] = [];
     for (const [user, n] of Object.entries(counts))
       if (Number(n) > 0) out.push({ user, sessions: Number(n) });

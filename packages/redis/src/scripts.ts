@@ -319,6 +319,42 @@ return {0, n}
 );
 
 /**
+ * Mark a member session present. KEYS: members, present sessions, present counts per user.
+ * ARGV: session id, user, connection id. Returns {changed, user's present sessions}.
+ */
+export const MARK_PRESENT = new Script(
+  'markPresent',
+  `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 and redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) == 1 then
+  return {1, redis.call('HINCRBY', KEYS[3], ARGV[2], 1)}
+end
+return {0, tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')}
+`,
+);
+
+/**
+ * Mark a session absent, only while present through the given connection ('' for any).
+ * KEYS: present sessions, present counts per user. ARGV: session id, user, connection id.
+ * Returns {changed, user's present sessions}.
+ */
+export const MARK_ABSENT = new Script(
+  'markAbsent',
+  `
+local c = redis.call('HGET', KEYS[1], ARGV[1])
+if c and (ARGV[3] == '' or c == ARGV[3]) then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  local n = redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+  if n <= 0 then
+    redis.call('HDEL', KEYS[2], ARGV[2])
+    n = 0
+  end
+  return {1, n}
+end
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
+`,
+);
+
+/**
  * Take a connection slot of a user if fewer than `limit` live ones exist (expired slots of
  * dead nodes are dropped first). KEYS: slots. ARGV: now, ttl, connection id, limit.
  */
@@ -358,6 +394,8 @@ export const ALL_SCRIPTS: readonly Script[] = [
   PUT_HANDLED,
   JOIN_ROOM,
   LEAVE_ROOM,
+  MARK_PRESENT,
+  MARK_ABSENT,
   ACQUIRE_SLOT,
   LIVE_MEMBERS,
 ];

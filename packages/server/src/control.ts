@@ -9,6 +9,7 @@ import type { Delivery } from './delivery.js';
 import type { ControlCommand } from './engine.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
+import type { Presence } from './presence.js';
 import { subJoinFrame, subLeaveFrame } from './wire.js';
 
 /** Control commands of one server. */
@@ -17,12 +18,14 @@ export class Control<P extends AnyProtocol> {
   private readonly pool: Pool<P>;
   private readonly out: Outbound<P>;
   private readonly delivery: Delivery<P>;
+  private readonly presence: Presence<P>;
 
-  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>) {
+  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>, presence: Presence<P>) {
     this.core = core;
     this.pool = pool;
     this.out = out;
     this.delivery = delivery;
+    this.presence = presence;
   }
 
   /**
@@ -61,6 +64,8 @@ export class Control<P extends AnyProtocol> {
         // Anything appended between reading the head and subscribing is caught up here.
         this.core.track(this.delivery.replay(conn, command.stream));
       }
+      // Presence means connected: the member is present through this connection.
+      this.core.track(this.presence.present(command.room, conn.sessionId, conn.user, conn.id));
     } else if (conn.streams.delete(command.stream)) {
       pool.unsubscribe(conn, command.stream);
       out.send(conn, subLeaveFrame(command.room, command.stream));

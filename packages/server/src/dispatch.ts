@@ -66,34 +66,44 @@ export class Dispatch<P extends AnyProtocol> {
         const stored = sync.get(sessionId, id);
         if (stored !== undefined) {
           core.counters.duplicates += 1;
-          return out.sendRes(sessionId, stored);
+          return void out.send(conn, stored);
         }
         res = this.runHandler(conn, id, type, data);
         if (typeof res === 'string') {
           sync.put(sessionId, id, res, core.limits.dedupeSize);
-          return out.sendRes(sessionId, res);
+          return void out.send(conn, res);
         }
       } catch (err) {
-        return this.notRecorded(sessionId, err);
+        return this.notRecorded(conn, err);
       }
       // The handler is asynchronous: track it like any other.
-      return core.track(this.pubAsync(sessionId, id, res));
+      return core.track(this.pubAsync(conn, id, res));
     }
-    core.track(this.pubAsync(sessionId, id, conn, type, data));
+    core.track(this.pubAsync(conn, id, type, data));
   }
 
-  /** `onPub` when something must be awaited: the handler (`running`) or the engine. */
+  /**
+   * `onPub` when something must be awaited: the handler (`running`) or the engine. The `res`
+   * goes to the connection the `pub` arrived on, if still open (one `res` per `pub` frame: a
+   * resend on a newer connection gets its own).
+   */
   private async pubAsync(
-    sessionId: string,
+    conn: SessionConnection,
     id: string,
-    ...work: [running: Promise<string>] | [conn: SessionConnection, type: string, data: unknown]
+    ...work: [running: Promise<string>] | [type: string, data: unknown]
   ): Promise<void> {
     const { core, out } = this;
+    const { sessionId } = conn;
     const key = `${sessionId}\u0000${id}`;
     const running = this.inflight.get(key);
     if (running) {
       core.counters.duplicates += 1;
-      out.sendRes(sessionId, await running.promise);
+      try {
+        out.send(conn, await running.promise);
+      } catch {
+        // The first run reports the failure (and answers on its own connection).
+        out.send(conn, notRecordedFrame());
+      }
       return;
     }
     const promise = (async () => {
@@ -107,25 +117,25 @@ export class Dispatch<P extends AnyProtocol> {
         core.counters.duplicates += 1;
         return stored;
       }
-      const res = await this.runHandler(work[0], id, work[1], work[2]);
+      const res = await this.runHandler(conn, id, work[0], work[1]);
       await core.engine.putHandled(sessionId, id, res, core.limits.dedupeSize);
       return res;
     })();
     this.inflight.set(key, { promise });
     try {
-      out.sendRes(sessionId, await promise);
+      out.send(conn, await promise);
     } catch (err) {
-      this.notRecorded(sessionId, err);
+      this.notRecorded(conn, err);
     } finally {
       this.inflight.delete(key);
     }
   }
 
   /** The handled-record could not be stored: do not ack, the client will resend. */
-  private notRecorded(sessionId: string, err: unknown): void {
+  private notRecorded(conn: SessionConnection, err: unknown): void {
     this.core.counters.engineErrors += 1;
-    this.core.fail(err, 'pub', { sessionId });
-    this.out.sendRes(sessionId, notRecordedFrame());
+    this.core.fail(err, 'pub', { sessionId: conn.sessionId });
+    this.out.send(conn, notRecordedFrame());
   }
 
   /** Validate and run a handler; its `res` frame, synchronously when the handler returned a value. */

@@ -56,7 +56,7 @@ export interface SessionRecord {
 export interface PresenceEntry {
   /** User id. */
   user: string;
-  /** How many sessions of this user are in the room. */
+  /** How many sessions of this user are present (connected) in the room. */
   sessions: number;
 }
 
@@ -153,7 +153,29 @@ export interface Engine {
   joinRoom(room: string, sessionId: string, user: string): Promise<{ added: boolean; sessions: number }>;
   /** Remove a session from a room. */
   leaveRoom(room: string, sessionId: string, user: string): Promise<{ removed: boolean; sessions: number }>;
-  /** Members of a room, by user. */
+  /**
+   * Mark a member session present in a room through connection `connectionId` (presence means
+   * connected, docs/PROTOCOL.md §4.5); a session that is not a member is not marked. Returns
+   * whether the user's present-session count in the room changed, and that count now.
+   */
+  markPresent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId: string,
+  ): Promise<{ changed: boolean; sessions: number }>;
+  /**
+   * Mark a session absent from a room. With `connectionId`, only while it is present through
+   * that connection: a newer connection (maybe on another node) keeps it present. Returns
+   * whether the user's present-session count changed, and that count now.
+   */
+  markAbsent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId?: string,
+  ): Promise<{ changed: boolean; sessions: number }>;
+  /** Present users of a room (member sessions with a connection, or within their grace), by user. */
   presence(room: string): Promise<PresenceEntry[]>;
   /** Session ids in a room. */
   roomSessions(room: string): Promise<string[]>;

@@ -21,6 +21,7 @@ import { flat, sha256 } from './ids.js';
 import type { AuthResult } from './options.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
+import type { Presence } from './presence.js';
 import { resError, resOk, welcomeFrame } from './wire.js';
 
 /** A decoded `hello` frame. */
@@ -52,12 +53,14 @@ export class Handshake<P extends AnyProtocol> {
   private readonly pool: Pool<P>;
   private readonly out: Outbound<P>;
   private readonly delivery: Delivery<P>;
+  private readonly presence: Presence<P>;
 
-  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>) {
+  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>, presence: Presence<P>) {
     this.core = core;
     this.pool = pool;
     this.out = out;
     this.delivery = delivery;
+    this.presence = presence;
   }
 
   /** `hello`, with storage failures answered at once (1013) instead of leaving the client waiting. */
@@ -89,6 +92,8 @@ export class Handshake<P extends AnyProtocol> {
     if (!(await this.connect(conn, hello, found, opened.record))) return;
     const open = this.attach(conn, auth, opened);
     this.welcome(open, auth, found, hello, opened);
+    // Presence means connected: present again in its rooms (a pending grace is cancelled).
+    this.core.track(this.presence.connected(open.sessionId, open.user, open.id, opened.record.rooms));
     // Replay every stream after its cursor, then switch to live.
     for (const stream of open.streams.keys()) await this.delivery.replay(open, stream);
   }

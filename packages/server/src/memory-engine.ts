@@ -49,6 +49,8 @@ export class MemoryEngine implements Engine {
   private readonly handled = new Map<string, Map<string, string>>();
   /** room -> sessionId -> user */
   private readonly rooms = new Map<string, Map<string, string>>();
+  /** room -> its present (connected) member sessions */
+  private readonly present = new Map<string, RoomPresence>();
   /** user -> connection ids */
   private readonly slots = new SetMap<string, string>();
   /** user -> session ids */
@@ -308,10 +310,46 @@ export class MemoryEngine implements Engine {
     return { removed, sessions: members ? this.userCount(members, user) : 0 };
   }
 
+  async markPresent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    const present = this.present.get(room);
+    if (!this.rooms.get(room)?.has(sessionId)) return { changed: false, sessions: present?.count(user) ?? 0 };
+    if (present?.sessions.has(sessionId)) {
+      present.sessions.set(sessionId, connectionId);
+      return { changed: false, sessions: present.count(user) };
+    }
+    const p = present ?? new RoomPresence();
+    if (!present) this.present.set(room, p);
+    p.sessions.set(sessionId, connectionId);
+    p.users.set(user, p.count(user) + 1);
+    return { changed: true, sessions: p.count(user) };
+  }
+
+  async markAbsent(
+    room: string,
+    sessionId: string,
+    user: string,
+    connectionId?: string,
+  ): Promise<{ changed: boolean; sessions: number }> {
+    const p = this.present.get(room);
+    if (!p) return { changed: false, sessions: 0 };
+    const conn = p.sessions.get(sessionId);
+    if (conn === undefined || (connectionId !== undefined && conn !== connectionId))
+      return { changed: false, sessions: p.count(user) };
+    p.sessions.delete(sessionId);
+    const n = p.count(user) - 1;
+    if (n > 0) p.users.set(user, n);
+    else p.users.delete(user);
+    if (p.sessions.size === 0) this.present.delete(room);
+    return { changed: true, sessions: n };
+  }
+
   async presence(room: string): Promise<PresenceEntry[]> {
-    const counts = new Map<string, number>();
-    for (const user of this.rooms.get(room)?.values() ?? []) counts.set(user, (counts.get(user) ?? 0) + 1);
-    return [...counts].map(([user, sessions]) => ({ user, sessions }));
+    return [...(this.present.get(room)?.users ?? [])].map(([user, sessions]) => ({ user, sessions }));
   }
 
   async roomSize(room: string): Promise<number> {
@@ -371,6 +409,15 @@ interface StoredSession {
   /** Milliseconds since `t0`; 0 while connected. */
   expiresAt: number;
   connections: number;
+}
+
+/** The present sessions of one room: session -> the connection that makes it present; user -> count. */
+class RoomPresence {
+  readonly sessions = new Map<string, string>();
+  readonly users = new Map<string, number>();
+  count(user: string): number {
+    return this.users.get(user) ?? 0;
+  }
 }
 
 /** The rooms of every session in none (never changed in place: joins make a new array). */

@@ -71,6 +71,7 @@ export function metricsHandler(
     ['sessions_expired_total', 'Sessions expired', 'sessionsExpired'],
     ['duplicates_total', 'Duplicate client messages answered from dedupe', 'duplicates'],
     ['volatile_drops_total', 'Volatile messages dropped under backpressure', 'volatileDrops'],
+    ['presence_coalesced_total', 'Presence changes merged into a later event', 'presenceCoalesced'],
     ['handler_errors_total', 'Handlers that threw', 'handlerErrors'],
     ['engine_errors_total', 'Storage engine errors', 'engineErrors'],
   ];

@@ -163,6 +163,21 @@ export interface ServerOptions<P extends AnyProtocol> {
   resumeWindowMs?: number;
   /** Heartbeat settings. */
   heartbeat?: HeartbeatOptions;
+  /**
+   * How long a member session stays present in its rooms after its connection closed (ms),
+   * so a quick reconnect does not flap (docs/PROTOCOL.md §4.5). A session ended by its client
+   * (close 4000) or by the server leaves at once.
+   * @default 5000
+   */
+  presenceGraceMs?: number;
+  /**
+   * Presence events of one user in one room go out at most once per this many ms: changes
+   * within the window are merged into one event at its end (none when the count is back where
+   * it was), so a client toggling join/leave costs the room at most one frame per member per
+   * window. 0 turns coalescing off.
+   * @default 1000
+   */
+  presenceIntervalMs?: number;
   /** Limits. */
   limits?: LimitOptions;
   /** Retention of streams (used when the default in-memory engine is created). */
@@ -204,6 +219,8 @@ export const DEFAULT_SERVER_OPTIONS = {
   allowMissingOrigin: true,
   allowQueryToken: false,
   heartbeat: { intervalMs: 25_000, timeoutMs: 55_000 },
+  presenceGraceMs: 5000,
+  presenceIntervalMs: 1000,
   limits: {
     maxPayload: 65_536,
     connectionsPerUser: 5,
@@ -250,6 +267,8 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   allowQueryToken: boolean;
   resumeWindowMs: number;
   heartbeat: { intervalMs: number; timeoutMs: number };
+  presenceGraceMs: number;
+  presenceIntervalMs: number;
   limits: Required<LimitOptions>;
   retention: RetentionOptions | undefined;
   engine: Engine | undefined;
@@ -298,6 +317,8 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     allowQueryToken: options.allowQueryToken ?? d.allowQueryToken,
     resumeWindowMs: options.resumeWindowMs ?? d.resumeWindowMs,
     heartbeat: { ...d.heartbeat, ...options.heartbeat },
+    presenceGraceMs: options.presenceGraceMs ?? d.presenceGraceMs,
+    presenceIntervalMs: options.presenceIntervalMs ?? d.presenceIntervalMs,
     limits,
     retention: options.retention,
     engine: options.engine,

@@ -91,9 +91,12 @@ export class Pool<P extends AnyProtocol> {
       .catch((err) => this.core.fail(err, 'releaseUserSlot'));
   }
 
-  /** The socket closed: forget the connection; its session stays resumable. */
-  onClose(conn: Connection, code: number, reason: string): void {
-    if (conn.phase === 'closed') return;
+  /**
+   * The socket closed: forget the connection; its session stays resumable. True when it was
+   * its session's connection (not one replaced by a newer one).
+   */
+  onClose(conn: Connection, code: number, reason: string): boolean {
+    if (conn.phase === 'closed') return false;
     const core = this.core;
     const wasOpen = conn.phase === 'open';
     if (!wasOpen) this.pending -= 1;
@@ -110,6 +113,7 @@ export class Pool<P extends AnyProtocol> {
         .catch((err) => core.fail(err, 'touchSession'));
     }
     if (wasOpen) core.emit('disconnect', { ...conn.info(core.t0), code, reason });
+    return owned;
   }
 
   /** Connections on this node, optionally filtered by session, user or room. */

@@ -7,6 +7,7 @@ import type { SessionConnection } from './connection.js';
 import type { Control } from './control.js';
 import type { Core } from './core.js';
 import type { Outbound } from './outbound.js';
+import type { Presence } from './presence.js';
 import { resError, resOk } from './wire.js';
 
 /** Rooms of one server. */
@@ -14,48 +15,56 @@ export class Rooms<P extends AnyProtocol> {
   private readonly core: Core<P>;
   private readonly out: Outbound<P>;
   private readonly control: Control<P>;
+  private readonly presence: Presence<P>;
   /** The tail of each session's chain of membership changes. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(core: Core<P>, out: Outbound<P>, control: Control<P>) {
+  constructor(core: Core<P>, out: Outbound<P>, control: Control<P>, presence: Presence<P>) {
     this.core = core;
     this.out = out;
     this.control = control;
+    this.presence = presence;
   }
 
-  /** A client's `join`: asked of `authorizeJoin`, answered with `res`. */
-  async onJoinFrame(conn: SessionConnection, id: string, room: string): Promise<void> {
+  /**
+   * A client's `join`: asked of `authorizeJoin`, answered with `res` on the connection it came
+   * on. The hook runs inside the session's queue, so `join` and `leave` frames of one session
+   * take effect in the order received, whatever time the hook takes.
+   */
+  onJoinFrame(conn: SessionConnection, id: string, room: string): Promise<void> {
     const { core } = this;
     const { sessionId, user } = conn;
-    const reply = (res: string) => this.out.sendRes(sessionId, res);
-    const hook = core.opts.authorizeJoin;
-    let allowed = false;
-    try {
-      allowed = hook ? await hook({ sessionId, user, room, data: conn.data }) : false;
-    } catch (err) {
-      core.fail(err, 'authorizeJoin', { sessionId });
-    }
-    if (!allowed)
-      return reply(resError(id, new HoldfastError(ErrorCode.Forbidden, 'Not allowed to join this room')));
-    try {
-      const result = await this.join(sessionId, room);
-      reply(resOk(id, result));
-    } catch (err) {
-      const e = err instanceof HoldfastError ? err : new HoldfastError(ErrorCode.Unavailable, 'Join failed');
-      if (!(err instanceof HoldfastError)) core.fail(err, 'join', { sessionId });
-      reply(resError(id, e));
-    }
+    const reply = (res: string) => void this.out.send(conn, res);
+    return this.serially(sessionId, async () => {
+      const hook = core.opts.authorizeJoin;
+      let allowed = false;
+      try {
+        allowed = hook ? await hook({ sessionId, user, room, data: conn.data }) : false;
+      } catch (err) {
+        core.fail(err, 'authorizeJoin', { sessionId });
+      }
+      if (!allowed)
+        return reply(resError(id, new HoldfastError(ErrorCode.Forbidden, 'Not allowed to join this room')));
+      try {
+        reply(resOk(id, await this.joinNow(sessionId, room)));
+      } catch (err) {
+        const e =
+          err instanceof HoldfastError ? err : new HoldfastError(ErrorCode.Unavailable, 'Join failed');
+        if (!(err instanceof HoldfastError)) core.fail(err, 'join', { sessionId });
+        reply(resError(id, e));
+      }
+    });
   }
 
-  /** A client's `leave`, answered with `res`. */
+  /** A client's `leave`, answered with `res` on the connection it came on. */
   async onLeaveFrame(conn: SessionConnection, id: string, room: string): Promise<void> {
     const { sessionId } = conn;
     try {
       await this.leave(sessionId, room);
-      this.out.sendRes(sessionId, resOk(id));
+      this.out.send(conn, resOk(id));
     } catch (err) {
       this.core.fail(err, 'leave', { sessionId });
-      this.out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unavailable, 'Leave failed')));
+      this.out.send(conn, resError(id, new HoldfastError(ErrorCode.Unavailable, 'Leave failed')));
     }
   }
 
@@ -63,36 +72,39 @@ export class Rooms<P extends AnyProtocol> {
   join(sessionId: string, room: string): Promise<{ stream: string; epoch: string; offset: number }> {
     // One membership change at a time per session, so the rooms-per-session check holds
     // against joins sent back to back.
-    return this.serially(sessionId, async () => {
-      const { engine, limits } = this.core;
-      const record = await engine.getSession(sessionId);
-      if (!record) throw new HoldfastError(ErrorCode.Forbidden, 'Unknown session');
-      const stream = Streams.room(room);
-      if (record.rooms.includes(room)) {
-        const acked = record.acked[stream] ?? (await engine.head(stream));
-        return { stream, epoch: acked.epoch, offset: acked.offset };
-      }
-      if (record.rooms.length >= limits.roomsPerSession) {
-        throw new HoldfastError(
-          ErrorCode.LimitExceeded,
-          `At most ${limits.roomsPerSession} rooms per session`,
-        );
-      }
-      const head = await engine.head(stream);
-      await engine.saveAcks(sessionId, [{ stream, epoch: head.epoch, offset: head.offset }]);
-      const { added, sessions } = await engine.joinRoom(room, sessionId, record.user);
-      const published = this.control.dispatch({
-        op: 'join',
-        sessionId,
-        room,
-        stream,
-        epoch: head.epoch,
-        offset: head.offset,
-      });
-      if (published) await published;
-      if (added) await engine.publishPresence(room, 'join', record.user, sessions);
-      return { stream, epoch: head.epoch, offset: head.offset };
+    return this.serially(sessionId, () => this.joinNow(sessionId, room));
+  }
+
+  private async joinNow(
+    sessionId: string,
+    room: string,
+  ): Promise<{ stream: string; epoch: string; offset: number }> {
+    const { engine, limits } = this.core;
+    const record = await engine.getSession(sessionId);
+    if (!record) throw new HoldfastError(ErrorCode.Forbidden, 'Unknown session');
+    const stream = Streams.room(room);
+    if (record.rooms.includes(room)) {
+      const acked = record.acked[stream] ?? (await engine.head(stream));
+      return { stream, epoch: acked.epoch, offset: acked.offset };
+    }
+    if (record.rooms.length >= limits.roomsPerSession) {
+      throw new HoldfastError(ErrorCode.LimitExceeded, `At most ${limits.roomsPerSession} rooms per session`);
+    }
+    const head = await engine.head(stream);
+    await engine.saveAcks(sessionId, [{ stream, epoch: head.epoch, offset: head.offset }]);
+    await engine.joinRoom(room, sessionId, record.user);
+    // The node holding the session's connection subscribes it and marks it present (presence
+    // means connected: a session joined while disconnected is present when it reconnects).
+    const published = this.control.dispatch({
+      op: 'join',
+      sessionId,
+      room,
+      stream,
+      epoch: head.epoch,
+      offset: head.offset,
     });
+    if (published) await published;
+    return { stream, epoch: head.epoch, offset: head.offset };
   }
 
   /** Remove a session from a room. */
@@ -105,10 +117,11 @@ export class Rooms<P extends AnyProtocol> {
     const record = await engine.getSession(sessionId);
     if (!record) return;
     const stream = Streams.room(room);
-    const { removed, sessions } = await engine.leaveRoom(room, sessionId, record.user);
+    await engine.leaveRoom(room, sessionId, record.user);
     const published = this.control.dispatch({ op: 'leave', sessionId, room, stream });
     if (published) await published;
-    if (removed) await engine.publishPresence(room, 'leave', record.user, sessions);
+    // After the membership is gone, so a reconnect cannot mark it present again.
+    await this.presence.absent(room, sessionId, record.user);
   }
 
   /** Run `fn` after every earlier `serially` call with the same key has settled. */

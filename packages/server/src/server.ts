@@ -20,6 +20,7 @@ import { MemoryEngine } from './memory-engine.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { Pool } from './pool.js';
+import { Presence } from './presence.js';
 import { Publish } from './publish.js';
 import { Rooms } from './rooms.js';
 import { Sessions } from './sessions.js';
@@ -66,15 +67,16 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
       opened: (conn): number => pool.opened(conn),
       refuse: (conn, code, detail, retryAfterMs) => pool.closeConn(conn, code, detail, retryAfterMs),
       message: (conn, data, isBinary) => inbound.onMessage(conn, data, isBinary),
-      closed: (conn, code, reason) => pool.onClose(conn, code, reason),
+      closed: (conn, code, reason) => sessions.onClosed(conn, code, reason),
     });
     const pool: Pool<P> = new Pool(core, transport);
     const out = new Outbound(core, pool);
     const delivery = new Delivery(core, pool, out);
-    const control = new Control(core, pool, out, delivery);
-    const sessions = new Sessions(core, pool, out, control);
-    const handshake = new Handshake(core, pool, out, delivery);
-    const rooms = new Rooms(core, out, control);
+    const presence = new Presence(core);
+    const control = new Control(core, pool, out, delivery, presence);
+    const sessions: Sessions<P> = new Sessions(core, pool, out, control, presence);
+    const handshake = new Handshake(core, pool, out, delivery, presence);
+    const rooms = new Rooms(core, out, control, presence);
     const dispatch = new Dispatch(core, out, sessions, this);
     const inbound: Inbound<P> = new Inbound(core, pool, out, handshake, dispatch, rooms);
     this.transport = transport;

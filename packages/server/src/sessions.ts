@@ -3,6 +3,7 @@
  * closes), session expiry after the resume window, ending sessions, and their inboxes.
  */
 import { type AnyProtocol, CloseCode } from '@holdfast/protocol';
+import type { Connection } from './connection.js';
 import type { Control } from './control.js';
 import type { Core } from './core.js';
 import type { ControlCommand } from './engine.js';
@@ -10,6 +11,7 @@ import { textFrame } from './frame.js';
 import { Inbox } from './inbox.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
+import type { Presence } from './presence.js';
 import { pingFrame } from './wire.js';
 
 /** Session lifetimes of one server. */
@@ -18,17 +20,36 @@ export class Sessions<P extends AnyProtocol> {
   private readonly pool: Pool<P>;
   private readonly out: Outbound<P>;
   private readonly control: Control<P>;
+  private readonly presence: Presence<P>;
   /** Pull-style inboxes by session. */
   readonly inboxes = new Map<string, Inbox>();
   private sweepTimer: unknown;
   private expireAt = 0;
   private expiring: Promise<void> | undefined;
 
-  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, control: Control<P>) {
+  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, control: Control<P>, presence: Presence<P>) {
     this.core = core;
     this.pool = pool;
     this.out = out;
     this.control = control;
+    this.presence = presence;
+  }
+
+  /**
+   * A socket closed (the transport's `closed`). When it was its session's connection: a close
+   * with 4000 sent by the client ends the session at once (logout, docs/PROTOCOL.md §4.7b);
+   * any other close leaves it resumable, present in its rooms for the presence grace.
+   */
+  onClosed(conn: Connection, code: number, reason: string): void {
+    const byClient = !conn.closing;
+    if (!this.pool.onClose(conn, code, reason) || conn.sessionId === undefined || conn.user === undefined)
+      return;
+    const sessionId = conn.sessionId;
+    if (byClient && code === CloseCode.SessionEnded) {
+      this.core.track(this.expire(sessionId, false));
+      return;
+    }
+    this.presence.disconnected(sessionId, conn.user, conn.id);
   }
 
   /** The inbox of a session (made on first use). */
@@ -50,6 +71,7 @@ export class Sessions<P extends AnyProtocol> {
   stop(): void {
     for (const inbox of this.inboxes.values()) inbox.close();
     this.core.clock.clearInterval(this.sweepTimer);
+    this.presence.stop();
   }
 
   /**
@@ -78,9 +100,10 @@ export class Sessions<P extends AnyProtocol> {
     const deleted = await core.engine.deleteSession(sessionId);
     this.inboxes.get(sessionId)?.close();
     if (!deleted) return;
+    this.presence.ended(sessionId);
     for (const room of deleted.rooms) {
-      const { removed, sessions } = await core.engine.leaveRoom(room, sessionId, deleted.user);
-      if (removed) await core.engine.publishPresence(room, 'leave', deleted.user, sessions);
+      await core.engine.leaveRoom(room, sessionId, deleted.user);
+      await this.presence.absent(room, sessionId, deleted.user);
     }
     core.counters.sessionsExpired += 1;
     core.emit('session:expired', { sessionId, user: deleted.user });
@@ -105,9 +128,9 @@ export class Sessions<P extends AnyProtocol> {
         continue;
       }
       if (rel - conn.lastSeen > core.opts.heartbeat.timeoutMs) {
-        // Half-open or dead: no close handshake possible, terminate. The session stays resumable.
-        core.counters.closes[CloseCode.Timeout] = (core.counters.closes[CloseCode.Timeout] ?? 0) + 1;
-        transport.terminate(conn);
+        // Closed with 4408 (docs/PROTOCOL.md §4.6); a dead peer never answers the close, so the
+        // `closing` branch above destroys the socket 2 s later. The session stays resumable.
+        pool.closeConn(conn, CloseCode.Timeout, 'heartbeat timeout');
         continue;
       }
       if (conn.tokenExpiresAt !== undefined && now >= conn.tokenExpiresAt) {
@@ -123,6 +146,7 @@ export class Sessions<P extends AnyProtocol> {
       }
     }
     core.engine.sweep?.();
+    this.presence.sweep();
     this.expireSessions(now);
   }
 

@@ -26,6 +26,8 @@ export interface Counters {
   duplicates: number;
   /** Volatile messages dropped under backpressure. */
   volatileDrops: number;
+  /** Presence changes merged into a later event (see `presenceIntervalMs`). */
+  presenceCoalesced: number;
   /** Handlers that threw. */
   handlerErrors: number;
   /** Engine (storage) errors. */
@@ -74,6 +76,7 @@ export function newCounters(): Counters {
     sessionsExpired: 0,
     duplicates: 0,
     volatileDrops: 0,
+    presenceCoalesced: 0,
     handlerErrors: 0,
     engineErrors: 0,
     closes: {},

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { ManualClock, RawClient } from '@holdfast/testkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { startServer } from './support/fixture.js';
 
@@ -135,7 +135,7 @@ describe('refusals and limits, each with its documented close code', () => {
     expect((await join('5', 'a')).ok).toBe(true);
   });
 
-  it('4408 when no hello arrives in time, and the heartbeat terminates silent connections (injected time)', async () => {
+  it('4408 when no hello arrives in time, and the heartbeat closes silent connections with 4408 (injected time)', async () => {
     const clock = new ManualClock();
     const { server, connect } = await startServer({
       clock,
@@ -160,12 +160,16 @@ describe('refusals and limits, each with its documented close code', () => {
     await alive.collect((f) => f.t === 'ping', 2);
     const pongs = () => alive.frames.filter((f) => f.t === 'ping').length;
     expect(pongs()).toBe(2);
+    // The server has read alive's pongs (frames of one socket are read in order).
+    alive.send({ t: 'ping', ts: 1 });
+    await alive.next((f) => f.t === 'pong' && f.ts === 1);
     clock.advance(1001);
+    // Closed with 4408, a close handshake (docs/PROTOCOL.md §4.6), not terminated (1006).
     const closed = await mute.closedPromise();
-    expect(closed.code).toBe(1006);
+    expect(closed.code).toBe(4408);
     expect(alive.closed).toBeUndefined();
-    expect(server.countConnections({ sessionId: w.sessionId })).toBe(0);
-    // The terminated session stays resumable.
+    await vi.waitFor(() => expect(server.countConnections({ sessionId: w.sessionId })).toBe(0));
+    // The timed-out session stays resumable.
     const back = await connect();
     expect(
       (await back.hello({ resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: [] } }))

@@ -76,6 +76,8 @@ async function golden() {
     engine,
     authorizeJoin: ({ room }) => room !== 'closed',
     heartbeat: { intervalMs: 1000, timeoutMs: 60_000 },
+    // Every presence event on the wire, none merged (coalescing has its own tests).
+    presenceIntervalMs: 0,
     sweepIntervalMs: 10,
     authenticate: ({ token }: AuthRequest) =>
       token === 'bad'

@@ -262,8 +262,9 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
         break;
       }
       case 'close':
-        if (!client.spec) throw new Error('close: spec client only');
-        await client.spec.close(step.code);
+        if (client.spec) await client.spec.close(step.code);
+        else if (step.code === 4000) await client.endSession();
+        else throw new Error(`close ${step.code}: spec client only`);
         await until(() => srv.server.countConnections() === 0, 'the server to see the close');
         break;
       case 'settle':
@@ -352,6 +353,11 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
   }
   if (x.noDuplicatesOnWire && client.spec && client.spec.dropped > 0)
     problems.push(`the server sent ${client.spec.dropped} msg frames the client already held`);
+  for (const index of x.freed ?? []) {
+    const id = client.welcomes[index]?.sessionId;
+    if (id === undefined) problems.push(`freed: welcome #${index} missing`);
+    else if (await srv.engine.getSession(id)) problems.push(`session of welcome #${index} still exists`);
+  }
   if (x.rooms) {
     const sessions = await srv.engine.getSession(sessionId());
     const rooms = [...(sessions?.rooms ?? [])].sort();

@@ -92,49 +92,6 @@ export const pendingStreamFixes: PendingFix<StreamScenario>[] = [
     },
   },
   {
-    item: 4,
-    rule: '§4.4 one `res` per `pub` frame, on the connection it arrived on',
-    today:
-      'a pub resent while its first run is still running gets two identical `res` on the new connection (the first run answers the session’s current connection too)',
-    scenario: {
-      name: 'resend during a slow handler: exactly one res per id',
-      section: '4.4',
-      clients: ['spec'],
-      check: [],
-      steps: [
-        { op: 'connect' },
-        { op: 'hold' },
-        { op: 'pubs', count: 5 },
-        { op: 'started', count: 5 },
-        { op: 'offline' },
-        { op: 'online' },
-        { op: 'connect' },
-        { op: 'resent', count: 5 },
-        { op: 'release' },
-      ],
-      expect: { pubsHandledOnce: true, oneResPerId: true },
-    },
-  },
-  {
-    item: 7,
-    rule: '§4.5 join and leave of one session take effect in the order received',
-    today:
-      '`join` awaits `authorizeJoin` before entering the per-session queue, so a `leave` sent right after overtakes it: both answer ok and the session stays in the room',
-    scenario: {
-      name: 'leave right after join (slow authorizeJoin): the session ends up out of the room',
-      section: '4.5',
-      server: { slowJoin: true },
-      check: [],
-      steps: [
-        { op: 'connect' },
-        { op: 'join', room: 'r7', wait: false },
-        { op: 'leave', room: 'r7', wait: false },
-        { op: 'answered' },
-      ],
-      expect: { rooms: [] },
-    },
-  },
-  {
     item: 8,
     rule: '§4.2 a resume never goes below the subscription start',
     today: 'a cursor with offset 0 for a joined room replays the room’s history from before the join',
@@ -184,70 +141,9 @@ export const pendingStreamFixes: PendingFix<StreamScenario>[] = [
       },
     },
   },
-  {
-    item: 10,
-    rule: '§4.7b a client close with 4000 ends the session at once',
-    today: 'the session stays resumable for the whole resume window (the next hello resumes it)',
-    scenario: {
-      name: 'logout: close with 4000, then the old session cannot be resumed',
-      section: '4.7b',
-      clients: ['spec'],
-      check: [],
-      steps: [{ op: 'connect' }, { op: 'join', room: 'r10' }, { op: 'close', code: 4000 }, { op: 'connect' }],
-      expect: { welcomes: [{ index: 1, resumed: false, resumeError: 'expired', count: 3 }] },
-    },
-  },
 ];
 
 export const pendingWireFixes: PendingFix<WireScenario>[] = [
-  {
-    item: 10,
-    rule: '§4.5 presence follows connections, with a grace of presenceGraceMs',
-    today:
-      'a member whose connection dropped stays present for the whole resume window: no presence leave until expiry',
-    scenario: {
-      name: 'a member drops its connection: the others see presence leave after the grace',
-      section: '4.5',
-      server: { presenceGraceMs: 2000 },
-      steps: [
-        { open: {} },
-        { hello: { token: 'a' } },
-        { send: { t: 'join', id: 'j1', room: 'p' } },
-        { expect: { t: 'res', id: 'j1', ok: true } },
-        { conn: 1, open: {} },
-        { conn: 1, hello: { token: 'b' } },
-        { conn: 1, send: { t: 'join', id: 'j2', room: 'p' } },
-        { conn: 1, expect: { t: 'res', id: 'j2', ok: true } },
-        { terminate: true },
-        { advance: 1000 },
-        { advance: 1000 },
-        { advance: 1000 },
-        { advance: 1000 },
-        { conn: 1, expect: { t: 'presence', room: 'p', event: 'leave', user: 'a' } },
-      ],
-    },
-  },
-  {
-    item: 5,
-    rule: '§4.6 heartbeat timeout closes with 4408',
-    today: 'the socket is terminated: the client observes 1006',
-    scenario: {
-      name: 'no pong within heartbeat.timeoutMs: 4408',
-      section: '4.6',
-      autoPong: false,
-      server: { heartbeat: { intervalMs: 1000, timeoutMs: 3000 } },
-      steps: [
-        { open: {} },
-        { hello: { token: 'a' } },
-        { advance: 1000 },
-        { advance: 1000 },
-        { advance: 1000 },
-        { advance: 1000 },
-        { advance: 1000 },
-      ],
-      close: { code: 4408 },
-    },
-  },
   {
     item: 11,
     rule: '§3 welcome.limits carries the token bucket burst',

@@ -51,7 +51,10 @@ export type Step =
   | { op: 'resent'; count: number }
   /** Spec client only: replace its cursor of a stream (a forged or stale cursor for the next resume). */
   | { op: 'forge'; to: Target; offset?: number; epoch?: string }
-  /** Spec client only: close the connection with `code` (4000 ends the session, §4.7b). */
+  /**
+   * Close the connection with `code` (4000 ends the session, §4.7b). The official client can
+   * only close with 4000, through `close({ endSession: true })` (it then forgets the session).
+   */
   | { op: 'close'; code: number }
   /** Wait until the client holds every message published so far on the checked streams. */
   | { op: 'settle' };
@@ -80,6 +83,8 @@ export interface StreamExpect {
   noDuplicatesOnWire?: boolean;
   /** Rooms the session is in at the end, by the server's own account. */
   rooms?: string[];
+  /** The sessions of these welcomes (by index) no longer exist on the server at the end. */
+  freed?: number[];
   /** Handler runs in total (e.g. 0: nothing was handled). */
   handled?: number;
   /** Pubs that failed locally (outbox of another user). */
@@ -113,6 +118,8 @@ export type WireStep =
   | { conn?: number; send: Record<string, unknown> }
   | { conn?: number; sendRaw: string; binary?: boolean; invalidUtf8?: boolean }
   | { conn?: number; expect: Record<string, unknown> & { t: string } }
+  /** Once `n` frames matching `count` arrived on this connection (or after a deadline), exactly `n` did. */
+  | { conn?: number; count: Record<string, unknown> & { t: string }; n: number }
   /** Drop the TCP connection without a close frame. */
   | { conn?: number; terminate: true }
   /** Resume connection `resumeOf`'s session on this connection (optionally a wrong token, `cursors` made-up cursors). */

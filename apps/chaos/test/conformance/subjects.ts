@@ -28,6 +28,8 @@ export interface Subject {
   join(room: string): Promise<unknown>;
   leave(room: string): Promise<unknown>;
   setUser(user: string): void;
+  /** Official client: log out (`close({ endSession: true })`); the next `connect()` starts a new session. */
+  endSession(): Promise<void>;
   close(): Promise<void>;
   /** Spec client only. */
   readonly spec?: SpecClient;
@@ -65,6 +67,7 @@ export function specSubject(url: string, user: string): Subject {
     setUser(u) {
       c.token = u;
     },
+    endSession: () => c.close(4000),
     close: () => (c.open ? c.close() : Promise.resolve()),
   };
 }
@@ -178,7 +181,7 @@ export function officialSubject(url: string, user: string): Subject {
     },
     async connect() {
       expected += 1;
-      if (expected === 1) void client.connect().catch(() => {});
+      if (expected === 1 || client.state.status === 'closed') void client.connect().catch(() => {});
       while (welcomes.length < expected) await new Promise<void>((r) => waiters.push(r));
     },
     position: (stream) => positions.get(stream),
@@ -199,6 +202,9 @@ export function officialSubject(url: string, user: string): Subject {
     leave: (room) => client.leave(room),
     setUser(u) {
       token = u;
+    },
+    async endSession() {
+      client.close({ endSession: true });
     },
     async close() {
       waiters = [];

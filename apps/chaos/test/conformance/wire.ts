@@ -62,6 +62,10 @@ export async function runWire(s: WireScenario): Promise<string[]> {
         });
       } else if ('terminate' in step) {
         await conns[i]!.terminate();
+        await until(
+          () => server.countConnections() === conns.filter((c) => c && !c.closed).length,
+          'the server to see the cut',
+        );
       } else if ('closeWith' in step) {
         await new Promise<void>((resolve) => {
           conns[i]!.ws.once('close', () => resolve());
@@ -99,6 +103,17 @@ export async function runWire(s: WireScenario): Promise<string[]> {
           conns[i]!.ws.send(step.binary ? Buffer.from(step.sendRaw) : step.sendRaw, {
             binary: step.binary ?? false,
           });
+      } else if ('count' in step) {
+        const c = conns[i]!;
+        const n = () => c.frames.filter((f) => matches(f, step.count)).length;
+        if (step.n > 0)
+          await Promise.race([
+            c.collect((f) => matches(f, step.count), step.n),
+            c.closedPromise(),
+            deadline(''),
+          ]);
+        if (n() !== step.n)
+          problems.push(`${n()} frames like ${JSON.stringify(step.count)}, expected ${step.n}`);
       } else if ('expect' in step) {
         const c = conns[i]!;
         // A frame matching every expected field must arrive; else report what came of that type.
