@@ -437,12 +437,26 @@ describe('rooms and presence', () => {
     expect(await b.engine.joinRoom('lobby', 'r3', 'ben')).toEqual({ added: true, sessions: 1 });
     expect(await a.engine.joinRoom('lobby', 'r1', 'ann')).toEqual({ added: false, sessions: 2 });
     await a.engine.joinRoom('kitchen', 'r1', 'ann');
+    // Presence counts present (connected) member sessions, apart from membership.
+    expect(await a.engine.presence('lobby')).toEqual([]);
+    expect(await a.engine.markPresent('lobby', 'r1', 'ann', 'c1')).toEqual({ changed: true, sessions: 1 });
+    expect(await b.engine.markPresent('lobby', 'r2', 'ann', 'c2')).toEqual({ changed: true, sessions: 2 });
+    expect(await b.engine.markPresent('lobby', 'r3', 'ben', 'c3')).toEqual({ changed: true, sessions: 1 });
+    expect(await b.engine.markPresent('lobby', 'r3', 'ben', 'c3')).toEqual({ changed: false, sessions: 1 });
+    // Not a member: not marked.
+    expect(await a.engine.markPresent('lobby', 'r9', 'ann', 'c9')).toEqual({ changed: false, sessions: 2 });
     expect(await a.engine.presence('lobby')).toEqual(
       expect.arrayContaining([
         { user: 'ann', sessions: 2 },
         { user: 'ben', sessions: 1 },
       ]),
     );
+    // r2 resumed on another connection (another node): the old connection's grace ends in vain.
+    expect(await a.engine.markPresent('lobby', 'r2', 'ann', 'c2b')).toEqual({ changed: false, sessions: 2 });
+    expect(await b.engine.markAbsent('lobby', 'r2', 'ann', 'c2')).toEqual({ changed: false, sessions: 2 });
+    expect(await b.engine.markAbsent('lobby', 'r2', 'ann', 'c2b')).toEqual({ changed: true, sessions: 1 });
+    expect(await b.engine.markAbsent('lobby', 'r2', 'ann')).toEqual({ changed: false, sessions: 1 });
+    await a.engine.markPresent('lobby', 'r2', 'ann', 'c2c');
     expect((await b.engine.roomSessions('lobby')).sort()).toEqual(['r1', 'r2', 'r3']);
     expect(await b.engine.roomSize('lobby')).toBe(3);
     expect((await b.engine.getSession('r1'))!.rooms).toEqual(['lobby', 'kitchen']);
@@ -455,6 +469,12 @@ describe('rooms and presence', () => {
     expect(r1.acked['room:lobby']).toBeUndefined();
     await a.engine.leaveRoom('lobby', 'r2', 'ann');
     await a.engine.leaveRoom('lobby', 'r3', 'ben');
+    for (const [id, user] of [
+      ['r1', 'ann'],
+      ['r2', 'ann'],
+      ['r3', 'ben'],
+    ] as const)
+      await a.engine.markAbsent('lobby', id, user);
     expect(await a.engine.presence('lobby')).toEqual([]);
     expect(await a.engine.roomSessions('lobby')).toEqual([]);
     expect(await a.engine.roomSize('lobby')).toBe(0);

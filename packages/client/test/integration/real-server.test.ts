@@ -265,4 +265,23 @@ describe('client against the real server', () => {
     expect(gaps.map((g) => g.reason)).toContain('expired');
     await expect.poll(() => second.countConnections({ room: 'lobby' })).toBe(1);
   });
+
+  it('logs out with close({ endSession: true }): the server frees the session, the next connect starts a new one', async () => {
+    const { server, client } = await setup({ authorizeJoin: () => true });
+    const closes: number[] = [];
+    client.events.on('close', ({ code }) => closes.push(code));
+    await client.connect();
+    await client.join('lobby');
+    const before = sessionOf(client);
+    client.close({ endSession: true });
+    expect(client.state).toMatchObject({ status: 'closed', code: 4000 });
+    expect(closes).toEqual([4000]);
+    await expect.poll(async () => server.engine.getSession(before)).toBeUndefined();
+    expect(await server.presence('lobby')).toEqual([]);
+    expect(client.joinedRooms()).toEqual([]);
+    await client.connect();
+    expect(sessionOf(client)).not.toBe(before);
+    expect(client.state).toMatchObject({ status: 'connected', resumed: false });
+    expect(server.countConnections({ room: 'lobby' })).toBe(0);
+  });
 });
