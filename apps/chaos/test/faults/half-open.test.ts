@@ -36,6 +36,7 @@ describe('half-open connection', () => {
     const clientMs: number[] = [];
     const resumeMs: number[] = [];
     const serverCodes: number[] = [];
+    const destroyMs: number[] = [];
 
     const traffic = Promise.all([
       pumpTicks(server, [p], new Map([[p.name, sessionId]]), COUNT, { room: 'all', ratePerSec: 150 }),
@@ -43,7 +44,15 @@ describe('half-open connection', () => {
     ]);
     for (let round = 0; round < ROUNDS; round++) {
       await pause(800); // let traffic flow between faults
-      const serverSaw = new Promise<{ at: number; code: number }>((resolve) => {
+      // The server detects the dead link when it starts its 4408 close (§4.6); the socket is
+      // destroyed 2 s later, since no close handshake can finish on a frozen link.
+      const timeouts = () => server.stats().counters.closes['4408'] ?? 0;
+      const closesBefore = timeouts();
+      const serverSaw = (async () => {
+        await expect.poll(timeouts, { timeout: 10_000, interval: 5 }).toBeGreaterThan(closesBefore);
+        return Date.now();
+      })();
+      const serverGone = new Promise<{ at: number; code: number }>((resolve) => {
         const off = server.on('disconnect', ({ sessionId: s, code }) => {
           if (s !== sessionId) return;
           off();
@@ -59,9 +68,10 @@ describe('half-open connection', () => {
       proxy.refuse(true);
       proxy.freeze();
       const t0 = Date.now();
-      const [s, c] = await Promise.all([serverSaw, clientSaw.then(() => Date.now())]);
-      serverMs.push(s.at - t0);
-      serverCodes.push(s.code);
+      const [saw, c, gone] = await Promise.all([serverSaw, clientSaw.then(() => Date.now()), serverGone]);
+      serverMs.push(saw - t0);
+      serverCodes.push(gone.code);
+      destroyMs.push(gone.at - saw);
       clientMs.push(c - t0);
       const resumed = nextState(p.client, (st) => st.status === 'connected');
       const t1 = Date.now();
@@ -91,14 +101,20 @@ describe('half-open connection', () => {
       expect(ms).toBeGreaterThanOrEqual(heartbeat.timeoutMs - heartbeat.intervalMs);
       expect(ms).toBeLessThanOrEqual(clientBound);
     }
-    // The server cuts a silent connection without a close handshake (none is possible).
+    // The close handshake cannot finish on a frozen link: the socket is destroyed 2 s after the
+    // 4408 close (plus a sweep and scheduling slack), and the server sees 1006.
     expect(serverCodes.every((c) => c === 1006)).toBe(true);
+    for (const ms of destroyMs) {
+      expect(ms).toBeGreaterThanOrEqual(2000 - sweepIntervalMs);
+      expect(ms).toBeLessThanOrEqual(2000 + sweepIntervalMs + 2 * heartbeat.intervalMs);
+    }
 
     record('half-open', {
       heartbeat,
       sweepIntervalMs,
       rounds: ROUNDS,
       serverDetectMs: summary(serverMs),
+      serverDestroyAfterCloseMs: summary(destroyMs),
       clientDetectMs: summary(clientMs),
       bounds: { server: serverBound, client: clientBound },
       resumeAfterLinkBackMs: summary(resumeMs),
