@@ -108,6 +108,26 @@ describe('persistence', () => {
     expect(stored).toMatchObject({ v: 1, outbox: [], resume: { sessionId: 's1' } });
   });
 
+  it('forgets the stored session, cursors and rooms on close({ endSession: true }) (logout, code 4000)', async () => {
+    await using server = await startFakeServer();
+    const storage = memoryStorage();
+    const a = clientOf(server, { storage });
+    await a.connect();
+    const conn = await server.nextConnection();
+    await a.join('lobby');
+    a.close({ endSession: true });
+    expect(await conn.closed).toMatchObject({ code: 4000 });
+    await a[Symbol.asyncDispose]();
+    const stored = JSON.parse((await storage.get('holdfast')) as string);
+    expect(stored.resume).toBeUndefined();
+    expect(stored).toMatchObject({ v: 1, outbox: [], rooms: [] });
+    // A new instance on the same storage starts a new session.
+    const b = clientOf(server, { storage });
+    await b.connect();
+    expect((await (await server.nextConnection()).next('hello')).resume).toBeUndefined();
+    b.close();
+  });
+
   it('ignores invalid stored state with a warning', async () => {
     await using server = await startFakeServer();
     const storage = memoryStorage();
