@@ -33,6 +33,11 @@ export interface RedisEngineEvents {
   connection: (info: { connection: RedisConnectionName; state: 'ready' | 'down' }) => void;
   /** An operation or a connection failed (the engine keeps running). */
   error: (error: Error, context: { where: string }) => void;
+  /**
+   * The engine became unhealthy (a connection down, or partitioned: up but not answering
+   * the health probe) or healthy again.
+   */
+  health: (info: { healthy: boolean; partitioned: boolean }) => void;
 }
 
 /** What {@link Link} needs to know. */
@@ -67,6 +72,9 @@ export class Link {
   readonly up: Record<RedisConnectionName, boolean> = { commands: false, subscriber: false };
   /** Called when the subscriber connection came back after being lost. */
   onSubscriberReconnected: () => void = () => {};
+  /** Whether the health probe found a connection up but not answering. */
+  partitioned = false;
+  private wasHealthy = false;
   private readonly everUp: Record<RedisConnectionName, boolean> = { commands: false, subscriber: false };
   private readonly counts = { errors: 0, connectionErrors: 0, reconnects: 0 };
   private lastError: string | undefined;
@@ -112,6 +120,25 @@ export class Link {
     if (this.up[name] === up) return;
     this.up[name] = up;
     this.emit('connection', { connection: name, state: up ? 'ready' : 'down' });
+    this.healthChanged();
+  }
+
+  /** Both connections up and answering. */
+  healthy(): boolean {
+    return this.up.commands && this.up.subscriber && !this.partitioned;
+  }
+
+  /** The health probe's verdict: partitioned (up but not answering) or not. */
+  setPartitioned(partitioned: boolean): void {
+    this.partitioned = partitioned;
+    this.healthChanged();
+  }
+
+  private healthChanged(): void {
+    const healthy = this.healthy();
+    if (healthy === this.wasHealthy) return;
+    this.wasHealthy = healthy;
+    this.emit('health', { healthy, partitioned: this.partitioned });
   }
 
   /** Listen to an engine event. Returns a function that removes the listener. */
