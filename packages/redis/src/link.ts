@@ -72,6 +72,8 @@ export class Link {
   readonly up: Record<RedisConnectionName, boolean> = { commands: false, subscriber: false };
   /** Called when the subscriber connection came back after being lost. */
   onSubscriberReconnected: () => void = () => {};
+  /** Called when the commands connection came back after being lost. */
+  onCommandsReconnected: () => void = () => {};
   /** Whether the health probe found a connection up but not answering. */
   partitioned = false;
   private wasHealthy = false;
@@ -113,6 +115,7 @@ export class Link {
       this.counts.reconnects += 1;
       this.log.info({ connection: name }, 'redis reconnected');
       if (name === 'subscriber') this.onSubscriberReconnected();
+      else this.onCommandsReconnected();
     });
   }
 
