@@ -227,7 +227,7 @@ export class RedisEngine implements Engine {
     await this.#control.subscribe(listeners.control);
     if (listeners.health) {
       const health = listeners.health;
-      link.on('health', ({ healthy }) => health(healthy));
+      link.on('health', (state) => health(state));
     }
     link.state = 'started';
   }

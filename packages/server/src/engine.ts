@@ -97,10 +97,11 @@ export interface Engine {
     presence: PresenceListener;
     control: ControlListener;
     /**
-     * The engine's link to its storage turned unhealthy (down, or partitioned) or healthy
-     * again. The server closes its connections (retryable) when it turns unhealthy.
+     * The engine's link to its storage turned unhealthy (down, or partitioned: connected but
+     * not answering) or healthy again. When partitioned, other nodes may still reach the
+     * storage: the server closes its connections with a retryable code so they resume there.
      */
-    health?: (healthy: boolean) => void;
+    health?: (state: { healthy: boolean; partitioned: boolean }) => void;
   }): Promise<void>;
   /** Stop and release everything. */
   close(): Promise<void>;
