@@ -273,7 +273,7 @@ export const GapSchema = z.object({
  */
 export const ErrorFrameSchema = z.object({
   t: z.literal('error'),
-  id: id.optional(),
+  id: z.optional(id),
   error: ErrorBodySchema,
 });
 
