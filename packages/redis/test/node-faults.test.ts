@@ -2,9 +2,11 @@
 // its clients (1013) so they resume on a healthy node and refuses newcomers; a client
 // message Redis could not record is answered with its id. Servers run in this process, one
 // of them behind testkit's fault proxy. Figures: docs/RELIABILITY.md.
+import { createClient } from '@holdfast/client';
 import { CloseCode, ErrorCode } from '@holdfast/protocol';
-import { type AnyFrame, cursorsOf, FaultProxy, type RawClient } from '@holdfast/testkit';
+import { type AnyFrame, type App, app, cursorsOf, FaultProxy, type RawClient } from '@holdfast/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { RedisEngine } from '../src/index.js';
 import { defer, startNode } from './support/fixture.js';
 import { range } from './support/recorder.js';
@@ -131,3 +133,52 @@ describe.runIf(canSpawnRedis)('a client message Redis could not record', () => {
     expect(c.closed).toBeUndefined();
   });
 });
+
+describe.runIf(canSpawnRedis)('the client and a message Redis could not record', () => {
+  it('resends it on the same connection after a delay, and send() resolves once Redis is back', {
+    timeout: 30_000,
+  }, async () => {
+    const own = await TestRedis.start();
+    defer(() => own.stop());
+    const node = await startNode(own.url, prefix);
+    const runs: number[] = [];
+    node.server.handle('note', (data) => {
+      runs.push(data.n);
+    });
+    const client = createClient<App>({
+      url: node.url,
+      protocol: app,
+      WebSocket,
+      environment: null,
+      token: 'cli',
+      reconnect: { initialDelayMs: 100, minDelayMs: 50, maxDelayMs: 400 },
+    });
+    defer(() => client.close());
+    let welcomes = 0;
+    client.events.on('state', ({ next }) => {
+      if (next.status === 'connected') welcomes += 1;
+    });
+    client.connect();
+    await until(() => welcomes === 1);
+    const down = health(node.engine, false);
+    await own.kill();
+    await down;
+    const sent = client.send('note', { n: 7 });
+    // Refused at least once while Redis is down (UNAVAILABLE with the id, not an answer).
+    await until(() => node.server.stats().counters.engineErrors >= 1);
+    expect(runs).toEqual([]);
+    await own.restart();
+    await sent;
+    expect(runs).toEqual([7]);
+    expect(welcomes).toBe(1); // never reconnected: resent on the same connection
+  });
+});
+
+/** Poll a condition of this process every 10 ms, up to 15 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
