@@ -44,7 +44,13 @@ export class Health {
       this.lastDetectionMs = link.clock.now() - since;
       link.log.warn({ detectionMs: this.lastDetectionMs }, 'redis partition: a connection does not answer');
       link.setPartitioned(true);
-    } else if (!stalled && results.every((r) => r === 'ok') && link.partitioned) {
+    }
+    if (link.resyncDue && results.every((r) => r === 'ok')) {
+      // A Cluster node reconnected: catch the watched streams up now that commands work.
+      link.resyncDue = false;
+      link.onCommandsReconnected();
+    }
+    if (!stalled && results.every((r) => r === 'ok') && link.partitioned) {
       link.log.info({}, 'redis partition healed');
       link.setPartitioned(false);
     }
@@ -60,7 +66,12 @@ export class Health {
     const sentAt = clock.now();
     this.pending[name] = sentAt;
     let timer: unknown;
-    const answered = client.sendCommand(['PING']).then(
+    const ping = this.link.cluster
+      ? (
+          client as unknown as { sendCommand(k: undefined, ro: boolean, a: string[]): Promise<unknown> }
+        ).sendCommand(undefined, true, ['PING'])
+      : client.sendCommand(['PING']);
+    const answered = ping.then(
       () => {
         if (this.pending[name] === sentAt) this.pending[name] = undefined;
         return 'ok' as const;

@@ -36,6 +36,12 @@ export interface RedisEngineOptions {
   /** Redis URL, e.g. `redis://127.0.0.1:6379` (or `rediss://` for TLS). Overrides `redis.url`. */
   url?: string;
   /**
+   * URLs of a few Redis Cluster nodes (e.g. `['redis://10.0.0.1:6379']`): the engine then
+   * uses node-redis's cluster client, `redis` being the options of each node's connection.
+   * Leave undefined for a standalone Redis (`url`).
+   */
+  clusterNodes?: readonly string[];
+  /**
    * Options of node-redis `createClient` (socket, credentials, database...). The engine
    * forces `disableOfflineQueue` (commands fail fast during an outage instead of piling up)
    * and sets a reconnect strategy unless `socket.reconnectStrategy` is given.

@@ -142,6 +142,7 @@ export class RedisEngine implements Engine {
       clock: options.clock ?? systemClock,
       log: options.logger ?? silentLogger,
       sharded: options.shardedPubSub ?? d.shardedPubSub,
+      clusterNodes: options.clusterNodes,
     });
     const streams = new StreamStore(link, retention, idleTtlMs, randomBytes(6).toString('hex'));
     const watches = new Watches(link, streams);
