@@ -115,7 +115,12 @@ describe.runIf(canSpawnRedis)('a client message Redis could not record', () => {
       handled += 1;
     });
     const c = await node.connect();
-    await c.hello({ token: 'una' });
+    const welcome = await c.hello({ token: 'una' });
+    // Live on its streams (a replay that Redis fails closes the connection 4500).
+    await node.server.sendToSession(welcome.sessionId, 'tick', { n: 1 });
+    await node.server.sendToUser('una', 'tick', { n: 2 });
+    await node.server.broadcast('tick', { n: 3 });
+    await c.collect((f) => f.t === 'msg', 3);
     const down = health(node.engine, false);
     await own.kill();
     await down;
@@ -158,8 +163,19 @@ describe.runIf(canSpawnRedis)('the client and a message Redis could not record',
     client.events.on('state', ({ next }) => {
       if (next.status === 'connected') welcomes += 1;
     });
+    const ticks: number[] = [];
+    client.on('tick', ({ n }) => {
+      ticks.push(n);
+    });
     client.connect();
     await until(() => welcomes === 1);
+    // Live on its three streams (the replay after the welcome is over: a replay that Redis
+    // fails closes the connection 4500, which is not what this test is about).
+    const { sessionId } = client.state as { sessionId: string };
+    await node.server.sendToSession(sessionId, 'tick', { n: 1 });
+    await node.server.sendToUser('cli', 'tick', { n: 2 });
+    await node.server.broadcast('tick', { n: 3 });
+    await until(() => ticks.length === 3);
     const down = health(node.engine, false);
     await own.kill();
     await down;

@@ -74,7 +74,7 @@ export class Dispatch<P extends AnyProtocol> {
           return out.sendRes(sessionId, res);
         }
       } catch (err) {
-        return this.notRecorded(sessionId, err);
+        return this.notRecorded(sessionId, id, err);
       }
       // The handler is asynchronous: track it like any other.
       return core.track(this.pubAsync(sessionId, id, res));
@@ -115,17 +115,17 @@ export class Dispatch<P extends AnyProtocol> {
     try {
       out.sendRes(sessionId, await promise);
     } catch (err) {
-      this.notRecorded(sessionId, err);
+      this.notRecorded(sessionId, id, err);
     } finally {
       this.inflight.delete(key);
     }
   }
 
   /** The handled-record could not be stored: do not ack, the client will resend. */
-  private notRecorded(sessionId: string, err: unknown): void {
+  private notRecorded(sessionId: string, id: string, err: unknown): void {
     this.core.counters.engineErrors += 1;
     this.core.fail(err, 'pub', { sessionId });
-    this.out.sendRes(sessionId, notRecordedFrame());
+    this.out.sendRes(sessionId, notRecordedFrame(id));
   }
 
   /** Validate and run a handler; its `res` frame, synchronously when the handler returned a value. */

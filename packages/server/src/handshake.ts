@@ -75,6 +75,11 @@ export class Handshake<P extends AnyProtocol> {
   private async hello(conn: Connection, hello: Hello): Promise<void> {
     await this.core.started;
     if (!this.versionOk(conn, hello.version)) return;
+    if (this.core.engine.healthy?.() === false) {
+      // Cut off from storage (down or partitioned): nothing here could complete; try again
+      // (another node, or this one once healthy).
+      return this.pool.closeConn(conn, CloseCode.TryAgainLater, 'storage unreachable from this node', 1000);
+    }
     const auth = await this.authenticated(conn, hello.token);
     if (!auth) return;
     const now = this.core.clock.now();
@@ -169,7 +174,9 @@ export class Handshake<P extends AnyProtocol> {
       }
     }
     const limit = core.limits.connectionsPerUser;
-    if (!(await core.engine.acquireUserSlot(user, conn.id, limit))) {
+    // With the session id, a resume gets the slot of the session's earlier connection (on a
+    // dead node, say) instead of being refused by it.
+    if (!(await core.engine.acquireUserSlot(user, conn.id, limit, record?.id))) {
       pool.closeConn(conn, CloseCode.TooManyConnections, `at most ${limit} connections per user`);
       return false;
     }
