@@ -89,8 +89,13 @@ export class Handshake<P extends AnyProtocol> {
     const found = await this.findSession(hello, auth);
     if (!conn.isOpen) return;
     const user = found.record ? found.record.user : auth.user || this.core.ids.id('anon_');
-    if (!(await this.admit(conn, found.record, user))) return;
-    const opened = await this.createOrResume(hello, auth, found, user, now);
+    // A new session's id is known before its slot is taken: the slot is recorded under it,
+    // so the session's later resumes (on any node) take this slot over.
+    const fresh = found.record
+      ? undefined
+      : { resumeToken: this.core.ids.secret(), id: this.core.ids.id('s_') };
+    if (!(await this.admit(conn, found.record, found.record?.id ?? fresh?.id, user))) return;
+    const opened = await this.createOrResume(hello, auth, found, user, now, fresh);
     if (!(await this.connect(conn, hello, found, opened.record))) return;
     const open = this.attach(conn, auth, opened);
     this.welcome(open, auth, found, hello, opened);
@@ -156,9 +161,15 @@ export class Handshake<P extends AnyProtocol> {
 
   /**
    * Step 4: connections per user, across nodes. A resume replaces the session's old
-   * connection first. False when refused (or the socket went away).
+   * connection first. The slot is taken for `sessionId` (the resumed or the new session).
+   * False when refused (or the socket went away).
    */
-  private async admit(conn: Connection, record: SessionRecord | undefined, user: string): Promise<boolean> {
+  private async admit(
+    conn: Connection,
+    record: SessionRecord | undefined,
+    sessionId: string | undefined,
+    user: string,
+  ): Promise<boolean> {
     const { core, pool } = this;
     if (record) {
       const old = pool.sessionConns.get(record.id);
@@ -176,7 +187,7 @@ export class Handshake<P extends AnyProtocol> {
     const limit = core.limits.connectionsPerUser;
     // With the session id, a resume gets the slot of the session's earlier connection (on a
     // dead node, say) instead of being refused by it.
-    if (!(await core.engine.acquireUserSlot(user, conn.id, limit, record?.id))) {
+    if (!(await core.engine.acquireUserSlot(user, conn.id, limit, sessionId))) {
       pool.closeConn(conn, CloseCode.TooManyConnections, `at most ${limit} connections per user`);
       return false;
     }
@@ -196,6 +207,7 @@ export class Handshake<P extends AnyProtocol> {
     found: Found,
     user: string,
     now: number,
+    fresh: { resumeToken: string; id: string } | undefined,
   ): Promise<Opened> {
     const { core } = this;
     const cursors = new Map((hello.resume?.cursors ?? []).map((c) => [c.stream, c] as const));
@@ -207,9 +219,9 @@ export class Handshake<P extends AnyProtocol> {
       return { record: found.record, resumeToken: hello.resume.resumeToken, streams };
     }
     if (found.resumeError) core.counters.resumeFailures += 1;
-    const resumeToken = core.ids.secret();
+    const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
-      id: core.ids.id('s_'),
+      id: fresh?.id ?? core.ids.id('s_'),
       user,
       resumeTokenHash: sha256(resumeToken),
       createdAt: now,
