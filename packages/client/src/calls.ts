@@ -1,4 +1,4 @@
-import type { AnyProtocol, ResFrame } from '@holdfast/protocol';
+import type { AnyProtocol, ResFrame, ServerFrame } from '@holdfast/protocol';
 import { backoffDelay } from './backoff.js';
 import { type ControlFrame, Controls, type Outcome, settle } from './controls.js';
 import type { AckEvent } from './events.js';
@@ -108,14 +108,15 @@ export class Calls {
   }
 
   /**
-   * The server could not record message `id` (an `error` frame with code `UNAVAILABLE` and
-   * the id): it was not handled and is not answered. Resend it on this connection after a
-   * backoff delay that grows with each refusal (`reconnect` options); a reconnect meanwhile
-   * resends it anyway. False when `id` is not in the outbox.
+   * An `error` frame. With code `UNAVAILABLE` and the id of an outbox message, the server
+   * could not record that message (not handled, not answered): it is resent on this
+   * connection after a backoff delay that grows with each refusal (`reconnect` options); a
+   * reconnect meanwhile resends it anyway. Any other error goes to `report`.
    */
-  notRecorded(id: string): boolean {
-    const e = this.outbox.values().find((x) => x.id === id);
-    if (!e) return false;
+  error(f: Extract<ServerFrame, { t: 'error' }>, report: (error: HoldfastError) => void): void {
+    const e =
+      f.error.code === ErrorCode.Unavailable ? this.outbox.values().find((x) => x.id === f.id) : undefined;
+    if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
     e.refusals = (e.refusals ?? 0) + 1;
     const { clock } = this.#o;
     clock.clearTimeout(e.retryTimer);
@@ -126,7 +127,6 @@ export class Calls {
       },
       backoffDelay(e.refusals, this.#o.reconnect, this.#o.random),
     );
-    return true;
   }
 
   /** After a welcome: (re)send every outbox entry in order, with its id; fail those now too big. */
