@@ -1,4 +1,5 @@
-import type { AnyProtocol, ResFrame } from '@holdfast/protocol';
+import type { AnyProtocol, ResFrame, ServerFrame } from '@holdfast/protocol';
+import { backoffDelay } from './backoff.js';
 import { type ControlFrame, Controls, type Outcome, settle } from './controls.js';
 import type { AckEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -106,6 +107,28 @@ export class Calls {
     this.#settle(e, outcome);
   }
 
+  /**
+   * An `error` frame. With code `UNAVAILABLE` and the id of an outbox message, the server
+   * could not record that message (not handled, not answered): it is resent on this
+   * connection after a backoff delay that grows with each refusal (`reconnect` options); a
+   * reconnect meanwhile resends it anyway. Any other error goes to `report`.
+   */
+  error(f: Extract<ServerFrame, { t: 'error' }>, report: (error: HoldfastError) => void): void {
+    const e =
+      f.error.code === ErrorCode.Unavailable ? this.outbox.values().find((x) => x.id === f.id) : undefined;
+    if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
+    e.refusals = (e.refusals ?? 0) + 1;
+    const { clock } = this.#o;
+    clock.clearTimeout(e.retryTimer);
+    e.retryTimer = clock.setTimeout(
+      () => {
+        e.retryTimer = undefined;
+        if (this.#h.connected() && this.outbox.values().includes(e)) this.#transmit(e);
+      },
+      backoffDelay(e.refusals, this.#o.reconnect, this.#o.random),
+    );
+  }
+
   /** After a welcome: (re)send every outbox entry in order, with its id; fail those now too big. */
   resend(): void {
     for (const e of this.outbox.values()) {
@@ -126,7 +149,12 @@ export class Calls {
 
   /** The connection ended: outbox entries wait to be resent, its refreshes fail with `error`. */
   disconnected(error: HoldfastError): void {
-    for (const e of this.outbox.values()) e.state = 'queued';
+    for (const e of this.outbox.values()) {
+      e.state = 'queued';
+      // The resend after the welcome replaces a pending retry.
+      this.#o.clock.clearTimeout(e.retryTimer);
+      e.retryTimer = undefined;
+    }
     this.controls.reject(error);
   }
 
@@ -156,6 +184,7 @@ export class Calls {
   /** Report the outcome of an entry taken out of the outbox to its caller, and to `ack` listeners. */
   #settle(e: OutboxEntry, outcome: Outcome) {
     this.#o.clock.clearTimeout(e.timer);
+    this.#o.clock.clearTimeout(e.retryTimer);
     settle(e.settle, outcome);
     e.settle = undefined;
     this.#h.ack({ id: e.id, type: e.type, ...outcome } as AckEvent);

@@ -432,7 +432,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   readonly #frame = (f: ServerFrame): void => {
     if (f.t === 'welcome') return this.#welcome(f);
     if (f.t === 'ping') return void this.#write({ t: 'pong', ts: f.ts });
-    if (f.t === 'error') return this.#lifecycle.report(HoldfastError.fromBody(f.error));
+    if (f.t === 'error') return this.#calls.error(f, this.#lifecycle.report);
     if (this.#current.status !== 'connected') {
       return this.#o.logger?.warn({ t: f.t }, 'holdfast: frame before welcome ignored');
     }

@@ -28,6 +28,10 @@ export interface OutboxEntry extends PendingMessage {
   settle?: { resolve(value: unknown): void; reject(error: unknown): void };
   /** The caller's deadline timer. */
   timer?: unknown;
+  /** Times the server said it could not record this message (`UNAVAILABLE` with its id). */
+  refusals?: number;
+  /** The timer of the resend after such a refusal. */
+  retryTimer?: unknown;
 }
 
 const encoder = new TextEncoder();

@@ -266,9 +266,14 @@ export const GapSchema = z.object({
   reason: gapReason,
 });
 
-/** An error not tied to a request id; a close may follow. */
+/**
+ * An error not tied to a request's answer; a close may follow. With `id` (code
+ * `UNAVAILABLE`): the server could not record that client message, which is not answered;
+ * the client resends it after a delay.
+ */
 export const ErrorFrameSchema = z.object({
   t: z.literal('error'),
+  id: z.optional(id),
   error: ErrorBodySchema,
 });
 

@@ -1,4 +1,5 @@
 import type { Handled } from './handled.js';
+import type { Health } from './health.js';
 import type { Housekeeping } from './housekeeping.js';
 import type { Link } from './link.js';
 import type { Rooms } from './rooms.js';
@@ -23,6 +24,7 @@ export interface EngineParts {
   rooms: Rooms;
   slots: Slots;
   housekeeping: Housekeeping;
+  health: Health;
 }
 
 /** The modules of an engine (for the package's own tests; not part of the public API). */

@@ -74,6 +74,11 @@ export class Keys {
     return `${this.prefix}{u:${user}}:slots`;
   }
 
+  /** Hash: session id -> the connection id holding that session's slot, for one user. */
+  userSlotSessions(user: string): string {
+    return `${this.prefix}{u:${user}}:slotsess`;
+  }
+
   /** Hash: session id -> user, the members of a room. */
   roomMembers(room: string): string {
     return `${this.prefix}{r:${room}}:m`;

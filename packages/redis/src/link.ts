@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@holdfast/server';
 import { EventEmitter } from 'eventemitter3';
 import {
   createClient,
+  createCluster,
   type RedisClientOptions,
   type RedisClientType,
   type RedisDefaultModules,
@@ -33,6 +34,11 @@ export interface RedisEngineEvents {
   connection: (info: { connection: RedisConnectionName; state: 'ready' | 'down' }) => void;
   /** An operation or a connection failed (the engine keeps running). */
   error: (error: Error, context: { where: string }) => void;
+  /**
+   * The engine became unhealthy (a connection down, or partitioned: up but not answering
+   * the health probe) or healthy again.
+   */
+  health: (info: { healthy: boolean; partitioned: boolean }) => void;
 }
 
 /** What {@link Link} needs to know. */
@@ -44,6 +50,8 @@ export interface LinkOptions {
   log: Logger;
   /** Stream channels use sharded pub/sub. */
   sharded: boolean;
+  /** URLs of Redis Cluster nodes: use node-redis's cluster client (`client` are its per-node defaults). */
+  clusterNodes?: readonly string[] | undefined;
 }
 
 /**
@@ -67,6 +75,13 @@ export class Link {
   readonly up: Record<RedisConnectionName, boolean> = { commands: false, subscriber: false };
   /** Called when the subscriber connection came back after being lost. */
   onSubscriberReconnected: () => void = () => {};
+  /** Called when the commands connection came back after being lost. */
+  onCommandsReconnected: () => void = () => {};
+  /** Whether the clients are Redis Cluster clients. */
+  readonly cluster: boolean;
+  /** Whether the health probe found a connection up but not answering. */
+  partitioned = false;
+  private wasHealthy = false;
   private readonly everUp: Record<RedisConnectionName, boolean> = { commands: false, subscriber: false };
   private readonly counts = { errors: 0, connectionErrors: 0, reconnects: 0 };
   private lastError: string | undefined;
@@ -77,10 +92,60 @@ export class Link {
     this.clock = options.clock;
     this.log = options.log;
     this.sharded = options.sharded;
-    this.cmd = createClient(options.client);
-    this.sub = this.cmd.duplicate();
-    this.attach(this.cmd, 'commands');
-    this.attach(this.sub, 'subscriber');
+    this.cluster = options.clusterNodes !== undefined;
+    if (options.clusterNodes) {
+      // The cluster client has the standalone client's commands (routed by their first key);
+      // `send()` and the events differ, and are handled where used.
+      const { url: _url, ...defaults } = options.client;
+      const cluster = createCluster({
+        rootNodes: options.clusterNodes.map((url) => ({ url })),
+        defaults: defaults as never,
+      });
+      this.cmd = cluster as unknown as Client;
+      this.sub = cluster.duplicate() as unknown as Client;
+      this.attachCluster(this.cmd, 'commands');
+      this.attachCluster(this.sub, 'subscriber');
+    } else {
+      this.cmd = createClient(options.client);
+      this.sub = this.cmd.duplicate();
+      this.attach(this.cmd, 'commands');
+      this.attach(this.sub, 'subscriber');
+    }
+  }
+
+  /** Events of a cluster client: up once connected, down when closed; node errors counted. */
+  private attachCluster(client: Client, name: RedisConnectionName): void {
+    const c = client as unknown as { on(event: string, fn: (...args: unknown[]) => void): void };
+    c.on('error', (err) => {
+      this.counts.connectionErrors += 1;
+      this.lastError = (err as Error).message;
+      this.emit('error', err as Error, { where: name });
+    });
+    c.on('node-error', (err) => {
+      this.counts.connectionErrors += 1;
+      this.lastError = (err as Error).message;
+      this.log.debug({ err, connection: name }, 'redis cluster node error');
+    });
+    c.on('connect', () => this.setUp(name, true));
+    c.on('disconnect', () => this.setUp(name, false));
+    c.on('node-reconnecting', () => {
+      // A node's connection came back (or is coming back): what was published meanwhile on
+      // its shards never arrives by pub/sub; catch up once commands work again.
+      this.counts.reconnects += 1;
+      this.resyncDue = true;
+    });
+  }
+
+  /** A cluster node reconnected: the watched streams catch up at the next healthy probe. */
+  resyncDue = false;
+
+  /** Send a raw command (`key` routes it on a Cluster; undefined: any node). */
+  send<T>(key: string | undefined, args: string[]): Promise<T> {
+    if (!this.cluster) return this.cmd.sendCommand<T>(args);
+    const cluster = this.cmd as unknown as {
+      sendCommand<R>(key: string | undefined, readonly: boolean, args: string[]): Promise<R>;
+    };
+    return cluster.sendCommand<T>(key, false, args);
   }
 
   private attach(client: Client, name: RedisConnectionName): void {
@@ -105,6 +170,7 @@ export class Link {
       this.counts.reconnects += 1;
       this.log.info({ connection: name }, 'redis reconnected');
       if (name === 'subscriber') this.onSubscriberReconnected();
+      else this.onCommandsReconnected();
     });
   }
 
@@ -112,6 +178,25 @@ export class Link {
     if (this.up[name] === up) return;
     this.up[name] = up;
     this.emit('connection', { connection: name, state: up ? 'ready' : 'down' });
+    this.healthChanged();
+  }
+
+  /** Both connections up and answering. */
+  healthy(): boolean {
+    return this.up.commands && this.up.subscriber && !this.partitioned;
+  }
+
+  /** The health probe's verdict: partitioned (up but not answering) or not. */
+  setPartitioned(partitioned: boolean): void {
+    this.partitioned = partitioned;
+    this.healthChanged();
+  }
+
+  private healthChanged(): void {
+    const healthy = this.healthy();
+    if (healthy === this.wasHealthy) return;
+    this.wasHealthy = healthy;
+    this.emit('health', { healthy, partitioned: this.partitioned });
   }
 
   /** Listen to an engine event. Returns a function that removes the listener. */
@@ -150,7 +235,8 @@ export class Link {
   /** Connect both clients and load the scripts. */
   async connect(): Promise<void> {
     await Promise.all([this.cmd.connect(), this.sub.connect()]);
-    await Promise.all(ALL_SCRIPTS.map((s) => this.cmd.scriptLoad(s.source)));
+    // On a Cluster, each master loads a script on its first EVAL (NOSCRIPT fallback in `run`).
+    if (!this.cluster) await Promise.all(ALL_SCRIPTS.map((s) => this.cmd.scriptLoad(s.source)));
   }
 
   /** Close both clients: politely, then by force after a second (a dead Redis never answers). */
@@ -200,11 +286,11 @@ export class Link {
   async run<T>(script: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
     const argv = args.map(String);
     try {
-      return await this.cmd.sendCommand<T>(['EVALSHA', script.sha, String(keys.length), ...keys, ...argv]);
+      return await this.send<T>(keys[0], ['EVALSHA', script.sha, String(keys.length), ...keys, ...argv]);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      // Redis lost its script cache (restart, failover): EVAL loads it again.
-      return this.cmd.sendCommand<T>(['EVAL', script.source, String(keys.length), ...keys, ...argv]);
+      // Redis lost its script cache (restart, failover, another Cluster master): EVAL loads it.
+      return this.send<T>(keys[0], ['EVAL', script.source, String(keys.length), ...keys, ...argv]);
     }
   }
 

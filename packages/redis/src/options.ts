@@ -15,10 +15,32 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/** The health probe of the Redis connections (see README "Partitions"). */
+export interface HealthCheckOptions {
+  /**
+   * How often each connection is probed with a PING (ms), from the server's sweep.
+   * @default 1000
+   */
+  intervalMs?: number;
+  /**
+   * A PING unanswered this long means the node is partitioned from Redis (ms): the engine
+   * turns unhealthy and the server moves this node's clients away. Twice this long after
+   * the last probe went unanswered, the dead socket is dropped and reconnected.
+   * @default 2000
+   */
+  timeoutMs?: number;
+}
+
 /** Options of {@link createRedisEngine}. */
 export interface RedisEngineOptions {
   /** Redis URL, e.g. `redis://127.0.0.1:6379` (or `rediss://` for TLS). Overrides `redis.url`. */
   url?: string;
+  /**
+   * URLs of a few Redis Cluster nodes (e.g. `['redis://10.0.0.1:6379']`): the engine then
+   * uses node-redis's cluster client, `redis` being the options of each node's connection.
+   * Leave undefined for a standalone Redis (`url`).
+   */
+  clusterNodes?: readonly string[];
   /**
    * Options of node-redis `createClient` (socket, credentials, database...). The engine
    * forces `disableOfflineQueue` (commands fail fast during an outage instead of piling up)
@@ -50,14 +72,17 @@ export interface RedisEngineOptions {
    * Lifetime of a connection's per-user slot unless renewed (ms). The node renews its slots
    * every third of it, so a killed node's connections stop counting against the per-user
    * limit within this time.
-   * @default 30000
+   * @default 10000
    */
   slotTtlMs?: number;
   /**
    * How long a node's claim on a running client message holds (ms). Another node that gets
    * the same message id (the client resent it after reconnecting elsewhere) waits for the
-   * result instead of running the handler again, up to this long.
-   * @default 30000
+   * result instead of running the handler again, up to this long. Kept well below the
+   * client's request timeout (30 s) so that a request in flight at a node's crash is run
+   * on the node the client resumed on, and answered, before the client gives up; keep it
+   * above the slowest handler's run time (a handler still running past it may run twice).
+   * @default 10000
    */
   handlerClaimMs?: number;
   /**
@@ -75,6 +100,8 @@ export interface RedisEngineOptions {
   shardedPubSub?: boolean;
   /** Reconnection backoff. */
   reconnect?: ReconnectOptions;
+  /** Partition detection: the health probe's pace and timeout. */
+  healthCheck?: HealthCheckOptions;
   /** Logger with the pino interface. @default silent */
   logger?: Logger;
   /**
@@ -93,11 +120,12 @@ export interface RedisEngineOptions {
 export const DEFAULT_REDIS_ENGINE_OPTIONS = {
   prefix: 'holdfast:',
   sessionLeaseMs: 120_000,
-  slotTtlMs: 30_000,
-  handlerClaimMs: 30_000,
+  slotTtlMs: 10_000,
+  handlerClaimMs: 10_000,
   idleStreamTtlMs: 86_400_000,
   shardedPubSub: true,
   reconnect: { initialDelayMs: 50, maxDelayMs: 2000 },
+  healthCheck: { intervalMs: 1000, timeoutMs: 2000 },
 } as const;
 
 /**

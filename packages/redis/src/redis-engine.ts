@@ -15,6 +15,7 @@ import {
 import type { RedisClientOptions } from 'redis';
 import { Control } from './control.js';
 import { Handled } from './handled.js';
+import { Health } from './health.js';
 import { Housekeeping } from './housekeeping.js';
 import { type EngineParts, PARTS } from './internal.js';
 import { Keys } from './keys.js';
@@ -50,12 +51,26 @@ export interface RedisEngineStatus {
   slots: number;
   /** The last error's message, if any. */
   lastError: string | undefined;
+  /** Both connections up and answering the health probe (this node can serve clients). */
+  healthy: boolean;
+  /** A connection is up but did not answer the health probe in time (cut off from Redis). */
+  partitioned: boolean;
+  /** Partitions detected since start. */
+  partitions: number;
+  /** How long the last partition took to detect, from the unanswered probe (ms). */
+  lastPartitionDetectionMs: number | undefined;
 }
 
 /** The node-redis options both connections get. */
-function clientOptions(options: RedisEngineOptions): RedisClientOptions {
+function clientOptions(options: RedisEngineOptions, nodeId: string): RedisClientOptions {
   const base = options.redis ?? {};
+  const health = { ...DEFAULT_REDIS_ENGINE_OPTIONS.healthCheck, ...options.healthCheck };
   return {
+    // A name makes the connection handshake one round trip (CLIENT SETNAME): something in
+    // front of Redis that accepts TCP and then resets fails the handshake, so the
+    // reconnection backoff applies instead of a "ready" connection lost at once, again and
+    // again. It also shows the node in CLIENT LIST.
+    name: `holdfast:${nodeId.replace(/[^\w:.-]/g, '_')}`,
     ...base,
     ...(options.url !== undefined ? { url: options.url } : {}),
     // Fail fast during an outage: a queue of commands waiting for Redis would grow without
@@ -67,6 +82,9 @@ function clientOptions(options: RedisEngineOptions): RedisClientOptions {
     // the handshake, a reset after connecting is noticed as a lost ready connection.
     disableClientInfo: true,
     socket: {
+      // A dead link (partition) never errors by itself: once the health probe stops writing
+      // to it, this idle timeout drops the socket and node-redis reconnects.
+      socketTimeout: health.intervalMs + 2 * health.timeoutMs,
       ...base.socket,
       reconnectStrategy: base.socket?.reconnectStrategy ?? backoff(options.reconnect, options.random),
     } as RedisClientOptions['socket'],
@@ -107,6 +125,7 @@ export class RedisEngine implements Engine {
   readonly #rooms: Rooms;
   readonly #slots: Slots;
   readonly #housekeeping: Housekeeping;
+  readonly #health: Health;
 
   constructor(options: RedisEngineOptions = {}) {
     const d = DEFAULT_REDIS_ENGINE_OPTIONS;
@@ -116,18 +135,22 @@ export class RedisEngine implements Engine {
     const leaseMs = options.sessionLeaseMs ?? d.sessionLeaseMs;
     const slotTtlMs = options.slotTtlMs ?? d.slotTtlMs;
     const idleTtlMs = options.idleStreamTtlMs ?? d.idleStreamTtlMs;
+    const health = { ...d.healthCheck, ...options.healthCheck };
     const link = new Link({
-      client: clientOptions(options),
+      client: clientOptions(options, this.nodeId),
       keys: this.keys,
       clock: options.clock ?? systemClock,
       log: options.logger ?? silentLogger,
       sharded: options.shardedPubSub ?? d.shardedPubSub,
+      clusterNodes: options.clusterNodes,
     });
     const streams = new StreamStore(link, retention, idleTtlMs, randomBytes(6).toString('hex'));
     const watches = new Watches(link, streams);
     const sessions = new Sessions(link, this.nodeId, leaseMs);
     const slots = new Slots(link, slotTtlMs);
+    const probe = new Health(link, health.timeoutMs);
     const housekeeping = new Housekeeping(link, [
+      { name: 'health', everyMs: health.intervalMs, run: () => probe.probe() },
       { name: 'leases', everyMs: Math.max(250, leaseMs / 3), run: () => sessions.renewLeases() },
       { name: 'slots', everyMs: Math.max(250, slotTtlMs / 3), run: () => slots.renew() },
       {
@@ -147,7 +170,8 @@ export class RedisEngine implements Engine {
     this.#rooms = rooms;
     this.#slots = slots;
     this.#housekeeping = housekeeping;
-    this[PARTS] = { link, streams, watches, sessions, handled, rooms, slots, housekeeping };
+    this.#health = probe;
+    this[PARTS] = { link, streams, watches, sessions, handled, rooms, slots, housekeeping, health: probe };
   }
 
   // ------------------------------------------------------------------ lifecycle & health
@@ -178,7 +202,20 @@ export class RedisEngine implements Engine {
       leasedSessions: this.#sessions.leasedCount,
       slots: this.#slots.size,
       lastError: h.lastError,
+      healthy: this.#link.healthy(),
+      partitioned: this.#link.partitioned,
+      partitions: this.#health.partitions,
+      lastPartitionDetectionMs: this.#health.lastDetectionMs,
     };
+  }
+
+  /**
+   * Whether this node can serve clients now: both Redis connections up and answering the
+   * health probe. The server refuses new connections while false, and closes its clients
+   * (retryable) when it turns false, so they resume on a healthy node.
+   */
+  healthy(): boolean {
+    return this.#link.healthy();
   }
 
   /** Connect both Redis connections, load the scripts, subscribe to control commands. */
@@ -189,6 +226,10 @@ export class RedisEngine implements Engine {
     this.#watches.deliverTo(listeners);
     await link.connect();
     await this.#control.subscribe(listeners.control);
+    if (listeners.health) {
+      const health = listeners.health;
+      link.on('health', (state) => health(state));
+    }
     link.state = 'started';
   }
 
@@ -385,10 +426,12 @@ export class RedisEngine implements Engine {
 
   /**
    * Take one of the user's `limit` connection slots, atomically across nodes. Slots expire
-   * unless their node renews them, so a dead node's connections stop counting.
+   * unless their node renews them (every third of `slotTtlMs`), so a dead node's connections
+   * stop counting within `slotTtlMs`. With `sessionId`, the slot of that session's earlier
+   * connection (replaced, or on a dead node) is taken over: a resume never waits for it.
    */
-  acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean> {
-    return this.#link.op('acquireUserSlot', () => this.#slots.acquire(user, connectionId, limit));
+  acquireUserSlot(user: string, connectionId: string, limit: number, sessionId?: string): Promise<boolean> {
+    return this.#link.op('acquireUserSlot', () => this.#slots.acquire(user, connectionId, limit, sessionId));
   }
 
   /** Give a connection's slot back. */

@@ -356,18 +356,46 @@ return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
 
 /**
  * Take a connection slot of a user if fewer than `limit` live ones exist (expired slots of
- * dead nodes are dropped first). KEYS: slots. ARGV: now, ttl, connection id, limit.
+ * dead nodes are dropped first). KEYS: slots, slot of each session. ARGV: now, ttl,
+ * connection id, limit, session id ('' for none).
+ *
+ * A session has one connection at a time: the slot of an earlier connection of the same
+ * session (it is being replaced, or its node died) is given to this one, so a client's own
+ * resume is never refused because of its own stale slot.
  */
 export const ACQUIRE_SLOT = new Script(
   'acquireSlot',
   `
-local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, ttl, conn, sid = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[5]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+if sid ~= '' then
+  local prev = redis.call('HGET', KEYS[2], sid)
+  if prev and prev ~= conn then redis.call('ZREM', KEYS[1], prev) end
+end
+if not redis.call('ZSCORE', KEYS[1], conn) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], string.format('%d', now + ttl), ARGV[3])
+redis.call('ZADD', KEYS[1], string.format('%d', now + ttl), conn)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if sid ~= '' then
+  redis.call('HSET', KEYS[2], sid, conn)
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+`,
+);
+
+/**
+ * Give a connection's slot back. KEYS: slots, slot of each session. ARGV: connection id,
+ * session id ('' for none); the session's entry goes only if it still names this connection.
+ */
+export const RELEASE_SLOT = new Script(
+  'releaseSlot',
+  `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+end
 return 1
 `,
 );
@@ -397,5 +425,6 @@ export const ALL_SCRIPTS: readonly Script[] = [
   MARK_PRESENT,
   MARK_ABSENT,
   ACQUIRE_SLOT,
+  RELEASE_SLOT,
   LIVE_MEMBERS,
 ];

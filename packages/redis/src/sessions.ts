@@ -151,6 +151,13 @@ export class Sessions {
     }
     const record = decodeSession(id, pairs(r[1] as string[]));
     await Promise.all([cmd.zRem(keys.sessionExpiry, id), cmd.zRem(keys.userSessions(record.user), id)]);
+    if ((await cmd.zCard(keys.userSessions(record.user))) === 0) {
+      // No session can resume with a cursor of a user stream whose sessions are all gone:
+      // free it (as the memory engine does) instead of leaving its keys for the idle TTL. A
+      // later session of the user starts at the stream's head, in a new epoch.
+      const userStream = Streams.user(record.user);
+      await cmd.del([keys.streamMeta(userStream), keys.streamLog(userStream)]);
+    }
     return record;
   }
 

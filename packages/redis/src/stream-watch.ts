@@ -108,6 +108,12 @@ export class StreamWatch {
           this.fill(next);
           return;
         }
+      } else if (this.epoch !== undefined && next.message.offset > 1 && this.attempted !== next) {
+        // A new epoch (Redis lost the history) whose first messages pub/sub did not bring
+        // (published before the subscriber reconnected): they are in Redis, read them.
+        this.attempted = next;
+        this.fill(next);
+        return;
       }
       this.queue.shift();
       this.attempted = undefined;
@@ -121,11 +127,16 @@ export class StreamWatch {
       (async () => {
         try {
           for (;;) {
-            const page = await this.readAfter(this.epoch === undefined ? 0 : this.offset);
+            const after = this.epoch === undefined ? 0 : this.offset;
+            let page = await this.readAfter(after);
+            // A new epoch restarts at offset 1: read it from its start, not from our offset
+            // in the old one (that would skip what the new epoch holds below it).
+            if (page.epoch !== this.epoch && after > 0) page = await this.readAfter(0);
             if (this.stopped) return;
             if (until && page.epoch !== until.epoch) return;
             // After a reconnect the epoch may have changed (history lost): deliver the new
-            // epoch's retained messages; the server tells its clients about the gap.
+            // epoch's retained messages from its start; the server tells its clients that
+            // the old epoch ended (an epoch gap), never that the new one lost anything.
             const sameEpoch = page.epoch === this.epoch;
             let delivered = 0;
             for (const m of page.messages) {

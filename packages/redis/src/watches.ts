@@ -26,6 +26,11 @@ export class Watches {
     private readonly streams: StreamStore,
   ) {
     link.onSubscriberReconnected = () => this.resubscribe();
+    // A catch-up reads history on the commands connection: when the subscriber came back
+    // first, it failed; catch up again now that history can be read.
+    link.onCommandsReconnected = () => {
+      for (const w of this.watches.values()) if (w.subscribed && w.epoch !== undefined) w.resync();
+    };
   }
 
   /** How many streams are watched. */

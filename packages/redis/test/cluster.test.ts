@@ -147,6 +147,32 @@ describe('three server processes on one Redis', () => {
   });
 });
 
+describe('kill -9 of a node whose user is at connectionsPerUser', () => {
+  it('lets its clients resume on another node at once (their own stale slot does not count)', {
+    timeout: 60_000,
+  }, async () => {
+    const nodes = await startNodes(2, { connectionsPerUser: 1 });
+    const [victim, survivor] = nodes as [NodeProcess, NodeProcess];
+    const c1 = await client(victim.url);
+    const welcome = await c1.hello({ token: 'solo' });
+    await victim.signal('SIGKILL');
+    await c1.closedPromise();
+    const c2 = await client(survivor.url);
+    const resumed = await c2.hello({
+      token: 'solo',
+      resume: {
+        sessionId: welcome.sessionId,
+        resumeToken: welcome.resumeToken,
+        cursors: cursorsOf(c1.frames),
+      },
+    });
+    expect(resumed.resumed).toBe(true);
+    // The limit still holds for another session of the user.
+    const c3 = await client(survivor.url);
+    await expect(c3.hello({ token: 'solo' })).rejects.toThrow(/closed 4409/);
+  });
+});
+
 describe('kill -9 of a node in the middle of a 10,000-message stream', () => {
   it('resumes its clients on the other nodes with zero loss, zero duplicates, outboxes handled once', {
     timeout: 180_000,

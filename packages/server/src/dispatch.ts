@@ -74,7 +74,7 @@ export class Dispatch<P extends AnyProtocol> {
           return void out.send(conn, res);
         }
       } catch (err) {
-        return this.notRecorded(conn, err);
+        return this.notRecorded(conn, id, err);
       }
       // The handler is asynchronous: track it like any other.
       return core.track(this.pubAsync(conn, id, res));
@@ -102,7 +102,7 @@ export class Dispatch<P extends AnyProtocol> {
         out.send(conn, await running.promise);
       } catch {
         // The first run reports the failure (and answers on its own connection).
-        out.send(conn, notRecordedFrame());
+        out.send(conn, notRecordedFrame(id));
       }
       return;
     }
@@ -125,17 +125,17 @@ export class Dispatch<P extends AnyProtocol> {
     try {
       out.send(conn, await promise);
     } catch (err) {
-      this.notRecorded(conn, err);
+      this.notRecorded(conn, id, err);
     } finally {
       this.inflight.delete(key);
     }
   }
 
   /** The handled-record could not be stored: do not ack, the client will resend. */
-  private notRecorded(conn: SessionConnection, err: unknown): void {
+  private notRecorded(conn: SessionConnection, id: string, err: unknown): void {
     this.core.counters.engineErrors += 1;
     this.core.fail(err, 'pub', { sessionId: conn.sessionId });
-    this.out.send(conn, notRecordedFrame());
+    this.out.send(conn, notRecordedFrame(id));
   }
 
   /** Validate and run a handler; its `res` frame, synchronously when the handler returned a value. */

@@ -96,6 +96,12 @@ export interface Engine {
     volatile: VolatileListener;
     presence: PresenceListener;
     control: ControlListener;
+    /**
+     * The engine's link to its storage turned unhealthy (down, or partitioned: connected but
+     * not answering) or healthy again. When partitioned, other nodes may still reach the
+     * storage: the server closes its connections with a retryable code so they resume there.
+     */
+    health?: (state: { healthy: boolean; partitioned: boolean }) => void;
   }): Promise<void>;
   /** Stop and release everything. */
   close(): Promise<void>;
@@ -188,9 +194,11 @@ export interface Engine {
 
   /**
    * Count one more connection of a user if fewer than `limit` exist (atomic across nodes).
-   * Returns false when the limit is reached.
+   * Returns false when the limit is reached. `sessionId` (when the connection resumes a
+   * session) lets the engine give it the slot of that session's earlier connection, which a
+   * dead node may still hold: a session has one connection at a time.
    */
-  acquireUserSlot(user: string, connectionId: string, limit: number): Promise<boolean>;
+  acquireUserSlot(user: string, connectionId: string, limit: number, sessionId?: string): Promise<boolean>;
   /** Release a connection slot. */
   releaseUserSlot(user: string, connectionId: string): Promise<void>;
   /** Connections of a user across all nodes. */
@@ -203,6 +211,11 @@ export interface Engine {
   stats?(): { rooms: number; streams: number; messages: number; bytes: number };
   /** Periodic housekeeping (retention by age); called by the server's sweep. */
   sweep?(): void;
+  /**
+   * Whether this node can serve clients now (its storage reachable and answering). The
+   * server refuses new connections while false. Engines without a remote store omit it.
+   */
+  healthy?(): boolean;
 }
 
 /** Retention bounds of each stream. */

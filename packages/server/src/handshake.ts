@@ -78,6 +78,11 @@ export class Handshake<P extends AnyProtocol> {
   private async hello(conn: Connection, hello: Hello): Promise<void> {
     await this.core.started;
     if (!this.versionOk(conn, hello.version)) return;
+    if (this.core.engine.healthy?.() === false) {
+      // Cut off from storage (down or partitioned): nothing here could complete; try again
+      // (another node, or this one once healthy).
+      return this.pool.closeConn(conn, CloseCode.TryAgainLater, 'storage unreachable from this node', 1000);
+    }
     const auth = await this.authenticated(conn, hello.token);
     if (!auth) return;
     const now = this.core.clock.now();
@@ -87,8 +92,13 @@ export class Handshake<P extends AnyProtocol> {
     const found = await this.findSession(hello, auth);
     if (!conn.isOpen) return;
     const user = found.record ? found.record.user : auth.user || this.core.ids.id('anon_');
-    if (!(await this.admit(conn, found.record, user))) return;
-    const opened = await this.createOrResume(hello, auth, found, user, now);
+    // A new session's id is known before its slot is taken: the slot is recorded under it,
+    // so the session's later resumes (on any node) take this slot over.
+    const fresh = found.record
+      ? undefined
+      : { resumeToken: this.core.ids.secret(), id: this.core.ids.id('s_') };
+    if (!(await this.admit(conn, found.record, found.record?.id ?? fresh?.id, user))) return;
+    const opened = await this.createOrResume(hello, auth, found, user, now, fresh);
     if (!(await this.connect(conn, hello, found, opened.record))) return;
     const open = this.attach(conn, auth, opened);
     this.welcome(open, auth, found, hello, opened);
@@ -156,9 +166,15 @@ export class Handshake<P extends AnyProtocol> {
 
   /**
    * Step 4: connections per user, across nodes. A resume replaces the session's old
-   * connection first. False when refused (or the socket went away).
+   * connection first. The slot is taken for `sessionId` (the resumed or the new session).
+   * False when refused (or the socket went away).
    */
-  private async admit(conn: Connection, record: SessionRecord | undefined, user: string): Promise<boolean> {
+  private async admit(
+    conn: Connection,
+    record: SessionRecord | undefined,
+    sessionId: string | undefined,
+    user: string,
+  ): Promise<boolean> {
     const { core, pool } = this;
     if (record) {
       const old = pool.sessionConns.get(record.id);
@@ -174,7 +190,9 @@ export class Handshake<P extends AnyProtocol> {
       }
     }
     const limit = core.limits.connectionsPerUser;
-    if (!(await core.engine.acquireUserSlot(user, conn.id, limit))) {
+    // With the session id, a resume gets the slot of the session's earlier connection (on a
+    // dead node, say) instead of being refused by it.
+    if (!(await core.engine.acquireUserSlot(user, conn.id, limit, sessionId))) {
       pool.closeConn(conn, CloseCode.TooManyConnections, `at most ${limit} connections per user`);
       return false;
     }
@@ -194,6 +212,7 @@ export class Handshake<P extends AnyProtocol> {
     found: Found,
     user: string,
     now: number,
+    fresh: { resumeToken: string; id: string } | undefined,
   ): Promise<Opened> {
     const { core } = this;
     const cursors = new Map((hello.resume?.cursors ?? []).map((c) => [c.stream, c] as const));
@@ -205,9 +224,9 @@ export class Handshake<P extends AnyProtocol> {
       return { record: found.record, resumeToken: hello.resume.resumeToken, streams };
     }
     if (found.resumeError) core.counters.resumeFailures += 1;
-    const resumeToken = core.ids.secret();
+    const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
-      id: core.ids.id('s_'),
+      id: fresh?.id ?? core.ids.id('s_'),
       user,
       resumeTokenHash: sha256(resumeToken),
       createdAt: now,

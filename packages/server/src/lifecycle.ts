@@ -2,7 +2,7 @@
  * Starting (engine listeners, the port, the sweep timer) and stopping (drain, close every
  * connection, stop the engine and the transport) a server. Timers come from the injected clock.
  */
-import type { AnyProtocol } from '@holdfast/protocol';
+import { type AnyProtocol, CloseCode } from '@holdfast/protocol';
 import type { Control } from './control.js';
 import type { Core } from './core.js';
 import type { Delivery } from './delivery.js';
@@ -46,6 +46,17 @@ export class Lifecycle<P extends AnyProtocol> {
       volatile: (stream, frame, except) => delivery.deliverShared(stream, frame, except),
       presence: (room, event, user, sessions) => delivery.deliverPresence(room, event, user, sessions),
       control: (command) => control.run(command),
+      health: ({ partitioned }) => {
+        // Cut off from storage while it may be fine for other nodes: move the clients away
+        // (retryable close) so they resume on a healthy node. A plain outage keeps them.
+        if (!partitioned) return;
+        this.core.log.warn(
+          { connections: this.pool.connections.size },
+          'storage partitioned: closing clients',
+        );
+        for (const conn of [...this.pool.connections.values()])
+          this.pool.closeConn(conn, CloseCode.TryAgainLater, 'storage unreachable from this node', 1000);
+      },
     });
     await this.transport.start();
     this.sessions.startSweep();

@@ -57,6 +57,9 @@ export function metricsHandler(
   gauge('retained_messages', 'Messages retained in streams', (s) => s.retention?.messages);
   gauge('retained_bytes', 'Bytes retained in streams', (s) => s.retention?.bytes);
   gauge('inflight_handlers', 'Handlers running now', (s) => s.inflight);
+  gauge('engine_healthy', 'Whether the engine reaches its storage (0: down or partitioned)', (s) =>
+    s.engineHealthy === undefined ? undefined : Number(s.engineHealthy),
+  );
   const counters: [string, string, keyof ReturnType<typeof server.stats>['counters']][] = [
     ['frames_in_total', 'Frames received', 'framesIn'],
     ['frames_out_total', 'Frames sent', 'framesOut'],

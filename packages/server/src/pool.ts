@@ -180,6 +180,7 @@ export class Pool<P extends AnyProtocol> {
       rooms: e?.rooms,
       retention: e ? { streams: e.streams, messages: e.messages, bytes: e.bytes } : undefined,
       inflight,
+      engineHealthy: core.engine.healthy?.(),
       counters: { ...core.counters, closes: { ...core.counters.closes } },
     };
   }

@@ -56,6 +56,11 @@ export interface ServerStats {
   retention: { streams: number; messages: number; bytes: number } | undefined;
   /** Handlers running now. */
   inflight: number;
+  /**
+   * Whether the engine reaches its storage (false while down or partitioned: newcomers get
+   * 1013); undefined for engines without a remote store.
+   */
+  engineHealthy: boolean | undefined;
   /** Counters. */
   counters: Counters;
 }

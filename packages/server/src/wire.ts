@@ -58,10 +58,14 @@ export function errorFrame(error: HoldfastError): string {
   return JSON.stringify({ t: 'error', error: error.toBody() });
 }
 
-/** `error` when a client message's handled-record could not be stored (the client resends it). */
-export function notRecordedFrame(): string {
+/**
+ * `error` when client message `id`'s handled-record could not be stored: not an answer; the
+ * client resends it (same id) after a delay.
+ */
+export function notRecordedFrame(id: string): string {
   return JSON.stringify({
     t: 'error',
+    id,
     error: { code: ErrorCode.Unavailable, message: 'Could not record the message; it will be retried' },
   });
 }

@@ -283,7 +283,7 @@ describe('the wire, byte for byte', () => {
     await a.next('"welcome"');
     a.send({ t: 'pub', id: 'p1', type: 'add', data: { a: 1, b: 2 } });
     expect(await a.next('"error"')).toMatchInlineSnapshot(
-      `"{"t":"error","error":{"code":"UNAVAILABLE","message":"Could not record the message; it will be retried"}}"`,
+      `"{"t":"error","id":"p1","error":{"code":"UNAVAILABLE","message":"Could not record the message; it will be retried"}}"`,
     );
   });
 });

@@ -5,6 +5,8 @@ import { ChildServer } from '@holdfast/testkit';
 export interface NodeConfig {
   name: string;
   redisUrl: string;
+  /** Redis Cluster node URLs (instead of `redisUrl`). */
+  clusterNodes?: string[];
   prefix: string;
   connectionsPerUser?: number;
   resumeWindowMs?: number;

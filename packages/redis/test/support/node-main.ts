@@ -3,13 +3,13 @@
 // HOLDFAST_NODE environment variable; driven over the IPC channel.
 import { createServer } from '@holdfast/server';
 import { app, serveParent } from '@holdfast/testkit';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { createRedisEngine } from '../../src/index.js';
 import type { NodeConfig } from './cluster.js';
 
 const config = JSON.parse(process.env.HOLDFAST_NODE ?? '{}') as NodeConfig;
 const engine = createRedisEngine({
-  url: config.redisUrl,
+  ...(config.clusterNodes ? { clusterNodes: config.clusterNodes } : { url: config.redisUrl }),
   prefix: config.prefix,
   nodeId: config.name,
   reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
@@ -32,7 +32,9 @@ server.on('error', () => {}); // counted in stats; the test looks at those
 
 // Handler runs are counted in Redis (durable, across nodes): `${prefix}test:runs` holds
 // one field per session/message id with the number of times a handler ran for it.
-const runs = createClient({ url: config.redisUrl });
+const runs = config.clusterNodes
+  ? createCluster({ rootNodes: config.clusterNodes.map((url) => ({ url })) })
+  : createClient({ url: config.redisUrl });
 runs.on('error', () => {});
 await runs.connect();
 server.handle('note', async (_data, ctx) => {

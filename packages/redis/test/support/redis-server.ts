@@ -23,7 +23,7 @@ export function uniquePrefix(): string {
  * of the ephemeral range can be given that very port as its own and connect to itself (TCP
  * simultaneous open), which would look like a Redis answering with echoes.
  */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   let low = 32768;
   try {
     low = Number((await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/)[0]);
