@@ -102,7 +102,10 @@ describe.runIf(canStartCluster)('the engine on a three-master Redis Cluster', ()
     expect(await a.engine.joinRoom('lobby', 'cs1', 'cu')).toEqual({ added: true, sessions: 1 });
     // Presence counts connected sessions (PROTOCOL.md §4.5): a member is present once marked so.
     expect(await b.engine.presence('lobby')).toEqual([]);
-    expect(await a.engine.markPresent('lobby', 'cs1', 'cu', 'conn-a')).toEqual({ changed: true, sessions: 1 });
+    expect(await a.engine.markPresent('lobby', 'cs1', 'cu', 'conn-a')).toEqual({
+      changed: true,
+      sessions: 1,
+    });
     expect(await b.engine.presence('lobby')).toEqual([{ user: 'cu', sessions: 1 }]);
     expect(await a.engine.acquireUserSlot('cu', 'conn-a', 1, 'cs1')).toBe(true);
     expect(await b.engine.acquireUserSlot('cu', 'conn-b', 1, 'cs1')).toBe(true);
