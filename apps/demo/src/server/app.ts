@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ErrorCode, HoldfastError } from '@holdfast/protocol';
@@ -8,15 +8,17 @@ import { jwtAuthenticator } from '@holdfast/server/jwt';
 import { metricsHandler } from '@holdfast/server/metrics';
 import { SignJWT } from 'jose';
 import { type Demo, demo, RoomName } from '../shared/protocol.js';
-import { agentRun } from './agent.js';
+import { type ClaimStore, type LoginLimit, loginLimiter, memoryClaims } from './claims.js';
 import { type HistoryStore, memoryHistory } from './history.js';
+import { requestHandler } from './http.js';
+import { type RunLimits, Runs } from './runs.js';
 import { serveStatic } from './static.js';
 
 /** Options of the demo server. */
 export interface DemoOptions {
   /** Port (0 picks a free one). @default 3000 */
   port?: number;
-  /** Host. @default '0.0.0.0' */
+  /** Interface to listen on. @default '127.0.0.1' (set `0.0.0.0` to be reachable from other machines) */
   host?: string;
   /** HS256 key for the demo's JWTs. @default random, generated at start */
   jwtSecret?: string;
@@ -28,6 +30,16 @@ export interface DemoOptions {
   engine?: Engine;
   /** Chat history store. @default in memory */
   history?: HistoryStore;
+  /** Which browser holds which name. @default in memory, for the server's lifetime */
+  claims?: ClaimStore;
+  /** The per-address rate limit of `POST /api/login`. */
+  loginLimit?: LoginLimit;
+  /** Bounds of agent runs. */
+  runs?: RunLimits;
+  /** Rooms with members at most; joining a new room past it is refused. @default 1000 */
+  maxRooms?: number;
+  /** How often rooms nobody is in lose their chat history, ms. @default 30000 */
+  sweepMs?: number;
   /** Where the built UI is. @default dist/public next to this file */
   publicDir?: string;
   /** A name for this node, shown in stats. @default `node-<pid>` */
@@ -44,24 +56,7 @@ export interface Demo_ {
   close(): Promise<void>;
 }
 
-const NAME = /^[A-Za-z0-9 _-]{1,24}$/;
 const AUDIENCE = 'holdfast-demo';
-
-async function readJson(req: IncomingMessage, limit = 4096): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
 
 /** Start the demo: the UI, the WebSocket endpoint and the HTTP API on one port. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
@@ -69,26 +64,36 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
   const key = new TextEncoder().encode(secret);
   const ttl = options.tokenTtlSec ?? 600;
   const history = options.history ?? memoryHistory();
+  const claims = options.claims ?? memoryClaims();
   const nodeName = options.nodeName ?? `node-${process.pid}`;
+  const maxRooms = options.maxRooms ?? 1000;
   const authenticate = jwtAuthenticator({ secret, audience: AUDIENCE, issuer: AUDIENCE });
-  const runs = new Set<ReturnType<typeof setTimeout>>();
 
   const http = createHttpServer();
-  const server = createServer({
+  const server: HoldfastServer<Demo> = createServer({
     protocol: demo,
     server: http,
     path: '/ws',
     authenticate,
-    authorizeJoin: ({ room }) => RoomName.safeParse(room).success,
+    authorizeJoin: async ({ room }): Promise<boolean> => {
+      if (!RoomName.safeParse(room).success) return false;
+      // A bounded number of rooms: joining one that exists is always fine.
+      return (server.stats().rooms ?? 0) < maxRooms || (await server.engine.roomSize(room)) > 0;
+    },
     limits: { connectionsPerUser: options.connectionsPerUser ?? 5, connectionsPerAddress: 10_000 },
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  const runs = new Runs(server, options.runs);
+
+  /** Refuse what a session asks about a room it is not in. */
+  const mustBeIn = (sessionId: string, room: string) => {
+    if (server.countConnections({ sessionId, room }) === 0)
+      throw new HoldfastError(ErrorCode.Forbidden, `Join #${room} first`);
+  };
 
   server.handle('say', async ({ room, text, nonce }, ctx) => {
-    if (server.countConnections({ sessionId: ctx.sessionId, room }) === 0) {
-      throw new HoldfastError(ErrorCode.Forbidden, `Join #${room} first`);
-    }
+    mustBeIn(ctx.sessionId, room);
     const line = {
       id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
       room,
@@ -103,6 +108,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
   });
 
   server.handle('typing', async ({ room }, ctx) => {
+    mustBeIn(ctx.sessionId, room);
     await server.sendToRoom(
       room,
       'typing',
@@ -111,83 +117,87 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
     );
   });
 
-  server.handle('members', ({ room }) => server.presence(room));
-
-  server.handle('startRun', ({ steps, intervalMs, task }, ctx) => {
-    const runId = `run-${randomBytes(4).toString('hex')}`;
-    const events = agentRun(runId, task || 'Summarise the week', steps);
-    const next = () => {
-      const item = events.next();
-      if (item.done) return;
-      server
-        .sendToSession(ctx.sessionId, 'agent', item.value)
-        .then((n) => {
-          if (n === 0) return; // the session is gone: stop the run
-          const t = setTimeout(() => {
-            runs.delete(t);
-            next();
-          }, intervalMs);
-          runs.add(t);
-        })
-        .catch(() => undefined);
-    };
-    next();
-    return { runId };
+  server.handle('members', ({ room }, ctx) => {
+    mustBeIn(ctx.sessionId, room);
+    return server.presence(room);
   });
 
-  const metrics = metricsHandler(server);
-  const ui = serveStatic(options.publicDir ?? join(import.meta.dirname, '..', 'public'));
+  server.handle('startRun', ({ steps, intervalMs, task }, ctx) => ({
+    runId: runs.start(ctx.sessionId, ctx.user, steps, intervalMs, task || 'Summarise the week'),
+  }));
 
-  http.on('request', (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname;
-    if (req.method === 'POST' && path === '/api/login') {
-      readJson(req)
-        .then(async (body) => {
-          const name =
-            typeof (body as { name?: unknown }).name === 'string'
-              ? (body as { name: string }).name.trim()
-              : '';
-          if (!NAME.test(name)) return json(res, 400, { error: 'name: 1-24 letters, digits, space, _ or -' });
-          const now = Math.floor(Date.now() / 1000);
-          const token = await new SignJWT({})
-            .setProtectedHeader({ alg: 'HS256' })
-            .setSubject(name)
-            .setAudience(AUDIENCE)
-            .setIssuer(AUDIENCE)
-            .setIssuedAt(now)
-            .setExpirationTime(now + ttl)
-            .sign(key);
-          json(res, 200, { token, user: name, expiresAt: (now + ttl) * 1000 });
-        })
-        .catch(() => json(res, 400, { error: 'invalid JSON body' }));
-      return;
-    }
-    if (req.method === 'GET' && path === '/api/stats')
-      return json(res, 200, { node: nodeName, ...server.stats() });
-    if (req.method === 'GET' && path === '/metrics') return metrics(req, res);
-    const history_ = /^\/api\/rooms\/([^/]+)\/history$/.exec(path);
-    if (req.method === 'GET' && history_) {
-      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-      Promise.resolve(authenticate({ token, tokenSource: 'hello', headers: {}, url: '', remoteAddress: '' }))
-        .catch(() => null)
-        .then(async (auth) => {
-          if (!auth) return json(res, 401, { error: 'unauthorized' });
-          const room = decodeURIComponent(history_[1]!);
-          if (!RoomName.safeParse(room).success) return json(res, 400, { error: 'bad room name' });
-          json(res, 200, await history.list(room));
-        });
-      return;
-    }
-    if (req.method === 'GET' && path === '/healthz') return json(res, 200, { ok: true, node: nodeName });
-    if (req.method === 'GET' || req.method === 'HEAD') return ui(req, res);
-    json(res, 404, { error: 'not found' });
+  // A resumed session is told exactly which offsets its replay covers, so the UI can prove it
+  // got each of them once ("replayed N messages, 0 duplicates, 0 gaps").
+  server.on('session:resumed', ({ sessionId, streams }) => {
+    Promise.all(
+      streams
+        .filter((s) => s.status === 'recovered')
+        .map(async (s) => ({
+          stream: s.stream,
+          from: s.offset + 1,
+          to: (await server.engine.head(s.stream)).offset,
+        })),
+    )
+      .then((ranges) =>
+        server.sendToSession(
+          sessionId,
+          'resumed',
+          { streams: ranges.filter((r) => r.to >= r.from) },
+          { volatile: true },
+        ),
+      )
+      .catch(() => undefined);
+  });
+  server.on('session:expired', ({ sessionId }) => runs.stopSession(sessionId));
+
+  // Rooms nobody is in any more lose their chat history.
+  const sweep = setInterval(() => {
+    void (async () => {
+      for (const room of await history.rooms())
+        if ((await server.engine.roomSize(room)) === 0) await history.drop(room);
+    })().catch(() => undefined);
+  }, options.sweepMs ?? 30_000);
+  sweep.unref();
+
+  http.on(
+    'request',
+    requestHandler({
+      server,
+      history,
+      claims,
+      allowLogin: loginLimiter(options.loginLimit),
+      async sign(user) {
+        const now = Math.floor(Date.now() / 1000);
+        const token = await new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(user)
+          .setAudience(AUDIENCE)
+          .setIssuer(AUDIENCE)
+          .setIssuedAt(now)
+          .setExpirationTime(now + ttl)
+          .sign(key);
+        return { token, expiresAt: (now + ttl) * 1000 };
+      },
+      async verify(token) {
+        const auth = await Promise.resolve(
+          authenticate({ token, tokenSource: 'hello', headers: {}, url: '', remoteAddress: '' }),
+        ).catch(() => null);
+        return auth && (auth.expiresAt === undefined || auth.expiresAt > Date.now()) ? auth.user : undefined;
+      },
+      nodeName,
+      metrics: metricsHandler(server),
+      ui: serveStatic(options.publicDir ?? join(import.meta.dirname, '..', 'public')),
+    }),
+  );
+  http.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
   await server.ready();
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(options.port ?? 3000, options.host ?? '0.0.0.0', () => resolve());
+    http.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
   return {
@@ -195,9 +205,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
     port,
     server,
     async close() {
-      for (const t of runs) clearTimeout(t);
+      clearInterval(sweep);
+      runs.close();
       await server.close();
       await history.close();
+      await claims.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };

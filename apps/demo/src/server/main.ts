@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startDemo } from './app.js';
 
-/** `pnpm start`: the demo on PORT (default 3000), in memory unless REDIS_URL is set. */
+/** `pnpm start`: the demo on HOST:PORT (default 127.0.0.1:3000), in memory unless REDIS_URL is set. */
 const port = Number(process.env.PORT ?? 3000);
 const redisUrl = process.env.REDIS_URL;
 const prefix = process.env.REDIS_PREFIX ?? 'holdfast-demo:';
@@ -9,15 +9,21 @@ let jwtSecret = process.env.JWT_SECRET;
 let multiNode = {};
 if (redisUrl) {
   const { createRedisEngine } = await import('@holdfast/redis');
-  const { redisHistory, sharedSecret } = await import('./redis-history.js');
+  const { redisClaims, redisHistory, sharedSecret } = await import('./redis-history.js');
   jwtSecret ??= await sharedSecret(redisUrl, prefix, randomBytes(32).toString('base64url'));
   multiNode = {
     engine: createRedisEngine({ url: redisUrl, prefix }),
     history: await redisHistory(redisUrl, prefix),
+    claims: await redisClaims(redisUrl, prefix),
   };
 }
 const demo = await startDemo({
   port,
+  host: process.env.HOST ?? '127.0.0.1',
+  loginLimit: {
+    ...(process.env.LOGIN_BURST ? { burst: Number(process.env.LOGIN_BURST) } : {}),
+    ...(process.env.LOGIN_PER_MINUTE ? { perMinute: Number(process.env.LOGIN_PER_MINUTE) } : {}),
+  },
   ...multiNode,
   ...(jwtSecret ? { jwtSecret } : {}),
   ...(process.env.TOKEN_TTL_SEC ? { tokenTtlSec: Number(process.env.TOKEN_TTL_SEC) } : {}),

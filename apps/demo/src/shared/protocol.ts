@@ -52,12 +52,16 @@ export const demo = defineProtocol({
     said: ChatLine,
     agent: AgentEvent,
     typing: z.object({ room: z.string(), user: z.string() }),
+    /** After a resume: the offsets the replay covers per stream (`from`..`to` inclusive). */
+    resumed: z.object({
+      streams: z.array(z.object({ stream: z.string(), from: z.int(), to: z.int() })).check(z.maxLength(4096)),
+    }),
   },
   requests: {
     startRun: {
       request: z.object({
         steps: z.int().check(z.minimum(1), z.maximum(2000)),
-        intervalMs: z.int().check(z.minimum(0), z.maximum(5000)),
+        intervalMs: z.int().check(z.minimum(5), z.maximum(5000)),
         task: z.string().check(z.maxLength(200)),
       }),
       response: z.object({ runId: z.string() }),
