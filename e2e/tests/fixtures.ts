@@ -10,14 +10,33 @@ export interface Watched {
   errors: string[];
 }
 
-/** A signed-in demo page in its own browser context (its own sessionStorage, so its own session). */
+/** A user name unique to the running project (the demo's server holds a name for one browser). */
+export function nameFor(name: string): string {
+  const project = test.info().project.name;
+  return project === 'desktop' ? name : `${name}-${project.slice(0, 1)}`;
+}
+
+/**
+ * A signed-in demo page. In its own browser context (its own storage: another browser) unless
+ * `context` is given (another tab of the same browser: its own sessionStorage, so its own session).
+ */
 export async function openUser(
   browser: Browser,
   name: string,
   baseURL: string,
-  viewport = { width: 1280, height: 900 },
+  viewport?: { width: number; height: number },
+  shared?: BrowserContext,
 ) {
-  const context = await browser.newContext({ baseURL, viewport });
+  const context =
+    shared ??
+    (await browser.newContext({
+      baseURL,
+      ...(viewport
+        ? { viewport }
+        : test.info().project.name === 'desktop'
+          ? { viewport: { width: 1280, height: 900 } }
+          : {}),
+    }));
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

@@ -5,7 +5,7 @@ import { loginLimiter, memoryClaims } from '../src/server/claims.js';
 import { memoryHistory } from '../src/server/history.js';
 import { demoServer, login, user } from './support.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

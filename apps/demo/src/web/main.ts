@@ -1,52 +1,13 @@
 import { type ConnectionState, createClient, type HoldfastClient, webStorage } from '@holdfast/client';
 import { HoldfastError } from '@holdfast/protocol';
-import { type AgentEvent, type ChatLine, type Demo, demo } from '../shared/protocol.js';
+import { type ChatLine, type Demo, demo, RoomName } from '../shared/protocol.js';
+import { AgentPanel } from './agent-view.js';
 import { $, h, nonce } from './dom.js';
 import { DemoNetwork } from './net.js';
-
-// ------------------------------------------------------------------ sign-in
-
-const NAME_KEY = 'holdfast-demo:name';
-const AGENT_KEY = 'holdfast-demo:agent';
-
-interface Login {
-  token: string;
-  user: string;
-  expiresAt: number;
-}
-
-async function login(name: string): Promise<Login> {
-  const res = await fetch('/api/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error ?? `sign-in failed (${res.status})`);
-  return body as Login;
-}
-
-function askName(): Promise<string> {
-  const saved = sessionStorage.getItem(NAME_KEY);
-  if (saved) return Promise.resolve(saved);
-  const dialog = $('login') as HTMLDialogElement;
-  const form = document.getElementById('login-form') as HTMLFormElement;
-  dialog.showModal();
-  return new Promise((resolve) => {
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const name = String(new FormData(form).get('name') ?? '').trim();
-      try {
-        await login(name);
-        sessionStorage.setItem(NAME_KEY, name);
-        dialog.close();
-        resolve(name);
-      } catch (err) {
-        $('login-error').textContent = (err as Error).message;
-      }
-    });
-  });
-}
+import { keepInputs, saveInput } from './persist.js';
+import { ResumeProof } from './proof.js';
+import { askName, type Login, login } from './signin.js';
+import { closeWords, stateWords } from './words.js';
 
 // ------------------------------------------------------------------ state
 
@@ -63,14 +24,16 @@ interface Own {
 const lines = new Map<string, ChatLine[]>(); // room -> lines in stream order
 const own = new Map<string, Own>(); // nonce -> own message
 const members = new Map<string, Map<string, number>>(); // room -> user -> sessions
-let current = 'general';
+const ROOM_KEY = 'holdfast-demo:room';
+const HINT_KEY = 'holdfast-demo:hint-dismissed';
+let current = sessionStorage.getItem(ROOM_KEY) ?? 'general';
 let myName = '';
 let attempts = 0;
 let token: Login | undefined;
 
-function notice(kind: string, text: string): void {
+function notice(kind: string, text: string, title = ''): void {
   const list = $('notices');
-  list.prepend(h('li', { 'data-kind': kind }, `${new Date().toLocaleTimeString()} ${text}`));
+  list.prepend(h('li', { 'data-kind': kind, title }, `${new Date().toLocaleTimeString()} ${text}`));
   while (list.children.length > 50) list.lastElementChild?.remove();
 }
 
@@ -79,13 +42,9 @@ function notice(kind: string, text: string): void {
 function renderState(state: ConnectionState): void {
   const badge = $('state');
   badge.dataset.status = state.status;
-  let text: string = state.status;
-  if (state.status === 'reconnecting') {
-    const secs = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
-    text = `reconnecting in ${secs} s`;
-  } else if (state.status === 'failed') text = `failed: ${state.reason} (${state.code})`;
-  if (net.isOffline() && state.status !== 'connected' && state.status !== 'failed') text += ' (offline)';
+  const { text, title } = stateWords(state, net.isOffline(), Date.now());
   badge.textContent = text;
+  badge.title = title;
   $('attempts').textContent = String(attempts);
 }
 
@@ -177,6 +136,7 @@ async function refreshMembers(client: HoldfastClient<Demo>, room: string): Promi
 
 function select(client: HoldfastClient<Demo>, room: string): void {
   current = room;
+  sessionStorage.setItem(ROOM_KEY, room);
   renderRooms(client);
   renderChat();
   renderMembers();
@@ -217,51 +177,7 @@ function say(client: HoldfastClient<Demo>, text: string): void {
 
 // ------------------------------------------------------------------ agent run
 
-interface AgentView {
-  runId: string;
-  total: number;
-  steps: string[];
-  answer: string;
-}
-
-let agent: AgentView | undefined = JSON.parse(sessionStorage.getItem(AGENT_KEY) ?? 'null') ?? undefined;
-
-function renderAgent(full: boolean, added?: string): void {
-  const bar = $('progress');
-  const pct = agent ? Math.round((100 * agent.steps.length) / agent.total) : 0;
-  bar.style.width = `${pct}%`;
-  bar.setAttribute('aria-valuenow', String(pct));
-  $('run-status').textContent = agent
-    ? `${agent.runId}: ${agent.steps.length} / ${agent.total} steps${agent.answer ? ' — done' : ''}`
-    : 'No run yet.';
-  $('answer').textContent = agent?.answer ?? '';
-  const list = $('steps');
-  if (full) list.replaceChildren(...(agent?.steps ?? []).map((s) => h('li', {}, s)));
-  else if (added) {
-    list.append(h('li', {}, added));
-    list.scrollTop = list.scrollHeight;
-  }
-}
-
-function onAgent(ev: AgentEvent): void {
-  if (ev.kind === 'started') {
-    agent = { runId: ev.runId, total: ev.total, steps: [], answer: '' };
-    renderAgent(true);
-  } else if (agent && ev.runId === agent.runId) {
-    if (ev.kind === 'step') {
-      const text = `#${ev.index} ${ev.agent}: ${ev.thought} (confidence ${ev.confidence.toFixed(2)}, $${ev.costUsd.toFixed(4)})`;
-      agent.steps.push(text);
-      renderAgent(false, text);
-    } else if (ev.kind === 'final') {
-      agent.answer = `${ev.answer} — total $${ev.totalCostUsd.toFixed(4)}`;
-      renderAgent(false);
-    } else if (ev.kind === 'plan') {
-      notice('agent', `plan: ${ev.steps.join(' → ')}`);
-    }
-  }
-  // Saved in the same task as the client saves its cursor, so a reload shows exactly what was delivered.
-  sessionStorage.setItem(AGENT_KEY, JSON.stringify(agent ?? null));
-}
+const agentPanel = new AgentPanel();
 
 // ------------------------------------------------------------------ ops panel
 
@@ -278,6 +194,7 @@ async function pollStats(): Promise<void> {
     lastCount = count;
     lastAt = now;
     if (rates.length > 60) rates.shift();
+    if (rates.length === 1) rates.unshift(rates[0]!); // two points make a line from the first poll
     $('node').textContent = s.node;
     $('ops-connections').textContent = String(s.connections);
     $('ops-sessions').textContent = String(s.sessions);
@@ -285,8 +202,12 @@ async function pollStats(): Promise<void> {
     $('ops-rate').textContent = String(Math.round(rates.at(-1) ?? 0));
     $('ops-resumes').textContent = String(s.counters.resumes);
     $('ops-gaps').textContent = String(s.counters.gaps);
-    const max = Math.max(1, ...rates);
-    const points = rates.map((r, i) => `${(i * 240) / 59},${58 - (r / max) * 56}`).join(' ');
+    // The last minute, newest at the right edge; before a minute has passed the line starts
+    // part-way across instead of squeezing a few points into a spike.
+    const max = Math.max(10, ...rates);
+    const points = rates
+      .map((r, i) => `${240 - ((rates.length - 1 - i) * 240) / 59},${58 - (r / max) * 56}`)
+      .join(' ');
     document.querySelector('[data-testid="ops-chart"] polyline')?.setAttribute('points', points);
   } catch {
     // the server is restarting; the next poll will tell
@@ -298,7 +219,24 @@ async function pollStats(): Promise<void> {
 const net = new DemoNetwork(() => renderState(client.state));
 let client: HoldfastClient<Demo>;
 
+function showProof(text: string): void {
+  const el = $('proof');
+  el.textContent = text;
+  el.hidden = false;
+}
+
+function firstVisitHint(): void {
+  const hint = $('hint');
+  hint.hidden = localStorage.getItem(HINT_KEY) === '1';
+  $('hint-close').addEventListener('click', () => {
+    localStorage.setItem(HINT_KEY, '1');
+    hint.hidden = true;
+  });
+}
+
 async function main(): Promise<void> {
+  firstVisitHint();
+  keepInputs(['chat-input', 'room-input', 'steps-input', 'interval-input']);
   myName = await askName();
   $('user').textContent = myName;
   client = createClient({
@@ -311,6 +249,11 @@ async function main(): Promise<void> {
       return token.token;
     },
   });
+  const proof = new ResumeProof((p) => {
+    const text = `Resumed: replayed ${p.replayed} message${p.replayed === 1 ? '' : 's'}, ${p.duplicates} duplicates, ${p.gaps} gaps`;
+    showProof(text);
+    notice('proof', text);
+  });
 
   client.events.on('state', ({ next }) => {
     if (next.status === 'connecting') attempts += 1;
@@ -318,12 +261,13 @@ async function main(): Promise<void> {
       for (const o of own.values()) if (o.mark === 'queued') o.mark = 'sent';
       renderChat();
     }
-    if (next.status === 'failed') notice('failed', `failed: ${next.reason} (${next.code})`);
+    if (next.status === 'failed') notice('failed', `failed: ${next.reason}`, `close code ${next.code}`);
     if (next.status === 'reconnecting' && attempts > 0) {
       const c = next.lastClose;
       notice(
         'closed',
-        `connection closed (${c.code}${c.reason ? ` ${c.reason}` : ''}); retry ${next.attempt}`,
+        `connection lost: ${closeWords(c.code)}; retry ${next.attempt}`,
+        `close code ${c.code}${c.reason ? ` (${c.reason})` : ''}`,
       );
     }
     renderState(next);
@@ -332,16 +276,21 @@ async function main(): Promise<void> {
 
   client.events.on('welcome', (w) => {
     $('session').textContent = w.sessionId;
+    proof.welcome(w);
     const outcome = w.resumed
       ? 'resumed session'
       : w.resumeError
         ? `new session (resume ${w.resumeError})`
         : 'new session';
     notice('welcome', `${outcome} ${w.sessionId}`);
-    if (!w.resumed) for (const room of client.joinedRooms()) void refetchHistory(room);
-    for (const room of client.joinedRooms()) void refreshMembers(client, room);
+    // The server's history is the truth up to now (this page may be a reload that has none).
+    for (const room of client.joinedRooms()) {
+      void refetchHistory(room);
+      void refreshMembers(client, room);
+    }
   });
   client.events.on('gap', (g) => {
+    proof.gap(g);
     notice('gap', `gap on ${g.stream}: ${g.reason}${g.from !== undefined ? ` (${g.from}–${g.to})` : ''}`);
     if (g.stream.startsWith('room:')) void refetchHistory(g.stream.slice(5));
   });
@@ -370,20 +319,35 @@ async function main(): Promise<void> {
   });
   client.events.on('error', (e) => notice('error', e.message));
 
-  client.on('said', (line) => {
+  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  let typist = '';
+  const clearTyping = () => {
+    clearTimeout(typingTimer);
+    typist = '';
+    $('typing').textContent = '';
+  };
+  client.on('said', (line, meta) => {
     const list = lines.get(line.room) ?? [];
     if (!list.some((l) => l.id === line.id)) list.push(line);
     lines.set(line.room, list);
-    if (line.room === current) renderChat();
+    if (line.room === current) {
+      if (line.from === typist) clearTyping(); // their message is here: they stopped typing
+      renderChat();
+    }
+    proof.message(meta);
   });
-  let typingTimer: ReturnType<typeof setTimeout> | undefined;
   client.on('typing', ({ room, user }) => {
     if (room !== current) return;
+    typist = user;
     $('typing').textContent = `${user} is typing…`;
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => ($('typing').textContent = ''), 2000);
+    typingTimer = setTimeout(clearTyping, 3000);
   });
-  client.on('agent', onAgent);
+  client.on('agent', (ev, meta) => {
+    agentPanel.on(ev);
+    proof.message(meta);
+  });
+  client.on('resumed', ({ streams }) => proof.report(streams));
 
   // Messages restored from storage after a reload: show them as queued until handled.
   for (const p of client.pending()) {
@@ -397,47 +361,67 @@ async function main(): Promise<void> {
       id: p.id,
     });
   }
-  renderAgent(true);
+  agentPanel.renderAll();
 
+  const chatInput = $('chat-input') as HTMLInputElement;
   document.getElementById('chat-form')?.addEventListener('submit', (e) => {
     e.preventDefault();
-    const input = document.querySelector('[data-testid="chat-input"]') as HTMLInputElement;
-    const text = input.value;
-    input.value = '';
+    const text = chatInput.value;
+    chatInput.value = '';
+    saveInput(chatInput);
     say(client, text);
   });
   let lastTyping = 0;
-  document.querySelector('[data-testid="chat-input"]')?.addEventListener('input', () => {
+  chatInput.addEventListener('input', () => {
     if (client.state.status !== 'connected' || Date.now() - lastTyping < 1500) return;
     lastTyping = Date.now();
     client.send('typing', { room: current }).catch(() => undefined);
   });
   document.getElementById('join-form')?.addEventListener('submit', (e) => {
     e.preventDefault();
-    const input = document.querySelector('[data-testid="room-input"]') as HTMLInputElement;
+    const input = $('room-input') as HTMLInputElement;
     const room = input.value.trim();
     $('room-error').textContent = '';
+    if (!RoomName.safeParse(room).success) {
+      // The schema's rule, before asking the server (which would only say FORBIDDEN).
+      const slug = room
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 40);
+      $('room-error').textContent =
+        `Room names are 1–40 lowercase letters, digits and dashes${slug ? `: try "${slug}"` : ''}.`;
+      return;
+    }
     client.join(room).then(
       () => {
         input.value = '';
+        saveInput(input);
         select(client, room);
       },
       (err: unknown) => {
         $('room-error').textContent =
-          err instanceof HoldfastError ? `${err.code}: ${err.message}` : String(err);
+          err instanceof HoldfastError && err.code === 'FORBIDDEN'
+            ? `Cannot join #${room} now (too many rooms or rooms per tab).`
+            : String((err as Error).message ?? err);
       },
     );
   });
   document.getElementById('agent-form')?.addEventListener('submit', (e) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
+    $('run-error').textContent = '';
     client
       .request('startRun', {
         steps: Number(form.get('steps')),
         intervalMs: Number(form.get('interval')),
         task: 'Summarise the week',
       })
-      .catch((err: unknown) => notice('error', `agent: ${(err as Error).message}`));
+      .catch((err: unknown) => {
+        const e = err as HoldfastError;
+        $('run-error').textContent =
+          e.issues?.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? e.message;
+      });
   });
   $('drop').addEventListener('click', () => net.drop());
   $('offline').addEventListener('click', () => net.goOffline(5000));
