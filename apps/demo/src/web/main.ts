@@ -266,7 +266,7 @@ async function main(): Promise<void> {
       const c = next.lastClose;
       notice(
         'closed',
-        `connection lost: ${closeWords(c.code)}; retry ${next.attempt}`,
+        `connection lost: ${net.isOffline() && c.code === 1006 ? 'offline' : closeWords(c.code)}; retry ${next.attempt}`,
         `close code ${c.code}${c.reason ? ` (${c.reason})` : ''}`,
       );
     }

@@ -59,14 +59,14 @@ export class DemoNetwork {
   }
 
   /** Close the current socket as a network failure would (the client reconnects and resumes). */
-  drop(): void {
-    for (const ws of this.live) ws.close(3000, 'dropped by the user');
+  drop(code = 3000, reason = 'dropped by the user'): void {
+    for (const ws of this.live) ws.close(code, reason);
   }
 
   /** Drop the socket and refuse new ones for `ms`. */
   goOffline(ms: number): void {
     this.offlineUntil = Date.now() + ms;
-    this.drop();
+    this.drop(3001, 'offline on purpose');
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.onChange();

@@ -10,6 +10,7 @@ const CLOSES: Record<number, string> = {
   1012: 'the server is restarting',
   1013: 'the server is busy',
   3000: 'you dropped the socket',
+  3001: 'you went offline',
   4000: 'the session ended',
   4008: 'too slow to keep up',
   4400: 'protocol error',
