@@ -114,6 +114,19 @@ describe('bounded work', () => {
   });
 });
 
+describe('rooms are bounded', () => {
+  it('past maxRooms a new room is refused; joining one that exists still works', async () => {
+    const app = await started({ maxRooms: 1 });
+    const hal = await user(app, 'hal');
+    const ivo = await user(app, 'ivo');
+    cleanups.push(() => hal.close(), () => ivo.close());
+    await hal.join('only-room');
+    const refused = await ivo.join('second-room').catch((e) => e);
+    expect((refused as HoldfastError).code).toBe('FORBIDDEN');
+    await ivo.join('only-room');
+  });
+});
+
 describe('rooms one is not in', () => {
   it('members and typing are refused with FORBIDDEN', async () => {
     const app = await started();
