@@ -119,7 +119,10 @@ describe('rooms are bounded', () => {
     const app = await started({ maxRooms: 1 });
     const hal = await user(app, 'hal');
     const ivo = await user(app, 'ivo');
-    cleanups.push(() => hal.close(), () => ivo.close());
+    cleanups.push(
+      () => hal.close(),
+      () => ivo.close(),
+    );
     await hal.join('only-room');
     const refused = await ivo.join('second-room').catch((e) => e);
     expect((refused as HoldfastError).code).toBe('FORBIDDEN');
