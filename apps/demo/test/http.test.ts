@@ -117,6 +117,18 @@ describe('no request crashes the demo', () => {
   });
 });
 
+describe('where it listens', () => {
+  it('binds 127.0.0.1 unless told otherwise', async () => {
+    const { startDemo } = await import('../src/server/app.js');
+    const own = await startDemo({ port: 0 });
+    try {
+      expect(own.server.address().host).toBe('127.0.0.1');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('history only for rooms one is in', () => {
   it('403 for a room the user is not in, the lines for one it is in', async () => {
     const ann = await user(app, 'ann');
