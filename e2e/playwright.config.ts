@@ -3,6 +3,8 @@ import { defineConfig, devices } from '@playwright/test';
 
 /** The demo under test: started once by `webServer`; scenario 5 starts its own to restart it. */
 export const PORT = Number(process.env.E2E_PORT ?? 3210);
+/** The demo's presence grace in the suite: how long a closed tab may stay in Members. */
+export const PRESENCE_GRACE_MS = 1000;
 /** The React example under test (apps/react-example), with React's development build. */
 export const REACT_PORT = Number(process.env.E2E_REACT_PORT ?? PORT + 1);
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -58,8 +60,15 @@ export default defineConfig({
       url: `http://localhost:${PORT}/healthz`,
       reuseExistingServer: !process.env.CI,
       timeout: 30_000,
-      // The whole suite signs in from one address: lift the per-address login limit.
-      env: { PORT: String(PORT), CONNECTIONS_PER_USER: '5', NODE_NAME: 'e2e', LOGIN_BURST: '10000' },
+      // The whole suite signs in from one address: lift the per-address login limit. A short
+      // presence grace keeps the "closed tab leaves Members" test quick.
+      env: {
+        PORT: String(PORT),
+        CONNECTIONS_PER_USER: '5',
+        NODE_NAME: 'e2e',
+        LOGIN_BURST: '10000',
+        PRESENCE_GRACE_MS: String(PRESENCE_GRACE_MS),
+      },
       stdout: 'pipe',
       stderr: 'pipe',
     },

@@ -1,3 +1,4 @@
+import { PRESENCE_GRACE_MS } from '../playwright.config.js';
 import { chatLines, expect, joinRoom, nameFor, openUser, roomFor, say, test } from './fixtures.js';
 
 // What a newcomer tries first, on a desktop and (project `phone`) on a phone-sized screen.
@@ -73,6 +74,21 @@ test("the typing indicator clears when the typist's message arrives", async ({
   await expect(a.page.getByTestId('messages').locator('li').last()).toContainText('on my way');
   // Read at once, no waiting: cleared by the message itself, not by the indicator's timeout.
   expect(await a.page.getByTestId('typing').textContent()).toBe('');
+});
+
+test('presence drops a closed tab within the grace period', async ({ browser, baseURL, contexts }) => {
+  const room = roomFor('presence');
+  const [uma, vic] = [nameFor('uma'), nameFor('vic')];
+  const a = await openUser(browser, uma, baseURL!);
+  const b = await openUser(browser, vic, baseURL!);
+  contexts.push(a.context);
+  await joinRoom(a.page, room);
+  await joinRoom(b.page, room);
+  const members = a.page.getByTestId('members').locator('li');
+  await expect(members).toHaveText([uma, vic]);
+  await b.context.close(); // the tab is gone; its session could still resume for minutes
+  // Gone from Members after the grace (plus the server's 1 s presence window), not the resume window.
+  await expect(members).toHaveText([uma], { timeout: PRESENCE_GRACE_MS + 1000 + 3000 });
 });
 
 test('a second browser cannot sign in, so cannot post, as a name another browser holds', async ({

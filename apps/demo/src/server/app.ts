@@ -40,6 +40,11 @@ export interface DemoOptions {
   maxRooms?: number;
   /** How often rooms nobody is in lose their chat history, ms. @default 30000 */
   sweepMs?: number;
+  /**
+   * How long a closed tab stays in the Members list (a reload within it does not flap).
+   * @default the server's (5000)
+   */
+  presenceGraceMs?: number;
   /** Where the built UI is. @default dist/public next to this file */
   publicDir?: string;
   /** A name for this node, shown in stats. @default `node-<pid>` */
@@ -81,6 +86,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
       return (server.stats().rooms ?? 0) < maxRooms || (await server.engine.roomSize(room)) > 0;
     },
     limits: { connectionsPerUser: options.connectionsPerUser ?? 5, connectionsPerAddress: 10_000 },
+    ...(options.presenceGraceMs !== undefined ? { presenceGraceMs: options.presenceGraceMs } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

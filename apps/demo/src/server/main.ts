@@ -31,6 +31,7 @@ const demo = await startDemo({
     ? { connectionsPerUser: Number(process.env.CONNECTIONS_PER_USER) }
     : {}),
   ...(process.env.NODE_NAME ? { nodeName: process.env.NODE_NAME } : {}),
+  ...(process.env.PRESENCE_GRACE_MS ? { presenceGraceMs: Number(process.env.PRESENCE_GRACE_MS) } : {}),
 });
 console.log(`Holdfast demo on ${demo.url} (${redisUrl ? `on Redis ${redisUrl}` : 'in memory'})`);
 
