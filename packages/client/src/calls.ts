@@ -51,8 +51,9 @@ export class Calls {
     this.#idPrefix = Math.floor(o.random() * 36 ** 8).toString(36);
   }
 
-  /** Validate, queue and (when connected) send an app message or request. */
-  enqueue(kind: OutboxKind, type: string, data: unknown, timeoutMs: number | undefined): Promise<unknown> {
+  /** Validate, queue and (when connected) send an app message or request (`send` of a request type is a request). */
+  enqueue(asked: OutboxKind, type: string, data: unknown, timeoutMs: number | undefined): Promise<unknown> {
+    const kind = asked === 'send' && this.#protocol.isRequest(type) ? 'request' : asked;
     return new Promise((resolve, reject) => {
       this.#h.assertOpen();
       const known = kind === 'send' ? this.#protocol.isClientMessage(type) : this.#protocol.isRequest(type);

@@ -180,7 +180,8 @@ export class HoldfastClient<P extends AnyProtocol> {
 
   /**
    * Send app message `type`, validated first. Resolves with the server handler's result when
-   * its `res` arrives; queued while offline (in every state but `closed`/`failed`) and resent
+   * its `res` arrives (for a request type: its response, validated and typed from the protocol,
+   * like `request()` but with no default deadline); queued while offline (in every state but `closed`/`failed`) and resent
    * with the same id after reconnects until then.
    *
    * Rejects with `VALIDATION_FAILED` (nothing queued), `MESSAGE_TOO_BIG`, `OUTBOX_OVERFLOW`,
@@ -191,12 +192,12 @@ export class HoldfastClient<P extends AnyProtocol> {
    * await client.send('say', { room: 'lobby', text: 'hi' }, { timeoutMs: 5000 });
    * ```
    */
-  send<K extends keyof ClientMessageInputs<P> & string>(
+  send<K extends SendType<P>>(
     type: K,
-    data: ClientMessageInputs<P>[K],
+    data: SendInput<P, K>,
     options: SendOptions = {},
-  ): Promise<unknown> {
-    return this.#calls.enqueue('send', type, data, options.timeoutMs);
+  ): Promise<SendResult<P, K>> {
+    return this.#calls.enqueue('send', type, data, options.timeoutMs) as Promise<SendResult<P, K>>;
   }
 
   /**
@@ -297,7 +298,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     if (!canTransition(prev.status, next.status))
       this.#o.logger?.error(fields, 'holdfast: unexpected transition');
     this.#current = next;
-    this.#o.logger?.debug(fields, 'holdfast: state');
+    this.#o.logger?.debug({ ...fields, state: next }, 'holdfast: state');
     this.#lifecycle.fire('state', { prev, next, reason });
   }
 

@@ -1,4 +1,4 @@
-import type { AnyProtocol } from '@holdfast/protocol';
+import { type AnyProtocol, consoleLogger, debugFromEnv, type Logger } from '@holdfast/protocol';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientStorage } from './storage.js';
 
@@ -20,21 +20,8 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/**
- * Where the client logs, in pino's argument order: the fields object first, then the message
- * (a pino logger, or `console`, fits as is). Never given tokens, resume tokens or payloads.
- *
- * @example
- * ```ts
- * createClient({ url, protocol, logger: pino({ level: 'debug' }) }); // or logger: console
- * ```
- */
-export interface Logger {
-  debug(fields: Record<string, unknown>, message: string): void;
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
+/** Where the client logs: pino's interface and argument order (`(fields, message)`), shared with the server. */
+export type { Logger };
 
 /**
  * An auth token, or a function called on every connection attempt (and before the token
@@ -213,8 +200,22 @@ export interface ClientOptions<P extends AnyProtocol> {
   clock?: Clock;
   /** Random numbers in `[0, 1)`, for jitter and ids. */
   random?: () => number;
-  /** Where to log; nothing is logged by default. */
+  /**
+   * Where to log (a pino logger, or `console`, fits as is); nothing is logged by default. Never
+   * given tokens, resume tokens or payloads.
+   *
+   * @example
+   * ```ts
+   * createClient({ url, protocol, logger: pino({ level: 'debug' }) }); // or logger: console
+   * ```
+   */
   logger?: Logger;
+  /**
+   * Verbose logs (state changes, welcomes, socket errors) to the console when no `logger` is
+   * given. In Node, `HOLDFAST_DEBUG=1` or `DEBUG=holdfast*` turns it on (never read in a browser).
+   * @default from the environment in Node, else false
+   */
+  debug?: boolean;
 }
 
 /**
@@ -289,7 +290,7 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
-    logger: o.logger,
+    logger: o.logger ?? ((o.debug ?? debugFromEnv('holdfast:client')) ? consoleLogger('holdfast:client') : undefined),
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');

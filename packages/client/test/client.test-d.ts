@@ -48,8 +48,12 @@ describe('inferred client API', () => {
     client.send('say', {});
     // @ts-expect-error: a server message cannot be sent
     client.send('said', { text: 'x' });
-    // @ts-expect-error: requests go through request()
-    client.send('echo', { text: 'x' });
+  });
+
+  it('types send() of a request from its declared response', () => {
+    expectTypeOf(client.send('echo', { text: 'x' })).toEqualTypeOf<Promise<{ text: string; length: number }>>();
+    // @ts-expect-error: request data is checked as with request()
+    client.send('echo', { text: 2 });
   });
 
   it('types request() data and response', () => {

@@ -107,8 +107,8 @@ describe('outbox', () => {
     await client.connect();
     const error = await failure(client.send('say', { text: 'x'.repeat(101) }));
     expect(error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: ['text'] }] });
-    // @ts-expect-error: a request type is not a message type
-    expect(await failure(client.send('echo', { text: 'x' }))).toMatchObject({ code: 'UNKNOWN_MESSAGE_TYPE' });
+    // @ts-expect-error: a server message type cannot be sent
+    expect(await failure(client.send('said', { text: 'x' }))).toMatchObject({ code: 'UNKNOWN_MESSAGE_TYPE' });
     expect(client.pending()).toEqual([]);
     await client.send('say', { text: 'valid' });
     const conn = await server.nextConnection();
@@ -196,6 +196,16 @@ describe('request', () => {
     await client.connect();
     const response = await client.request('echo', { text: 'hey' });
     expect(response).toEqual({ text: 'HEY', length: 3 });
+  });
+
+  it('send() of a request type resolves with the response too, validated as by request()', async () => {
+    await using server = await startFakeServer({
+      answer: (pub) => ({ result: { text: String((pub.data as { text: string }).text), length: 1, extra: 'x' } }),
+    });
+    const client = clientOf(server);
+    await client.connect();
+    const response: { text: string; length: number } = await client.send('echo', { text: 'a' });
+    expect(response).toEqual({ text: 'a', length: 1 }); // `extra` stripped: the response schema applied
   });
 
   it('rejects a response that fails the response schema with VALIDATION_FAILED', async () => {

@@ -10,3 +10,4 @@ export * from './define.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './unions.js';
+export * from './logger.js';

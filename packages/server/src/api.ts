@@ -73,7 +73,26 @@ export interface ServerEvents {
   /** A session's resume window ended; its state is freed. */
   'session:expired': (info: { sessionId: string; user: string }) => void;
   /** Something failed that the server survived (engine errors, socket errors, handler crashes). */
-  error: (error: Error, context: { where: string; connectionId?: string; sessionId?: string }) => void;
+  error: (
+    error: Error,
+    context: { where: string; connectionId?: string; sessionId?: string; user?: string; type?: string },
+  ) => void;
+}
+
+/**
+ * Timings the server reports to instruments (the `@holdfast/server/metrics` entry attaches
+ * some). Nothing is measured while none is attached. Durations are in milliseconds
+ * (`performance.now`, monotonic).
+ */
+export interface ServerHooks {
+  /** A handler returned or threw (`ok` false: it threw or returned an invalid response). */
+  handler?(type: string, ms: number, ok: boolean): void;
+  /** A client message or request answered: from its `pub` frame to its `res` (`type` is `(unknown)` for types not in the protocol). */
+  request?(type: string, ms: number): void;
+  /** A session's replay after its welcome: every stream from its cursor until live. */
+  replay?(ms: number): void;
+  /** The client closed its connection (its close frame came first), with its close code. */
+  clientClose?(code: number): void;
 }
 
 /** Filters for looking up connections. */
@@ -146,6 +165,8 @@ export interface ServerApi<P extends AnyProtocol> {
   closeIdle(idleMs: number): number;
   /** A snapshot of this node's figures. */
   stats(): ServerStats;
+  /** Attach timing hooks (what metrics use); returns the function that detaches them. */
+  instrument(hooks: ServerHooks): () => void;
   /** Drain and stop. */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import type { AnyProtocol } from '@holdfast/protocol';
 import { EventEmitter } from 'eventemitter3';
-import type { ServerEvents } from './api.js';
+import type { ServerEvents, ServerHooks } from './api.js';
 import type { Clock } from './clock.js';
 import type { Engine } from './engine.js';
 import type { IdSource } from './ids.js';
@@ -31,6 +31,8 @@ export class Core<P extends AnyProtocol> {
   readonly t0: number;
   /** Async work (handlers, hellos, joins, replays) that `close()` waits for. */
   readonly running = new Set<Promise<unknown>>();
+  /** Attached instruments (`instrument()`); undefined while none is, so nothing is measured. */
+  hooks: ServerHooks[] | undefined;
   /** Set by `close()`: take no new work. */
   draining = false;
   /** Set by `close()`: refuse new upgrades. */
@@ -61,20 +63,33 @@ export class Core<P extends AnyProtocol> {
       (this.emitter.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     } catch (err) {
       this.log.error({ err, event }, 'event listener threw');
+      if (this.opts.errorsToConsole) console.error('holdfast: a server event listener threw', err);
     }
   }
 
-  /** Something failed that the server survives: log it and emit `error`. */
-  fail(error: unknown, where: string, ids: { connectionId?: string; sessionId?: string } = {}): void {
+  /**
+   * Something failed that the server survives: log it and emit `error`. With neither a logger
+   * nor an `error` listener it goes to `console.error`, so it is never silent.
+   */
+  fail(
+    error: unknown,
+    where: string,
+    ids: { connectionId?: string; sessionId?: string; user?: string; type?: string } = {},
+  ): void {
     const err = error instanceof Error ? error : new Error(String(error));
     this.log.error({ err, where, ...ids }, 'holdfast error');
     if (this.emitter.listenerCount('error') > 0) this.emit('error', err, { where, ...ids });
+    else if (this.opts.errorsToConsole) console.error(`holdfast: ${where} failed`, ids, err);
   }
 
-  /** Keep track of async work so close() can wait for it; log anything that escapes. */
-  track(p: Promise<unknown>): void {
-    const tracked = p.catch((err) => this.fail(err, 'async'));
+  /** Keep track of async work so close() can wait for it; log anything that escapes. Returns the tracked promise (never rejects). */
+  track(p: Promise<unknown>): Promise<void> {
+    const tracked = p.then(
+      () => undefined,
+      (err) => this.fail(err, 'async'),
+    );
     this.running.add(tracked);
     tracked.finally(() => this.running.delete(tracked));
+    return tracked;
   }
 }

@@ -57,6 +57,25 @@ export class Dispatch<P extends AnyProtocol> {
    * (not a promise), the whole round trip is synchronous: no promise per request.
    */
   onPub(conn: SessionConnection, id: string, type: string, data: unknown): void {
+    const hooks = this.core.hooks;
+    if (!hooks) {
+      this.pub(conn, id, type, data);
+      return;
+    }
+    // Instruments attached: report the round trip from `pub` to `res` (types outside the protocol as one label).
+    const start = performance.now();
+    const protocol = this.core.protocol;
+    const label = protocol.isClientMessage(type) || protocol.isRequest(type) ? type : '(unknown)';
+    const report = () => {
+      for (const h of hooks) h.request?.(label, performance.now() - start);
+    };
+    const pending = this.pub(conn, id, type, data);
+    if (pending) pending.then(report, report);
+    else report();
+  }
+
+  /** `onPub`; returns the tracked work when the answer is not sent at once. */
+  private pub(conn: SessionConnection, id: string, type: string, data: unknown): Promise<void> | void {
     const { core, out } = this;
     const sessionId = conn.sessionId;
     const sync = core.engine.handledSync;
@@ -79,7 +98,7 @@ export class Dispatch<P extends AnyProtocol> {
       // The handler is asynchronous: track it like any other.
       return core.track(this.pubAsync(conn, id, res));
     }
-    core.track(this.pubAsync(conn, id, type, data));
+    return core.track(this.pubAsync(conn, id, type, data));
   }
 
   /**
@@ -148,13 +167,17 @@ export class Dispatch<P extends AnyProtocol> {
     const { core } = this;
     const { sessionId, user } = conn;
     const parsed = core.protocol.parseInbound(type, data);
-    if (!parsed.ok) return resError(id, parsed.error);
+    if (!parsed.ok) {
+      core.log.debug({ type, sessionId, user, messageId: id, code: parsed.error.code }, 'message refused');
+      return resError(id, parsed.error);
+    }
     const handler = this.handlers.get(type);
     if (!handler) {
       const inbox = this.sessions.inboxes.get(sessionId);
       if (inbox) {
         return inbox.put({ id, type, data: parsed.value, sessionId, user }).then(() => resOk(id));
       }
+      core.log.warn({ type, sessionId, user, messageId: id }, 'no handler for this message type');
       return resError(id, new HoldfastError(ErrorCode.NoHandler, `No handler for "${type}"`));
     }
     const ctx: HandlerContext<P> = {
@@ -166,40 +189,62 @@ export class Dispatch<P extends AnyProtocol> {
       data: conn.data,
     };
     core.counters.messagesIn += 1;
+    const start = core.hooks ? performance.now() : 0;
     let result: unknown;
     try {
       result = handler(parsed.value, ctx);
     } catch (err) {
-      return this.handlerFailed(id, type, sessionId, err);
+      return this.handlerFailed(ctx, type, err, start);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        (value) => this.handlerDone(id, type, sessionId, value),
-        (err) => this.handlerFailed(id, type, sessionId, err),
+        (value) => this.handlerDone(ctx, type, value, start),
+        (err) => this.handlerFailed(ctx, type, err, start),
       );
     }
-    return this.handlerDone(id, type, sessionId, result);
+    return this.handlerDone(ctx, type, result, start);
   }
 
-  private handlerFailed(id: string, type: string, sessionId: string, err: unknown): string {
-    this.core.counters.handlerErrors += 1;
-    if (err instanceof HoldfastError) return resError(id, err);
-    this.core.fail(err, 'handler', { sessionId });
+  /**
+   * A handler threw: a `HoldfastError` is its answer (logged at debug), anything else a
+   * failure (logged at error with the type, session and user, and emitted as `error`).
+   */
+  private handlerFailed(ctx: HandlerContext<P>, type: string, err: unknown, start: number): string {
+    const { core } = this;
+    const { messageId: id, sessionId, user } = ctx;
+    core.counters.handlerErrors += 1;
+    this.timed(type, start, false);
+    if (err instanceof HoldfastError) {
+      core.log.debug({ type, sessionId, user, messageId: id, code: err.code }, 'handler refused the message');
+      return resError(id, err);
+    }
+    core.fail(err, 'handler', { sessionId, user, type });
     return resError(id, new HoldfastError(ErrorCode.HandlerError, `Handler for "${type}" failed`));
   }
 
   /** The `res` of a handler's result (a request's response is checked against its schema). */
-  private handlerDone(id: string, type: string, sessionId: string, result: unknown): string {
+  private handlerDone(ctx: HandlerContext<P>, type: string, result: unknown, start: number): string {
     const protocol = this.core.protocol;
+    const { messageId: id, sessionId, user } = ctx;
     if (protocol.isRequest(type)) {
       const checked = protocol.parseResponse(type, result);
       if (!checked.ok) {
+        this.timed(type, start, false);
         const message = `Handler for "${type}" returned an invalid response`;
-        this.core.fail(new Error(message), 'handler', { sessionId });
+        this.core.fail(new Error(message), 'handler', { sessionId, user, type });
         return resError(id, new HoldfastError(ErrorCode.HandlerError, message));
       }
     }
+    this.timed(type, start, true);
     return resOk(id, result);
+  }
+
+  /** Report a handler's duration to the instruments (none attached: nothing to do). */
+  private timed(type: string, start: number, ok: boolean): void {
+    const hooks = this.core.hooks;
+    if (!hooks || start === 0) return; // none attached when the handler started
+    const ms = performance.now() - start;
+    for (const h of hooks) h.handler?.(type, ms, ok);
   }
 }
 

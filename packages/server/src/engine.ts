@@ -150,10 +150,12 @@ export interface Engine {
    * engine). When present, the server answers a request whose handler returns a value without
    * creating a single promise. Distributed engines leave it undefined.
    */
-  readonly handledSync?: {
-    get(sessionId: string, messageId: string): string | undefined;
-    put(sessionId: string, messageId: string, res: string, keep: number): void;
-  };
+  readonly handledSync?:
+    | {
+        get(sessionId: string, messageId: string): string | undefined;
+        put(sessionId: string, messageId: string, res: string, keep: number): void;
+      }
+    | undefined;
 
   /** Add a session to a room; returns the user's session count in the room and whether it changed. */
   joinRoom(room: string, sessionId: string, user: string): Promise<{ added: boolean; sessions: number }>;

@@ -105,7 +105,9 @@ export class Handshake<P extends AnyProtocol> {
     // Presence means connected: present again in its rooms (a pending grace is cancelled).
     this.core.track(this.presence.connected(open.sessionId, open.user, open.id, opened.record.rooms));
     // Replay every stream after its cursor, then switch to live.
+    const start = this.core.hooks ? performance.now() : 0;
     for (const stream of open.streams.keys()) await this.delivery.replay(open, stream);
+    if (start) for (const h of this.core.hooks ?? []) h.replay?.(performance.now() - start);
   }
 
   /** Step 1: a protocol version this server speaks. */
@@ -193,6 +195,7 @@ export class Handshake<P extends AnyProtocol> {
     // With the session id, a resume gets the slot of the session's earlier connection (on a
     // dead node, say) instead of being refused by it.
     if (!(await core.engine.acquireUserSlot(user, conn.id, limit, sessionId))) {
+      conn.user = user; // named in the refusal's log line (no slot is held)
       pool.closeConn(conn, CloseCode.TooManyConnections, `at most ${limit} connections per user`);
       return false;
     }
@@ -224,6 +227,7 @@ export class Handshake<P extends AnyProtocol> {
       return { record: found.record, resumeToken: hello.resume.resumeToken, streams };
     }
     if (found.resumeError) core.counters.resumeFailures += 1;
+    if (found.resumeError) core.log.info({ sessionId: hello.resume?.sessionId, user, reason: found.resumeError }, 'resume refused');
     const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
       id: fresh?.id ?? core.ids.id('s_'),
@@ -380,6 +384,7 @@ export class Handshake<P extends AnyProtocol> {
       }),
     );
     const info = { ...conn.info(core.t0), resumed };
+    core.log.info({ sessionId: record.id, user: conn.user, connectionId: conn.id }, resumed ? 'session resumed' : 'session created');
     if (resumed) core.emit('session:resumed', { sessionId: record.id, user: conn.user, streams });
     else core.emit('session:created', { sessionId: record.id, user: conn.user });
     core.emit('connection', info);

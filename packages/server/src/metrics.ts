@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServerApi } from './api.js';
 import { type AnyServer, type HttpHandler, json } from './http-handlers.js';
 
 /** Options of {@link metricsHandler}. */
@@ -17,11 +18,24 @@ export interface MetricsOptions {
    * @default 'holdfast_'
    */
   prefix?: string;
+  /**
+   * Buckets (seconds) of the latency histograms.
+   * @default [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+   */
+  buckets?: number[];
 }
+
+/** The default buckets of the latency histograms, in seconds (1 ms to 10 s). */
+export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /**
  * Serve Prometheus metrics (text format) from a registry of its own (never the global one).
- * Pass `registry` to add Holdfast's metrics to yours.
+ * Pass `registry` to add Holdfast's metrics to yours. Besides the gauges and counters read from
+ * `server.stats()`, it attaches timing hooks (`server.instrument`) for the latency histograms
+ * (`handler_duration_seconds`, `request_duration_seconds`, `replay_duration_seconds`) and
+ * `client_disconnects_total`; `detach()` removes them.
  *
  * @example
  * ```ts
@@ -30,9 +44,9 @@ export interface MetricsOptions {
  * ```
  */
 export function metricsHandler(
-  server: AnyServer,
+  server: AnyServer & Pick<ServerApi<any>, 'instrument'>,
   options: MetricsOptions = {},
-): HttpHandler & { registry: Registry } {
+): HttpHandler & { registry: Registry; detach: () => void } {
   const registry = options.registry ?? new Registry();
   const p = options.prefix ?? 'holdfast_';
   const gauge = (
@@ -99,6 +113,39 @@ export function metricsHandler(
       for (const [code, n] of Object.entries(server.stats().counters.closes)) this.inc({ code }, n);
     },
   });
+  const buckets = [...(options.buckets ?? DEFAULT_LATENCY_BUCKETS)];
+  const handlerSeconds = new Histogram({
+    name: `${p}handler_duration_seconds`,
+    help: 'Time in message and request handlers, by type and outcome (ok or error)',
+    labelNames: ['type', 'outcome'],
+    buckets,
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: `${p}request_duration_seconds`,
+    help: 'Round trip on the server from a client message or request to its answer (validation, dedupe, handler, storage), by type',
+    labelNames: ['type'],
+    buckets,
+    registers: [registry],
+  });
+  const replaySeconds = new Histogram({
+    name: `${p}replay_duration_seconds`,
+    help: 'Replay after a welcome: from the first stream read to live, per connection',
+    buckets,
+    registers: [registry],
+  });
+  const clientDisconnects = new Counter({
+    name: `${p}client_disconnects_total`,
+    help: 'Connections closed by the client (its close frame first), by close code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const detach = server.instrument({
+    handler: (type, ms, ok) => handlerSeconds.observe({ type, outcome: ok ? 'ok' : 'error' }, ms / 1000),
+    request: (type, ms) => requestSeconds.observe({ type }, ms / 1000),
+    replay: (ms) => replaySeconds.observe(ms / 1000),
+    clientClose: (code) => clientDisconnects.inc({ code: String(code) }),
+  });
   const handler = ((_req: IncomingMessage, res: ServerResponse) => {
     registry
       .metrics()
@@ -107,7 +154,8 @@ export function metricsHandler(
         res.end(text);
       })
       .catch(() => json(res, 500, { error: 'metrics unavailable' }));
-  }) as HttpHandler & { registry: Registry };
+  }) as HttpHandler & { registry: Registry; detach: () => void };
   handler.registry = registry;
+  handler.detach = detach;
   return handler;
 }

@@ -1,5 +1,5 @@
 import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
-import type { AnyProtocol } from '@holdfast/protocol';
+import { type AnyProtocol, consoleLogger, debugFromEnv, type Logger } from '@holdfast/protocol';
 import { type Clock, systemClock } from './clock.js';
 import type { Engine, RetentionOptions } from './engine.js';
 import { type IdSource, randomIds } from './ids.js';
@@ -42,13 +42,8 @@ export type AuthorizeJoin = (info: {
   data: Record<string, unknown> | undefined;
 }) => boolean | Promise<boolean>;
 
-/** The pino logger interface subset Holdfast uses. Silent by default. Tokens and payloads are never logged. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** Where the server logs: pino's interface and argument order (`(fields, message)`), shared with the client. */
+export type { Logger };
 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
@@ -184,8 +179,19 @@ export interface ServerOptions<P extends AnyProtocol> {
   retention?: RetentionOptions;
   /** Storage and cross-node delivery. @default a new MemoryEngine */
   engine?: Engine;
-  /** Logger with the pino interface. @default silent */
+  /**
+   * Where to log, any pino-compatible logger (`(fields, message)`): connection lifecycle at
+   * debug, sessions and refusals at info, failures at warn/error. Tokens and payloads are never
+   * logged. Without one the server is silent, except that failures (a handler that threw) go to
+   * `console.error` unless an `error` listener is set.
+   */
   logger?: Logger;
+  /**
+   * Verbose logs: every level to the console when no `logger` is given (with a `logger`, its own
+   * level decides). Set `HOLDFAST_DEBUG=1` or `DEBUG=holdfast*` to turn it on from the environment.
+   * @default from the environment, else false
+   */
+  debug?: boolean;
   /** Clock. @default the system clock */
   clock?: Clock;
   /** Ids and secrets. @default crypto-random */
@@ -273,6 +279,8 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   retention: RetentionOptions | undefined;
   engine: Engine | undefined;
   log: Logger;
+  /** No logger given and not in debug: failures go to `console.error` unless an `error` listener is set. */
+  errorsToConsole: boolean;
   clock: Clock;
   ids: IdSource;
   random: () => number;
@@ -304,6 +312,7 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     );
   }
   const limits = { ...d.limits, ...options.limits };
+  const debug = options.debug ?? debugFromEnv('holdfast:server');
   return {
     protocol: options.protocol,
     server: options.server,
@@ -322,7 +331,8 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     limits,
     retention: options.retention,
     engine: options.engine,
-    log: options.logger ?? silentLogger,
+    log: options.logger ?? (debug ? consoleLogger('holdfast:server') : silentLogger),
+    errorsToConsole: !options.logger && !debug,
     clock: options.clock ?? systemClock,
     ids: options.ids ?? randomIds(),
     random: options.random ?? Math.random,

@@ -30,6 +30,7 @@ export class Pool<P extends AnyProtocol> {
 
   /** A socket was accepted; returns how many connections are pending. */
   opened(conn: Connection): number {
+    this.core.log.debug({ connectionId: conn.id, remoteAddress: conn.remoteAddress }, 'connection opened');
     this.connections.set(conn.id, conn);
     this.pending += 1;
     return this.pending;
@@ -41,6 +42,7 @@ export class Pool<P extends AnyProtocol> {
     conn.closingSince = Math.max(1, this.core.rel());
     const closes = this.core.counters.closes;
     closes[code] = (closes[code] ?? 0) + 1;
+    logClose(this.core, conn, code, detail);
     try {
       this.transport.close(conn, code, closeReason(code, detail, retryAfterMs));
     } catch (err) {
@@ -99,6 +101,8 @@ export class Pool<P extends AnyProtocol> {
     if (conn.phase === 'closed') return false;
     const core = this.core;
     const wasOpen = conn.phase === 'open';
+    core.log.debug({ connectionId: conn.id, sessionId: conn.sessionId, user: conn.user, code, reason }, 'connection closed');
+    if (!conn.closingSince && code !== CloseCode.Abnormal && core.hooks) for (const h of core.hooks) h.clientClose?.(code);
     if (!wasOpen) this.pending -= 1;
     conn.phase = 'closed';
     this.connections.delete(conn.id);
@@ -184,4 +188,27 @@ export class Pool<P extends AnyProtocol> {
       counters: { ...core.counters, closes: { ...core.counters.closes } },
     };
   }
+}
+
+/** Closes that are part of normal operation (logged at debug); any other is a refusal or a fault (info). */
+const ROUTINE_CLOSES: ReadonlySet<number> = new Set([
+  CloseCode.Normal,
+  CloseCode.GoingAway,
+  CloseCode.Restart,
+  CloseCode.SessionEnded,
+]);
+
+/** One line per server-initiated close: a refusal before the welcome, a close after it. */
+function logClose<P extends AnyProtocol>(core: Core<P>, conn: Connection, code: number, detail: string): void {
+  const fields = {
+    connectionId: conn.id,
+    sessionId: conn.sessionId,
+    user: conn.user,
+    remoteAddress: conn.remoteAddress,
+    code,
+    detail,
+  };
+  const message = conn.phase === 'open' ? 'closing connection' : 'connection refused';
+  if (ROUTINE_CLOSES.has(code)) core.log.debug(fields, message);
+  else core.log.info(fields, message);
 }

@@ -27,8 +27,7 @@ export class Publish<P extends AnyProtocol> {
     options: SendOptions = {},
   ): Promise<void> {
     const { core } = this;
-    const checked = core.protocol.parseServer(type, data);
-    if (!checked.ok) throw checked.error;
+    this.validate(type, data);
     const now = core.clock.now();
     // Serialized once, whatever the audience.
     const body = encodeMsgBody(type, data, now);
@@ -48,17 +47,30 @@ export class Publish<P extends AnyProtocol> {
     }
   }
 
+  /** Throw the protocol's `VALIDATION_FAILED` error for data that does not fit the type. */
+  private validate(type: string, data: unknown): void {
+    const checked = this.core.protocol.parseServer(type, data);
+    if (!checked.ok) throw checked.error;
+  }
+
   /** See `HoldfastServer.sendToSession`. */
   async toSession(sessionId: string, type: string, data: unknown, options?: SendOptions): Promise<number> {
     const record = await this.core.engine.getSession(sessionId);
-    if (!record || isExcluded(options?.except, sessionId, record.user)) return 0;
+    // Validated whatever the audience: a bad send fails even when nobody would get it.
+    if (!record || isExcluded(options?.except, sessionId, record.user)) {
+      this.validate(type, data);
+      return 0;
+    }
     await this.publish([Streams.session(sessionId)], type, data, options);
     return 1;
   }
 
   /** See `HoldfastServer.sendToUser`. */
   async toUser(user: string, type: string, data: unknown, options?: SendOptions): Promise<number> {
-    if (options?.except?.users?.includes(user)) return 0;
+    if (options?.except?.users?.includes(user)) {
+      this.validate(type, data);
+      return 0;
+    }
     const sessions = await this.core.engine.userSessions(user);
     await this.publish([Streams.user(user)], type, data, options);
     return countIncluded(sessions, undefined, options?.except);
@@ -73,6 +85,7 @@ export class Publish<P extends AnyProtocol> {
   ): Promise<number> {
     const { engine } = this.core;
     const list = typeof rooms === 'string' ? [rooms] : [...new Set(rooms)];
+    if (list.length === 0) this.validate(type, data);
     if (list.length === 1) {
       const room = list[0]!;
       const except = normalizeExcept(options.except);

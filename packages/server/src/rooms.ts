@@ -43,8 +43,13 @@ export class Rooms<P extends AnyProtocol> {
       } catch (err) {
         core.fail(err, 'authorizeJoin', { sessionId });
       }
-      if (!allowed)
-        return reply(resError(id, new HoldfastError(ErrorCode.Forbidden, 'Not allowed to join this room')));
+      if (!allowed) {
+        const why = hook
+          ? 'Not allowed to join this room'
+          : 'Clients may not join rooms: the server has no `authorizeJoin`';
+        core.log.info({ sessionId, user, room, authorizeJoin: hook !== undefined }, 'join refused');
+        return reply(resError(id, new HoldfastError(ErrorCode.Forbidden, why)));
+      }
       try {
         reply(resOk(id, await this.joinNow(sessionId, room)));
       } catch (err) {

@@ -5,7 +5,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AnyProtocol, ServerMessageInputs } from '@holdfast/protocol';
-import type { ConnectionFilter, Handler, InboundType, SendOptions, ServerApi, ServerEvents } from './api.js';
+import type {
+  ConnectionFilter,
+  Handler,
+  InboundType,
+  SendOptions,
+  ServerApi,
+  ServerEvents,
+  ServerHooks,
+} from './api.js';
 import type { ConnectionInfo } from './connection.js';
 import { Control } from './control.js';
 import { Core } from './core.js';
@@ -27,7 +35,7 @@ import { Sessions } from './sessions.js';
 import type { ServerStats } from './stats.js';
 import { WsTransport } from './transport.js';
 
-export type { ConnectionFilter, SendOptions, ServerEvents } from './api.js';
+export type { ConnectionFilter, SendOptions, ServerEvents, ServerHooks } from './api.js';
 
 /**
  * A Holdfast server: WebSocket sessions that hold, on `ws`.
@@ -101,10 +109,17 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     return this.transport.address();
   }
 
-  /** The WebSocket URL in port mode, e.g. `ws://127.0.0.1:1234/ws`. */
+  /**
+   * The WebSocket URL clients on this machine can connect to, e.g. `ws://127.0.0.1:1234/ws`
+   * (`wss:` on an HTTPS server). An unspecified listening address (`::`, `0.0.0.0`, as
+   * `server.listen(port)` binds) is given as `localhost` / `127.0.0.1`.
+   * @throws {Error} when the server neither listens on a port nor is attached to a listening server
+   */
   url(): string {
     const { port, host } = this.address();
-    return `ws://${host.includes(':') ? `[${host}]` : host}:${port}${this.core.opts.path}`;
+    const reachable = host === '::' ? 'localhost' : host === '0.0.0.0' ? '127.0.0.1' : host;
+    const scheme = this.transport.secure ? 'wss' : 'ws';
+    return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}${this.core.opts.path}`;
   }
 
   // ------------------------------------------------------------------ events
@@ -295,6 +310,25 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
   /** A snapshot of this node's figures. */
   stats(): ServerStats {
     return this.pool.stats(this.dispatch.inflightCount);
+  }
+
+  /**
+   * Attach timing hooks: handler durations, request round trips, replays, client closes.
+   * `metricsHandler` (`@holdfast/server/metrics`) uses it; nothing is timed while no hook is
+   * attached. Returns the function that detaches them.
+   *
+   * @example
+   * ```ts
+   * const off = server.instrument({ handler: (type, ms, ok) => console.log(type, ms, ok) });
+   * ```
+   */
+  instrument(hooks: ServerHooks): () => void {
+    const core = this.core;
+    core.hooks = [...(core.hooks ?? []), hooks];
+    return () => {
+      const rest = core.hooks?.filter((h) => h !== hooks) ?? [];
+      core.hooks = rest.length > 0 ? rest : undefined;
+    };
   }
 
   /**

@@ -150,10 +150,21 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     }
   }
 
-  /** The listening address in port mode. */
+  /** Whether the HTTP server is an HTTPS (TLS) one. */
+  get secure(): boolean {
+    return typeof (this.httpServer as { setSecureContext?: unknown } | undefined)?.setSecureContext === 'function';
+  }
+
+  /** The listening address (own port, or the attached server once it listens). */
   address(): { port: number; host: string } {
     const a = this.httpServer?.address();
-    if (!a || typeof a === 'string') throw new Error('not listening on a port');
+    if (!a || typeof a === 'string') {
+      throw new Error(
+        this.httpServer
+          ? 'not listening on a port yet: call url() or address() once the HTTP server listens'
+          : 'not listening on a port: created without `port` or `server` (upgrades come through handleUpgrade)',
+      );
+    }
     return { port: a.port, host: a.address };
   }
 

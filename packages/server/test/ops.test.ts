@@ -37,6 +37,52 @@ describe('operations', () => {
     expect(other.registry).not.toBe(metrics.registry);
   });
 
+  it('metrics: latency histograms of handlers, requests and replays, and client-initiated disconnects', async () => {
+    const { server, connect } = await startServer();
+    server.handle('add', ({ a, b }) => a + b);
+    server.handle('boom', async () => {
+      throw new Error('crashed');
+    });
+    server.on('error', () => {}); // heard: not printed
+    const metrics = metricsHandler(server);
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+      const values = (metric?.values ?? []) as { metricName?: string; labels: Record<string, unknown>; value: number }[];
+      return values
+        .filter((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l))
+        .reduce((sum, v) => sum + v.value, 0);
+    };
+    const c = await connect();
+    const w = await c.hello();
+    expect(await value('holdfast_replay_duration_seconds', { le: '+Inf' })).toBe(1);
+    c.send({ t: 'pub', id: 'r1', type: 'add', data: { a: 1, b: 2 } });
+    c.send({ t: 'pub', id: 'r2', type: 'boom', data: { kind: 'plain' } });
+    c.send({ t: 'pub', id: 'r3', type: 'no-such-type', data: {} });
+    await c.collect((f) => f.t === 'res', 3);
+    expect(await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'add', outcome: 'ok' })).toBe(1);
+    expect(await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'boom', outcome: 'error' })).toBe(1);
+    expect(await value('holdfast_request_duration_seconds', { le: '+Inf', type: 'add' })).toBe(1);
+    expect(await value('holdfast_request_duration_seconds', { le: '+Inf', type: 'boom' })).toBe(1);
+    // A type outside the protocol gets one label, whatever the client sends.
+    expect(await value('holdfast_request_duration_seconds', { le: '+Inf', type: '(unknown)' })).toBe(1);
+
+    // The client closes (counted); the server closes another (not counted).
+    await c.close();
+    await expect.poll(() => value('holdfast_client_disconnects_total', { code: '1000' })).toBe(1);
+    const d = await connect();
+    const wd = await d.hello();
+    await server.disconnect(wd.sessionId);
+    expect((await d.closedPromise()).code).toBe(4000);
+    expect(await value('holdfast_client_disconnects_total')).toBe(1);
+    expect(await value('holdfast_replay_duration_seconds', { le: '+Inf' })).toBe(2);
+
+    // Detached: nothing more is observed.
+    metrics.detach();
+    const e = await connect();
+    await e.hello({ resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: [] } });
+    expect(await value('holdfast_replay_duration_seconds', { le: '+Inf' })).toBe(2);
+  });
+
   it('admin: lists a user, disconnects a session, logs a user out, closes idle connections; guarded', async () => {
     const { server, url, connect } = await startServer({
       authenticate: ({ token }) => ({ user: token ?? 'x' }),

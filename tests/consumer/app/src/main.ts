@@ -42,7 +42,7 @@ const token = () =>
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(secret));
 const client = createClient({
-  url: `ws://127.0.0.1:${port}/ws`,
+  url: hf.url(),
   protocol: chat,
   token,
   WebSocket,
@@ -95,6 +95,9 @@ assert.deepEqual(said, ['ada: hello', 'server: while you were away']);
 // The optional entries work when their peers are installed.
 const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
 assert.match(metrics, /holdfast_resumes_total 1/);
+assert.match(metrics, /holdfast_handler_duration_seconds_count\{type="say",outcome="ok"\} 1/);
+assert.match(metrics, /holdfast_request_duration_seconds_count\{type="history"\} 1/);
+assert.match(metrics, /holdfast_replay_duration_seconds_count 2/);
 const stats = (await fetch(`http://127.0.0.1:${port}/stats`).then((r) => r.json())) as { sessions: number };
 assert.equal(stats.sessions, 1);
 
