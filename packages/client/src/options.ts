@@ -290,7 +290,9 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
-    logger: o.logger ?? ((o.debug ?? debugFromEnv('holdfast:client')) ? consoleLogger('holdfast:client') : undefined),
+    logger:
+      o.logger ??
+      ((o.debug ?? debugFromEnv('holdfast:client')) ? consoleLogger('holdfast:client') : undefined),
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');

@@ -51,7 +51,9 @@ describe('inferred client API', () => {
   });
 
   it('types send() of a request from its declared response', () => {
-    expectTypeOf(client.send('echo', { text: 'x' })).toEqualTypeOf<Promise<{ text: string; length: number }>>();
+    expectTypeOf(client.send('echo', { text: 'x' })).toEqualTypeOf<
+      Promise<{ text: string; length: number }>
+    >();
     // @ts-expect-error: request data is checked as with request()
     client.send('echo', { text: 2 });
   });

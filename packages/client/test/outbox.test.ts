@@ -200,7 +200,9 @@ describe('request', () => {
 
   it('send() of a request type resolves with the response too, validated as by request()', async () => {
     await using server = await startFakeServer({
-      answer: (pub) => ({ result: { text: String((pub.data as { text: string }).text), length: 1, extra: 'x' } }),
+      answer: (pub) => ({
+        result: { text: String((pub.data as { text: string }).text), length: 1, extra: 'x' },
+      }),
     });
     const client = clientOf(server);
     await client.connect();

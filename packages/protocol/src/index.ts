@@ -9,5 +9,5 @@ export * from './codec.js';
 export * from './define.js';
 export * from './errors.js';
 export * from './frames.js';
-export * from './unions.js';
 export * from './logger.js';
+export * from './unions.js';

@@ -227,7 +227,11 @@ export class Handshake<P extends AnyProtocol> {
       return { record: found.record, resumeToken: hello.resume.resumeToken, streams };
     }
     if (found.resumeError) core.counters.resumeFailures += 1;
-    if (found.resumeError) core.log.info({ sessionId: hello.resume?.sessionId, user, reason: found.resumeError }, 'resume refused');
+    if (found.resumeError)
+      core.log.info(
+        { sessionId: hello.resume?.sessionId, user, reason: found.resumeError },
+        'resume refused',
+      );
     const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
       id: fresh?.id ?? core.ids.id('s_'),
@@ -384,7 +388,10 @@ export class Handshake<P extends AnyProtocol> {
       }),
     );
     const info = { ...conn.info(core.t0), resumed };
-    core.log.info({ sessionId: record.id, user: conn.user, connectionId: conn.id }, resumed ? 'session resumed' : 'session created');
+    core.log.info(
+      { sessionId: record.id, user: conn.user, connectionId: conn.id },
+      resumed ? 'session resumed' : 'session created',
+    );
     if (resumed) core.emit('session:resumed', { sessionId: record.id, user: conn.user, streams });
     else core.emit('session:created', { sessionId: record.id, user: conn.user });
     core.emit('connection', info);

@@ -101,8 +101,12 @@ export class Pool<P extends AnyProtocol> {
     if (conn.phase === 'closed') return false;
     const core = this.core;
     const wasOpen = conn.phase === 'open';
-    core.log.debug({ connectionId: conn.id, sessionId: conn.sessionId, user: conn.user, code, reason }, 'connection closed');
-    if (!conn.closingSince && code !== CloseCode.Abnormal && core.hooks) for (const h of core.hooks) h.clientClose?.(code);
+    core.log.debug(
+      { connectionId: conn.id, sessionId: conn.sessionId, user: conn.user, code, reason },
+      'connection closed',
+    );
+    if (!conn.closingSince && code !== CloseCode.Abnormal && core.hooks)
+      for (const h of core.hooks) h.clientClose?.(code);
     if (!wasOpen) this.pending -= 1;
     conn.phase = 'closed';
     this.connections.delete(conn.id);
@@ -199,7 +203,12 @@ const ROUTINE_CLOSES: ReadonlySet<number> = new Set([
 ]);
 
 /** One line per server-initiated close: a refusal before the welcome, a close after it. */
-function logClose<P extends AnyProtocol>(core: Core<P>, conn: Connection, code: number, detail: string): void {
+function logClose<P extends AnyProtocol>(
+  core: Core<P>,
+  conn: Connection,
+  code: number,
+  detail: string,
+): void {
   const fields = {
     connectionId: conn.id,
     sessionId: conn.sessionId,

@@ -106,7 +106,10 @@ export class Sessions<P extends AnyProtocol> {
       await this.presence.absent(room, sessionId, deleted.user);
     }
     core.counters.sessionsExpired += 1;
-    core.log.info({ sessionId, user: deleted.user, ended: !onlyIfExpired }, onlyIfExpired ? 'session expired' : 'session ended');
+    core.log.info(
+      { sessionId, user: deleted.user, ended: !onlyIfExpired },
+      onlyIfExpired ? 'session expired' : 'session ended',
+    );
     core.emit('session:expired', { sessionId, user: deleted.user });
   }
 

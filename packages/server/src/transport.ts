@@ -152,7 +152,9 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
 
   /** Whether the HTTP server is an HTTPS (TLS) one. */
   get secure(): boolean {
-    return typeof (this.httpServer as { setSecureContext?: unknown } | undefined)?.setSecureContext === 'function';
+    return (
+      typeof (this.httpServer as { setSecureContext?: unknown } | undefined)?.setSecureContext === 'function'
+    );
   }
 
   /** The listening address (own port, or the attached server once it listens). */

@@ -53,9 +53,15 @@ describe('server logs', () => {
     const c = await connect();
     const w = await c.hello({ token: TOKEN });
     const { sessionId } = w;
-    expect(log.find('debug', 'connection opened')[0]?.fields).toMatchObject({ connectionId: expect.any(String) });
+    expect(log.find('debug', 'connection opened')[0]?.fields).toMatchObject({
+      connectionId: expect.any(String),
+    });
     expect(log.find('info', 'session created')).toEqual([
-      { level: 'info', fields: { sessionId, user: 'ada', connectionId: expect.any(String) }, message: 'session created' },
+      {
+        level: 'info',
+        fields: { sessionId, user: 'ada', connectionId: expect.any(String) },
+        message: 'session created',
+      },
     ]);
 
     const ask = async (id: string, type: string, data: unknown) => {
@@ -66,7 +72,7 @@ describe('server logs', () => {
     expect((await ask('m2', 'boom', { kind: 'plain', text: PAYLOAD })).error.code).toBe('HANDLER_ERROR');
     const [failed] = log.find('error', 'holdfast error');
     expect(failed?.fields).toMatchObject({ where: 'handler', type: 'boom', sessionId, user: 'ada' });
-    expect((failed?.fields.err as Error).message).toBe('handler crashed');
+    expect(failed?.fields.err).toMatchObject({ message: 'handler crashed' });
     expect((await ask('m3', 'note', { n: 1 })).error.code).toBe('NO_HANDLER');
     expect(log.find('warn', 'no handler for this message type')[0]?.fields).toEqual({
       type: 'note',
@@ -78,7 +84,11 @@ describe('server logs', () => {
     // The client leaves, and comes back: a resume.
     await c.close();
     await expect.poll(() => log.find('debug', 'connection closed').length).toBe(1);
-    expect(log.find('debug', 'connection closed')[0]?.fields).toMatchObject({ sessionId, user: 'ada', code: 1000 });
+    expect(log.find('debug', 'connection closed')[0]?.fields).toMatchObject({
+      sessionId,
+      user: 'ada',
+      code: 1000,
+    });
     const back = await connect();
     await back.hello({ token: TOKEN, resume: { sessionId, resumeToken: w.resumeToken, cursors: [] } });
     expect(log.find('info', 'session resumed')[0]?.fields).toMatchObject({ sessionId, user: 'ada' });
@@ -114,9 +124,15 @@ describe('server logs', () => {
     await c.close();
     await expect.poll(() => log.find('debug', 'connection closed').length).toBe(1);
     clock.advance(11_000);
-    await expect.poll(() => log.find('info', 'session expired')).toEqual([
-      { level: 'info', fields: { sessionId: w.sessionId, user: w.user, ended: false }, message: 'session expired' },
-    ]);
+    await expect
+      .poll(() => log.find('info', 'session expired'))
+      .toEqual([
+        {
+          level: 'info',
+          fields: { sessionId: w.sessionId, user: w.user, ended: false },
+          message: 'session expired',
+        },
+      ]);
   });
 
   it('without a logger, a failing handler still shows on console.error, unless an error listener is set', async () => {

@@ -47,7 +47,11 @@ describe('operations', () => {
     const metrics = metricsHandler(server);
     const value = async (name: string, labels: Record<string, string> = {}) => {
       const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-      const values = (metric?.values ?? []) as { metricName?: string; labels: Record<string, unknown>; value: number }[];
+      const values = (metric?.values ?? []) as {
+        metricName?: string;
+        labels: Record<string, unknown>;
+        value: number;
+      }[];
       return values
         .filter((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l))
         .reduce((sum, v) => sum + v.value, 0);
@@ -59,8 +63,12 @@ describe('operations', () => {
     c.send({ t: 'pub', id: 'r2', type: 'boom', data: { kind: 'plain' } });
     c.send({ t: 'pub', id: 'r3', type: 'no-such-type', data: {} });
     await c.collect((f) => f.t === 'res', 3);
-    expect(await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'add', outcome: 'ok' })).toBe(1);
-    expect(await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'boom', outcome: 'error' })).toBe(1);
+    expect(await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'add', outcome: 'ok' })).toBe(
+      1,
+    );
+    expect(
+      await value('holdfast_handler_duration_seconds', { le: '+Inf', type: 'boom', outcome: 'error' }),
+    ).toBe(1);
     expect(await value('holdfast_request_duration_seconds', { le: '+Inf', type: 'add' })).toBe(1);
     expect(await value('holdfast_request_duration_seconds', { le: '+Inf', type: 'boom' })).toBe(1);
     // A type outside the protocol gets one label, whatever the client sends.

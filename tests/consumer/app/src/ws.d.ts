@@ -2,6 +2,7 @@
 // @types/ws: proof that the published types of Holdfast need none. This is all it needs of it.
 declare module 'ws' {
   import type { WebSocketConstructor } from '@holdfast/client';
+
   const WebSocket: WebSocketConstructor;
   export default WebSocket;
 }
