@@ -1,7 +1,6 @@
 import type {
   AnyProtocol,
   ClientFrame,
-  ClientMessageInputs,
   RequestInputs,
   Responses,
   ServerFrame,
@@ -179,10 +178,9 @@ export class HoldfastClient<P extends AnyProtocol> {
   }
 
   /**
-   * Send app message `type`, validated first. Resolves with the server handler's result when
-   * its `res` arrives (for a request type: its response, validated and typed from the protocol,
-   * like `request()` but with no default deadline); queued while offline (in every state but `closed`/`failed`) and resent
-   * with the same id after reconnects until then.
+   * Send app message (or request) `type`, validated first. Resolves with the server handler's
+   * result (a request's response, validated and typed) when its `res` arrives; queued while
+   * offline (in every state but `closed`/`failed`) and resent with the same id until then.
    *
    * Rejects with `VALIDATION_FAILED` (nothing queued), `MESSAGE_TOO_BIG`, `OUTBOX_OVERFLOW`,
    * `TIMEOUT`, `CLIENT_CLOSED`, or the server's error.
@@ -192,12 +190,12 @@ export class HoldfastClient<P extends AnyProtocol> {
    * await client.send('say', { room: 'lobby', text: 'hi' }, { timeoutMs: 5000 });
    * ```
    */
-  send<K extends SendType<P>>(
+  send<K extends keyof SendInputs<P> & string>(
     type: K,
-    data: SendInput<P, K>,
+    data: SendInputs<P>[K],
     options: SendOptions = {},
-  ): Promise<SendResult<P, K>> {
-    return this.#calls.enqueue('send', type, data, options.timeoutMs) as Promise<SendResult<P, K>>;
+  ): Promise<SendResults<P>[K]> {
+    return this.#calls.enqueue('send', type, data, options.timeoutMs) as Promise<SendResults<P>[K]>;
   }
 
   /**
@@ -486,19 +484,4 @@ export class HoldfastClient<P extends AnyProtocol> {
   #persist(): void {
     this.#persister?.schedule();
   }
-}
-
-/**
- * Create a client for an app protocol. It stays `idle` until `connect()`; messages sent
- * before that are queued.
- *
- * @example
- * ```ts
- * import WebSocket from 'ws'; // Node without a global WebSocket only
- * const client = createClient({ url: 'ws://localhost:3000', protocol: chat, WebSocket, token: 'secret' });
- * await client.connect();
- * ```
- */
-export function createClient<P extends AnyProtocol>(options: ClientOptions<P>): HoldfastClient<P> {
-  return new HoldfastClient(options);
 }

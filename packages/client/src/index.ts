@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 export { backoffDelay, retryDelay } from './backoff.js';
-export { createClient, HoldfastClient } from './client.js';
+export { HoldfastClient } from './client.js';
 export type {
   CloseInfo,
   ConnectionState,
@@ -25,6 +25,7 @@ export type {
   StateChange,
   TransitionReason,
 } from './connection-state.js';
+export { createClient } from './create.js';
 export type {
   AckEvent,
   ClientEvents,

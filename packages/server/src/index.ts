@@ -17,6 +17,7 @@ export type {
   SendOptions,
   ServerApi,
   ServerEvents,
+  ServerHooks,
 } from './api.js';
 export { type Clock, systemClock } from './clock.js';
 export type { ConnectionInfo } from './connection.js';

@@ -1,0 +1,18 @@
+import type { AnyProtocol } from '@holdfast/protocol';
+import { HoldfastClient } from './client.js';
+import type { ClientOptions } from './options.js';
+
+/**
+ * Create a client for an app protocol. It stays `idle` until `connect()`; messages sent
+ * before that are queued.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws'; // Node without a global WebSocket only
+ * const client = createClient({ url: 'ws://localhost:3000', protocol: chat, WebSocket, token: 'secret' });
+ * await client.connect();
+ * ```
+ */
+export function createClient<P extends AnyProtocol>(options: ClientOptions<P>): HoldfastClient<P> {
+  return new HoldfastClient(options);
+}
