@@ -15,6 +15,7 @@ declare global {
   function refetch(stream: string): void;
   function reloadHistory(stream: string): void;
   function showStatus(state: unknown): void;
+  function reportToSentry(error: Error, context: Record<string, unknown>): void;
   const logger: Logger;
   const authenticate: Authenticate;
   const sessionStorage: WebStorageLike;
