@@ -1,6 +1,7 @@
 import type {
   AnyProtocol,
   ClientFrame,
+  ClientMessageInputs,
   RequestInputs,
   Responses,
   ServerFrame,
@@ -178,10 +179,9 @@ export class HoldfastClient<P extends AnyProtocol> {
   }
 
   /**
-   * Send app message (or request) `type`, validated first. Resolves with the server handler's
-   * result (a request's response, validated and typed) when its `res` arrives; queued while
-   * offline (in every state but `closed`/`failed`) and resent with the same id until then.
-   *
+   * Send app message `type`, validated first. Resolves with the server handler's result when its
+   * `res` arrives (for a request type, its response, validated and typed as by `request()`);
+   * queued while offline (in every state but `closed`/`failed`) and resent with the same id.
    * Rejects with `VALIDATION_FAILED` (nothing queued), `MESSAGE_TOO_BIG`, `OUTBOX_OVERFLOW`,
    * `TIMEOUT`, `CLIENT_CLOSED`, or the server's error.
    *
@@ -190,12 +190,19 @@ export class HoldfastClient<P extends AnyProtocol> {
    * await client.send('say', { room: 'lobby', text: 'hi' }, { timeoutMs: 5000 });
    * ```
    */
-  send<K extends keyof SendInputs<P> & string>(
+  send<K extends keyof ClientMessageInputs<P> & string>(
     type: K,
-    data: SendInputs<P>[K],
-    options: SendOptions = {},
-  ): Promise<SendResults<P>[K]> {
-    return this.#calls.enqueue('send', type, data, options.timeoutMs) as Promise<SendResults<P>[K]>;
+    data: ClientMessageInputs<P>[K],
+    options?: SendOptions,
+  ): Promise<unknown>;
+  /** A request type: resolves with its response (the protocol declares it), validated. */
+  send<K extends keyof RequestInputs<P> & string>(
+    type: K,
+    data: RequestInputs<P>[K],
+    options?: SendOptions,
+  ): Promise<Responses<P>[K]>;
+  send(type: string, data: unknown, options: SendOptions = {}): Promise<unknown> {
+    return this.#calls.enqueue('send', type, data, options.timeoutMs);
   }
 
   /**

@@ -1,10 +1,4 @@
-import type {
-  AnyProtocol,
-  ClientMessageInputs,
-  RequestInputs,
-  Responses,
-  ServerMessages,
-} from '@holdfast/protocol';
+import type { AnyProtocol, ServerMessages } from '@holdfast/protocol';
 import type { MessageMeta } from './events.js';
 
 /** The listener of app message `K`: its validated data and where it came from. */
