@@ -1,4 +1,4 @@
-import { type AnyProtocol, consoleLogger, debugFromEnv, type Logger } from '@holdfast/protocol';
+import { type AnyProtocol, debugFromEnv, type Logger } from '@holdfast/protocol';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientStorage } from './storage.js';
 
@@ -290,9 +290,8 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     ack: { ...d.ack, ...defined(o.ack) },
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
-    logger:
-      o.logger ??
-      ((o.debug ?? debugFromEnv('holdfast:client')) ? consoleLogger('holdfast:client') : undefined),
+    // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
+    logger: o.logger ?? ((o.debug ?? debugFromEnv('holdfast:client')) ? console : undefined),
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');

@@ -24,7 +24,7 @@ export interface Logger {
  * Whether the environment asks for verbose logs of `namespace` (`holdfast:server`,
  * `holdfast:client`): `HOLDFAST_DEBUG` set (and not `0` or `false`), or `DEBUG` naming it the
  * way the `debug` package reads it (`DEBUG=holdfast*`, `DEBUG=holdfast`, `DEBUG=*`, comma- or
- * space-separated; a leading `-` excludes). Reads `process.env` only where `process` exists
+ * space-separated; a leading `-` excludes; `*` only at the end of a name). Reads `process.env` only where `process` exists
  * (never in a browser).
  *
  * @example
@@ -38,16 +38,15 @@ export function debugFromEnv(
     globalThis as { process?: { env?: Record<string, string | undefined> } }
   ).process?.env,
 ): boolean {
-  if (!env) return false;
-  const flag = env.HOLDFAST_DEBUG;
-  if (flag !== undefined && flag !== '' && flag !== '0' && flag.toLowerCase() !== 'false') return true;
+  const flag = env?.HOLDFAST_DEBUG;
+  if (flag && flag !== '0' && flag !== 'false') return true;
   let on = false;
-  for (const part of (env.DEBUG ?? '').split(/[\s,]+/)) {
-    const skip = part.startsWith('-');
+  for (const part of env?.DEBUG?.split(/[\s,]+/) ?? []) {
+    const skip = part[0] === '-';
     const glob = skip ? part.slice(1) : part;
-    if (!glob) continue;
-    const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    if (re.test(namespace) || re.test('holdfast')) on = !skip;
+    const prefix = glob.slice(0, -1);
+    for (const name of [namespace, 'holdfast'])
+      if (glob && (glob === name || (glob.endsWith('*') && name.startsWith(prefix)))) on = !skip;
   }
   return on;
 }
@@ -62,11 +61,7 @@ export function debugFromEnv(
  * ```
  */
 export function consoleLogger(prefix: string): Logger {
-  const line = (level: string, message: string) => `${prefix} ${level}: ${message}`;
-  return {
-    debug: (fields, message) => console.debug(line('debug', message), fields),
-    info: (fields, message) => console.info(line('info', message), fields),
-    warn: (fields, message) => console.warn(line('warn', message), fields),
-    error: (fields, message) => console.error(line('error', message), fields),
-  };
+  const at = (level: keyof Logger) => (fields: Record<string, unknown>, message: string) =>
+    console[level](`${prefix} ${level}: ${message}`, fields);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
