@@ -1,5 +1,4 @@
 import { inspect } from 'node:util';
-import { debugFromEnv } from '@holdfast/protocol';
 import { ManualClock } from '@holdfast/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../src/index.js';
@@ -176,22 +175,5 @@ describe('server logs', () => {
       'holdfast:server info: session created',
       expect.objectContaining({ sessionId: w.sessionId }),
     );
-  });
-
-  it('reads HOLDFAST_DEBUG and DEBUG the way the debug package does', () => {
-    const on = (env: Record<string, string>, ns = 'holdfast:server') => debugFromEnv(ns, env);
-    expect(on({})).toBe(false);
-    expect(on({ HOLDFAST_DEBUG: '1' })).toBe(true);
-    expect(on({ HOLDFAST_DEBUG: '0' })).toBe(false);
-    expect(on({ HOLDFAST_DEBUG: 'false' })).toBe(false);
-    expect(on({ DEBUG: 'holdfast*' })).toBe(true);
-    expect(on({ DEBUG: 'holdfast' })).toBe(true);
-    expect(on({ DEBUG: 'express:*, holdfast:server' })).toBe(true);
-    expect(on({ DEBUG: 'holdfast:client' })).toBe(false);
-    expect(on({ DEBUG: 'holdfast:client' }, 'holdfast:client')).toBe(true);
-    expect(on({ DEBUG: '*' })).toBe(true);
-    expect(on({ DEBUG: '*,-holdfast:server' })).toBe(false);
-    expect(on({ DEBUG: 'express:*' })).toBe(false);
-    expect(debugFromEnv('holdfast:server', undefined)).toBe(false);
   });
 });
