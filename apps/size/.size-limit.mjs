@@ -20,7 +20,9 @@ const check = (c) => ({ gzip: true, modifyEsbuildConfig, ...c });
 export const holdfast = [
   // Issue 17's target is 15 kB; out of reach without a decision (see the client README's Size
   // section): this budget sits just above today's size so it cannot grow unnoticed.
-  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '20.5 kB' },
+  // +0.2 kB (issue 16 phase 2): the `debug` switch read from HOLDFAST_DEBUG / DEBUG where `process`
+  // exists, send() of request types, the state in the client's debug log (main was at 20.498 kB).
+  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '20.7 kB' },
   { name: 'typical app, classic zod', path: 'entries/app-classic.js' },
   {
     name: '@holdfast/client own code',
