@@ -309,6 +309,11 @@ export class RedisEngine implements Engine {
     return this.#link.op('saveAcks', () => this.#sessions.saveAcks(id, cursors));
   }
 
+  /** Record where a subscription starts (a join): its start and acked cursor, in one write. */
+  saveStart(id: string, cursor: Cursor): Promise<void> {
+    return this.#link.op('saveStart', () => this.#sessions.saveStart(id, cursor));
+  }
+
   /** A connection attached here: this node owns the session's lease. Returns earlier connections. */
   markConnected(id: string): Promise<number> {
     return this.#link.op('markConnected', () => this.#sessions.markConnected(id));

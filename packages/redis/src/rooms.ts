@@ -39,7 +39,11 @@ export class Rooms {
         [link.keys.roomMembers(room), link.keys.roomUsers(room)],
         [sessionId, user],
       ),
-      link.cmd.hDel(link.keys.session(sessionId), [`r:${room}`, `a:${Streams.room(room)}`]),
+      link.cmd.hDel(link.keys.session(sessionId), [
+        `r:${room}`,
+        `a:${Streams.room(room)}`,
+        `s:${Streams.room(room)}`,
+      ]),
     ]);
     return { removed: removed === 1, sessions: Number(sessions) };
   }

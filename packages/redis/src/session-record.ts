@@ -3,7 +3,8 @@ import type { SessionRecord } from '@holdfast/server';
 // A session is one Redis hash:
 //   u user, h resume token hash, c created at, d app data (JSON), e expiry (ms), o owner
 //   node ('' when disconnected), n connections so far, rn rooms joined so far,
-//   r:<room> join order, a:<stream> acked cursor as JSON [epoch, offset].
+//   r:<room> join order, a:<stream> acked cursor as JSON [epoch, offset], s:<stream> where the
+//   subscription started (same encoding; absent in records written before v1).
 // Rooms and cursors are fields of their own so that joins and acks write one field.
 
 /** Hash fields of a new session record. */
@@ -27,6 +28,8 @@ export function encodeSession(
   });
   for (const [stream, c] of Object.entries(record.acked))
     fields[`a:${stream}`] = encodeCursor(c.epoch, c.offset);
+  for (const [stream, c] of Object.entries(record.starts))
+    fields[`s:${stream}`] = encodeCursor(c.epoch, c.offset);
   return fields;
 }
 
@@ -39,11 +42,12 @@ export function encodeCursor(epoch: string, offset: number): string {
 export function decodeSession(id: string, fields: Record<string, string>): SessionRecord {
   const rooms: [string, number][] = [];
   const acked: SessionRecord['acked'] = {};
+  const starts: SessionRecord['starts'] = {};
   for (const [k, v] of Object.entries(fields)) {
     if (k.startsWith('r:')) rooms.push([k.slice(2), Number(v)]);
-    else if (k.startsWith('a:')) {
+    else if (k.startsWith('a:') || k.startsWith('s:')) {
       const [epoch, offset] = JSON.parse(v) as [string, number];
-      acked[k.slice(2)] = { epoch, offset };
+      (k[0] === 'a' ? acked : starts)[k.slice(2)] = { epoch, offset };
     }
   }
   rooms.sort((a, b) => a[1] - b[1]);
@@ -54,6 +58,7 @@ export function decodeSession(id: string, fields: Record<string, string>): Sessi
     createdAt: Number(fields.c ?? 0),
     rooms: rooms.map(([room]) => room),
     acked,
+    starts,
     data: fields.d === undefined ? undefined : (JSON.parse(fields.d) as Record<string, unknown>),
   };
 }

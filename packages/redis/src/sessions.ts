@@ -84,6 +84,16 @@ export class Sessions {
     await this.link.run(UPDATE_SESSION, [this.link.keys.session(id)], args);
   }
 
+  /** Record where a subscription starts (a join): its start and its acked cursor, in one write. */
+  async saveStart(id: string, c: Cursor): Promise<void> {
+    const value = encodeCursor(c.epoch, c.offset);
+    await this.link.run(
+      UPDATE_SESSION,
+      [this.link.keys.session(id)],
+      [`a:${c.stream}`, value, `s:${c.stream}`, value],
+    );
+  }
+
   private async touch(
     id: string,
     mode: 'connect' | 'touch' | 'refresh',

@@ -58,6 +58,7 @@ function record(id: string, user: string, extra: Partial<SessionRecord> = {}): S
     createdAt: 1_700_000_000_000,
     rooms: [],
     acked: {},
+    starts: {},
     ...extra,
   };
 }
@@ -263,6 +264,7 @@ describe('sessions', () => {
     const b = await node();
     const r = record('s1', 'alice', {
       acked: { 'session:s1': { epoch: 'e1', offset: 0 } },
+      starts: { 'session:s1': { epoch: 'e1', offset: 0 } },
       data: { role: 'admin' },
     });
     await a.engine.createSession(r, 0);
@@ -273,6 +275,15 @@ describe('sessions', () => {
       'session:s1': { epoch: 'e1', offset: 0 },
       broadcast: { epoch: 'e2', offset: 7 },
     });
+    // A subscription's start is its acked cursor too; later acks leave the start alone.
+    await b.engine.saveStart('s1', { stream: 'room:x', epoch: 'e3', offset: 4 });
+    await a.engine.saveAcks('s1', [{ stream: 'room:x', epoch: 'e3', offset: 6 }]);
+    const s1 = (await a.engine.getSession('s1'))!;
+    expect(s1.starts).toEqual({
+      'session:s1': { epoch: 'e1', offset: 0 },
+      'room:x': { epoch: 'e3', offset: 4 },
+    });
+    expect(s1.acked['room:x']).toEqual({ epoch: 'e3', offset: 6 });
     // Acks for a session that no longer exists do not bring it back.
     await b.engine.saveAcks('gone', [{ stream: 'broadcast', epoch: 'e2', offset: 7 }]);
     expect(await a.engine.getSession('gone')).toBeUndefined();
@@ -461,12 +472,13 @@ describe('rooms and presence', () => {
     expect(await b.engine.roomSize('lobby')).toBe(3);
     expect((await b.engine.getSession('r1'))!.rooms).toEqual(['lobby', 'kitchen']);
 
-    await a.engine.saveAcks('r1', [{ stream: 'room:lobby', epoch: 'e', offset: 3 }]);
+    await a.engine.saveStart('r1', { stream: 'room:lobby', epoch: 'e', offset: 3 });
     expect(await b.engine.leaveRoom('lobby', 'r1', 'ann')).toEqual({ removed: true, sessions: 1 });
     expect(await b.engine.leaveRoom('lobby', 'r1', 'ann')).toEqual({ removed: false, sessions: 1 });
     const r1 = (await a.engine.getSession('r1'))!;
     expect(r1.rooms).toEqual(['kitchen']);
     expect(r1.acked['room:lobby']).toBeUndefined();
+    expect(r1.starts['room:lobby']).toBeUndefined();
     await a.engine.leaveRoom('lobby', 'r2', 'ann');
     await a.engine.leaveRoom('lobby', 'r3', 'ben');
     for (const [id, user] of [

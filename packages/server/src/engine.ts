@@ -48,6 +48,13 @@ export interface SessionRecord {
   rooms: string[];
   /** The last cursor the client acked, per stream. */
   acked: Record<string, { epoch: string; offset: number }>;
+  /**
+   * Where each subscription starts, per stream: the stream's head when the session was
+   * created (its base streams) or when it joined the room. A resume never replays a message
+   * at or below it (docs/PROTOCOL.md §2, §4.2). Missing for a stream: no floor (records
+   * stored before v1).
+   */
+  starts: Record<string, { epoch: string; offset: number }>;
   /** App data attached at authentication. */
   data?: Record<string, unknown> | undefined;
 }
@@ -129,6 +136,11 @@ export interface Engine {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Record acked cursors. */
   saveAcks(id: string, cursors: readonly Cursor[]): Promise<void>;
+  /**
+   * Record where a new subscription of an existing session starts (a join): the cursor becomes
+   * both its start and its acked cursor. Dropped with the room on `leaveRoom`.
+   */
+  saveStart(id: string, cursor: Cursor): Promise<void>;
   /**
    * Record that a session got a connection (new or resumed) and cancel its expiry while
    * connected. Returns how many connections the session had before this one.

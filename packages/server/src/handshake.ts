@@ -22,6 +22,7 @@ import type { AuthResult } from './options.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
 import type { Presence } from './presence.js';
+import { failedResumeStatus, resumeStatus } from './resume.js';
 import { resError, resOk, welcomeFrame } from './wire.js';
 
 /** A decoded `hello` frame. */
@@ -156,11 +157,12 @@ export class Handshake<P extends AnyProtocol> {
   private async findSession(hello: Hello, auth: Authenticated): Promise<Found> {
     if (!hello.resume) return { record: undefined, resumeError: undefined };
     const record = await this.core.engine.getSession(hello.resume.sessionId);
-    if (!record) return { record: undefined, resumeError: 'expired' };
-    if (
-      record.resumeTokenHash !== sha256(hello.resume.resumeToken) ||
-      (this.core.opts.authenticate && record.user !== auth.user)
-    ) {
+    // A wrong resume token answers like an unknown session: only a holder of the token learns
+    // that the session exists (docs/PROTOCOL.md §4.2).
+    if (!record || record.resumeTokenHash !== sha256(hello.resume.resumeToken)) {
+      return { record: undefined, resumeError: 'expired' };
+    }
+    if (this.core.opts.authenticate && record.user !== auth.user) {
       return { record: undefined, resumeError: 'forbidden' };
     }
     return { record, resumeError: undefined };
@@ -208,7 +210,11 @@ export class Handshake<P extends AnyProtocol> {
     return true;
   }
 
-  /** Step 5: resume the found session, or create one (reporting a failed resume's cursors as gaps). */
+  /**
+   * Step 5: resume the found session, or create one. A failed resume lists exactly the new
+   * session's three streams, once each: a `gap` at the head for those the client had a cursor
+   * for (§4.2); its other cursors are not echoed (the welcome stays within its schema).
+   */
   private async createOrResume(
     hello: Hello,
     auth: Authenticated,
@@ -240,27 +246,23 @@ export class Handshake<P extends AnyProtocol> {
       createdAt: now,
       rooms: [],
       acked: {},
+      starts: {},
       data: auth.data,
     };
     const streams: StreamStatus[] = [];
     for (const stream of baseStreams(record)) {
       const head = await core.engine.head(stream);
+      // The subscription starts at the head: nothing from before the session is ever sent.
       record.acked[stream] = { epoch: head.epoch, offset: head.offset };
-      streams.push({ stream, epoch: head.epoch, offset: head.offset, status: 'new' });
+      record.starts[stream] = { epoch: head.epoch, offset: head.offset };
+      streams.push(
+        found.resumeError
+          ? failedResumeStatus(stream, head, cursors.get(stream), found.resumeError)
+          : { stream, epoch: head.epoch, offset: head.offset, status: 'new' },
+      );
     }
     await core.engine.createSession(record, 0);
     core.counters.sessionsCreated += 1;
-    if (found.resumeError) {
-      for (const c of cursors.values()) {
-        streams.push({
-          stream: c.stream,
-          epoch: c.epoch,
-          offset: c.offset,
-          status: 'gap',
-          reason: found.resumeError,
-        });
-      }
-    }
     return { record, resumeToken, streams };
   }
 
@@ -270,26 +272,7 @@ export class Handshake<P extends AnyProtocol> {
     const names = [...baseStreams(record), ...record.rooms.map((r) => Streams.room(r))];
     for (const stream of names) {
       const head = await this.core.engine.head(stream);
-      const cursor = cursors.get(stream) ?? record.acked[stream];
-      if (!cursor) {
-        out.push({ stream, epoch: head.epoch, offset: head.offset, status: 'new' });
-      } else if (cursor.epoch !== head.epoch) {
-        out.push({ stream, epoch: head.epoch, offset: head.first - 1, status: 'gap', reason: 'epoch' });
-      } else if (cursor.offset > head.offset) {
-        out.push({ stream, epoch: head.epoch, offset: head.offset, status: 'gap', reason: 'unknown' });
-      } else if (cursor.offset < head.first - 1) {
-        out.push({
-          stream,
-          epoch: head.epoch,
-          offset: head.first - 1,
-          status: 'gap',
-          reason: 'retention',
-          from: cursor.offset + 1,
-          to: head.first - 1,
-        });
-      } else {
-        out.push({ stream, epoch: head.epoch, offset: cursor.offset, status: 'recovered' });
-      }
+      out.push(resumeStatus(stream, head, cursors.get(stream), record.acked[stream], record.starts[stream]));
     }
     return out;
   }
@@ -339,13 +322,8 @@ export class Handshake<P extends AnyProtocol> {
     open.nextPingAt = core.rel() + core.opts.heartbeat.intervalMs;
     pool.pending -= 1;
     pool.sessionConns.set(record.id, open);
+    // Every listed stream is subscribed (a failed resume lists only the new session's own).
     for (const s of streams) {
-      if (
-        s.status === 'gap' &&
-        s.reason !== undefined &&
-        (s.reason === 'expired' || s.reason === 'forbidden')
-      )
-        continue;
       open.streams.set({
         stream: s.stream,
         next: undefined,
@@ -384,6 +362,7 @@ export class Handshake<P extends AnyProtocol> {
         maxPayload: core.limits.maxPayload,
         maxRooms: core.limits.roomsPerSession,
         messagesPerSecond: core.limits.messagesPerSecond,
+        burst: core.limits.burst,
         tokenExpiresAt: auth.expiresAt,
       }),
     );

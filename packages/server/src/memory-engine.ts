@@ -163,7 +163,12 @@ export class MemoryEngine implements Engine {
 
   async createSession(record: SessionRecord, ttlMs: number): Promise<void> {
     const acks: (string | number)[] = [];
-    for (const [stream, c] of Object.entries(record.acked)) acks.push(stream, c.epoch, c.offset);
+    for (const [stream, c] of Object.entries(record.acked)) {
+      const start = record.starts[stream];
+      acks.push(stream, c.epoch, c.offset, start?.epoch ?? NO_START, start?.offset ?? 0);
+    }
+    for (const [stream, c] of Object.entries(record.starts))
+      if (!record.acked[stream]) acks.push(stream, c.epoch, c.offset, c.epoch, c.offset);
     this.sessions.set(record.id, {
       user: record.user,
       resumeTokenHash: record.resumeTokenHash,
@@ -189,12 +194,20 @@ export class MemoryEngine implements Engine {
     if (!s) return;
     for (const c of cursors) {
       const i = ackIndex(s.acks, c.stream);
-      if (i === -1) s.acks = s.acks.concat(c.stream, c.epoch, c.offset);
+      if (i === -1) s.acks = s.acks.concat(c.stream, c.epoch, c.offset, NO_START, 0);
       else {
         s.acks[i + 1] = c.epoch;
         s.acks[i + 2] = c.offset;
       }
     }
+  }
+
+  async saveStart(id: string, c: Cursor): Promise<void> {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    const i = ackIndex(s.acks, c.stream);
+    if (i === -1) s.acks = s.acks.concat(c.stream, c.epoch, c.offset, c.epoch, c.offset);
+    else s.acks.splice(i + 1, 4, c.epoch, c.offset, c.epoch, c.offset);
   }
 
   async markConnected(id: string): Promise<number> {
@@ -305,7 +318,7 @@ export class MemoryEngine implements Engine {
     if (s) {
       s.rooms = s.rooms.filter((r) => r !== room);
       const i = ackIndex(s.acks, `room:${room}`);
-      if (i !== -1) s.acks = [...s.acks.slice(0, i), ...s.acks.slice(i + 3)];
+      if (i !== -1) s.acks = [...s.acks.slice(0, i), ...s.acks.slice(i + ACK_STRIDE)];
     }
     return { removed, sessions: members ? this.userCount(members, user) : 0 };
   }
@@ -395,8 +408,9 @@ export class MemoryEngine implements Engine {
 
 /**
  * A session as the memory engine keeps it: the record's fields and the expiry in one object,
- * acked cursors packed as `[stream, epoch, offset, ...]` (a few bytes per stream where an
- * object per cursor and one keyed by stream names, unique to each session, cost hundreds).
+ * acked cursors and subscription starts packed as `[stream, ackEpoch, ackOffset, startEpoch,
+ * startOffset, ...]` (a few bytes per stream where an object per cursor and one keyed by
+ * stream names, unique to each session, cost hundreds).
  */
 interface StoredSession {
   readonly user: string;
@@ -423,17 +437,27 @@ class RoomPresence {
 /** The rooms of every session in none (never changed in place: joins make a new array). */
 const NO_ROOMS: string[] = [];
 
+/** Entries per stream in packed acks. */
+const ACK_STRIDE = 5;
+/** The start epoch of a packed entry with no known start (never a wire epoch: those are 1+ characters). */
+const NO_START = '';
+
 /** Where `stream`'s cursor starts in packed acks, or -1. */
 function ackIndex(acks: readonly (string | number)[], stream: string): number {
-  for (let i = 0; i < acks.length; i += 3) if (acks[i] === stream) return i;
+  for (let i = 0; i < acks.length; i += ACK_STRIDE) if (acks[i] === stream) return i;
   return -1;
 }
 
 /** A fresh record of a stored session (callers may keep or change it). */
 function toRecord(id: string, s: StoredSession, t0: number): SessionRecord {
   const acked: SessionRecord['acked'] = {};
-  for (let i = 0; i < s.acks.length; i += 3)
-    acked[s.acks[i] as string] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
+  const starts: SessionRecord['starts'] = {};
+  for (let i = 0; i < s.acks.length; i += ACK_STRIDE) {
+    const stream = s.acks[i] as string;
+    acked[stream] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
+    if (s.acks[i + 3] !== NO_START)
+      starts[stream] = { epoch: s.acks[i + 3] as string, offset: s.acks[i + 4] as number };
+  }
   return {
     id,
     user: s.user,
@@ -441,6 +465,7 @@ function toRecord(id: string, s: StoredSession, t0: number): SessionRecord {
     createdAt: t0 + s.createdAt,
     rooms: s.rooms.slice(),
     acked,
+    starts,
     data: s.data,
   };
 }

@@ -96,7 +96,8 @@ export class Rooms<P extends AnyProtocol> {
       throw new HoldfastError(ErrorCode.LimitExceeded, `At most ${limits.roomsPerSession} rooms per session`);
     }
     const head = await engine.head(stream);
-    await engine.saveAcks(sessionId, [{ stream, epoch: head.epoch, offset: head.offset }]);
+    // The subscription starts here: a resume never replays the room from before the join.
+    await engine.saveStart(sessionId, { stream, epoch: head.epoch, offset: head.offset });
     await engine.joinRoom(room, sessionId, record.user);
     // The node holding the session's connection subscribes it and marks it present (presence
     // means connected: a session joined while disconnected is present when it reconnects).

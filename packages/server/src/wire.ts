@@ -17,6 +17,8 @@ export interface WelcomeFields {
   maxPayload: number;
   maxRooms: number;
   messagesPerSecond: number;
+  /** Token-bucket size of the frame rate limit (§3). */
+  burst: number;
   tokenExpiresAt: number | undefined;
 }
 
@@ -36,6 +38,7 @@ export function welcomeFrame(w: WelcomeFields): string {
       maxPayload: w.maxPayload,
       maxRooms: w.maxRooms,
       messagesPerSecond: w.messagesPerSecond,
+      burst: w.burst,
       ...(w.tokenExpiresAt !== undefined ? { tokenExpiresAt: w.tokenExpiresAt } : {}),
     },
   });

@@ -171,7 +171,7 @@ describe('sessions and delivery', () => {
     expect(server.stats().counters.gaps).toBe(1);
   });
 
-  it('reports an epoch gap for a forged epoch and an unknown gap for a cursor ahead of the head', async () => {
+  it('reports an unknown gap for a made-up epoch and for a cursor ahead of the head', async () => {
     const { server, connect } = await startServer();
     const c1 = await connect();
     const w = await c1.hello();
@@ -191,18 +191,60 @@ describe('sessions and delivery', () => {
         ],
       },
     });
-    expect(w2.streams.find((s: any) => s.stream === sessionStream)).toMatchObject({
-      status: 'gap',
-      reason: 'epoch',
-      offset: 0,
-    });
+    // A made-up epoch: the cursor is ignored; the server's own cursor (the last ack, never
+    // below the subscription start, here the session's creation at 0) is used instead.
+    const forged = w2.streams.find((s: any) => s.stream === sessionStream);
+    expect(forged).toMatchObject({ status: 'gap', reason: 'unknown', offset: 0 });
+    expect(forged.from).toBeUndefined();
     expect(w2.streams.find((s: any) => s.stream === userStream)).toMatchObject({
       status: 'gap',
       reason: 'unknown',
       offset: 0,
     });
-    // The epoch gap restarts the stream from its first retained message.
     await c2.next((f) => f.t === 'msg' && f.data.n === 1);
+  });
+
+  it('never replays below the subscription start: a room cursor at 0 or of a made-up epoch starts at the join', async () => {
+    const { server, connect } = await startServer({ authorizeJoin: () => true });
+    for (let n = 1; n <= 5; n++) await server.broadcast('tick', { n });
+    await server.sendToRoom('lobby', 'tick', { n: 1 });
+    const c1 = await connect();
+    const w = await c1.hello();
+    c1.send({ t: 'join', id: 'j', room: 'lobby' });
+    const res = await c1.next((f) => f.t === 'res' && f.id === 'j');
+    expect(res.result).toMatchObject({ stream: 'room:lobby', offset: 1 });
+    await server.sendToRoom('lobby', 'tick', { n: 2 });
+    await c1.next((f) => f.t === 'msg' && f.stream === 'room:lobby');
+    await c1.terminate();
+    for (const forged of [
+      { stream: 'room:lobby', epoch: res.result.epoch, offset: 0 },
+      { stream: 'room:lobby', epoch: 'made-up', offset: 0 },
+    ]) {
+      const c = await connect();
+      const r = await c.hello({
+        resume: {
+          sessionId: w.sessionId,
+          resumeToken: w.resumeToken,
+          cursors: [forged, { stream: 'broadcast', epoch: w.streams[2].epoch, offset: 0 }],
+        },
+      });
+      expect(r.streams.find((s: any) => s.stream === 'broadcast')).toMatchObject({
+        status: 'recovered',
+        offset: 5,
+      });
+      expect(r.streams.find((s: any) => s.stream === 'room:lobby')).toMatchObject(
+        forged.epoch === 'made-up'
+          ? { status: 'gap', reason: 'unknown' }
+          : { status: 'recovered', offset: 1 },
+      );
+      // The room's message from after the join only (from before it: never).
+      const got = await c.next((f) => f.t === 'msg' && f.stream === 'room:lobby');
+      expect(got.data.n).toBe(2);
+      c.send({ t: 'ping', ts: 1 });
+      await c.next((f) => f.t === 'pong');
+      expect(c.msgs().filter((f) => f.stream !== 'room:lobby' || f.data.n !== 2)).toEqual([]);
+      await c.terminate();
+    }
   });
 
   it('refuses to resume another user’s session, or with a wrong resume token, without leaking it', async () => {
@@ -224,28 +266,70 @@ describe('sessions and delivery', () => {
       token: 'alice',
       resume: { sessionId: wa.sessionId, resumeToken: 'guess', cursors: [] },
     });
-    expect(wg).toMatchObject({ resumed: false, resumeError: 'forbidden' });
+    // A wrong resume token answers like an unknown session: `expired` (only a token holder
+    // learns the session exists).
+    expect(wg).toMatchObject({ resumed: false, resumeError: 'expired' });
     await server.sendToSession(wa.sessionId, 'tick', { n: 2 });
     await alice.next((f) => f.t === 'msg' && f.data.n === 2);
     expect(mallory.msgs()).toEqual([]);
     expect(guess.msgs()).toEqual([]);
   });
 
-  it('tells a client whose session expired, with a gap per stream it held', async () => {
-    const { connect } = await startServer();
+  it('tells a client whose session expired: the new session’s streams once each, a gap at the head for those it held', async () => {
+    const { server, connect } = await startServer();
+    for (let n = 1; n <= 4; n++) await server.broadcast('tick', { n });
     const c = await connect();
     const w = await c.hello({
       resume: {
         sessionId: 's_gone',
         resumeToken: 'x',
-        cursors: [{ stream: 'room:a', epoch: 'e', offset: 5 }],
+        cursors: [
+          { stream: 'room:a', epoch: 'e', offset: 5 },
+          { stream: 'broadcast', epoch: 'old-epoch', offset: 9 },
+          { stream: 'user:someone', epoch: 'e', offset: 2 },
+        ],
       },
     });
     expect(w).toMatchObject({ resumed: false, resumeError: 'expired' });
-    expect(w.streams.find((s: any) => s.stream === 'room:a')).toMatchObject({
+    // Only the new session's three streams; the client's other cursors are not echoed.
+    expect(w.streams.map((s: any) => s.stream).sort()).toEqual(
+      ['broadcast', `session:${w.sessionId}`, `user:${w.user}`].sort(),
+    );
+    const epoch = w.streams.find((s: any) => s.stream === 'broadcast').epoch;
+    // Another epoch: everything of the head's epoch (1..head) is lost to this client.
+    expect(w.streams.find((s: any) => s.stream === 'broadcast')).toEqual({
+      stream: 'broadcast',
+      epoch,
+      offset: 4,
       status: 'gap',
       reason: 'expired',
+      from: 1,
+      to: 4,
     });
+    expect(w.streams.find((s: any) => s.stream === `session:${w.sessionId}`)).toMatchObject({
+      status: 'new',
+    });
+    // Same epoch: cursor + 1 .. head.
+    const c2 = await connect();
+    const w2 = await c2.hello({
+      resume: { sessionId: 's_gone', resumeToken: 'x', cursors: [{ stream: 'broadcast', epoch, offset: 1 }] },
+    });
+    expect(w2.streams.find((s: any) => s.stream === 'broadcast')).toMatchObject({
+      offset: 4,
+      from: 2,
+      to: 4,
+    });
+    // Nothing lost: no range.
+    const c3 = await connect();
+    const w3 = await c3.hello({
+      resume: { sessionId: 's_gone', resumeToken: 'x', cursors: [{ stream: 'broadcast', epoch, offset: 4 }] },
+    });
+    const entry = w3.streams.find((s: any) => s.stream === 'broadcast');
+    expect(entry).toMatchObject({ status: 'gap', reason: 'expired', offset: 4 });
+    expect(entry.from).toBeUndefined();
+    // The new session's streams are live: the next broadcast arrives on every connection.
+    await server.broadcast('tick', { n: 5 });
+    for (const x of [c, c2, c3]) expect((await x.next((f) => f.t === 'msg')).data.n).toBe(5);
   });
 
   it('replaces the older connection of a resumed session (never two sockets per session)', async () => {

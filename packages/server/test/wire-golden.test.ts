@@ -191,7 +191,8 @@ describe('the wire, byte for byte', () => {
     out.push(await a2.next('"welcome"'));
     out.push(await a2.next('"n":2'));
 
-    // A failed resume: a new session, the cursors reported as gaps.
+    // A failed resume: a new session, its three streams once each, a gap at the head for a
+    // stream the client held (other cursors are not echoed).
     const c = await Tap.open(url);
     c.send({
       t: 'hello',
@@ -199,10 +200,14 @@ describe('the wire, byte for byte', () => {
       resume: {
         sessionId: 's_gone',
         resumeToken: 'x',
-        cursors: [{ stream: 'room:r', epoch: 'E0', offset: 3 }],
+        cursors: [
+          { stream: 'room:r', epoch: 'E0', offset: 3 },
+          { stream: 'user:alice', epoch: 'E9', offset: 3 },
+        ],
       },
     });
     out.push(await c.next('"welcome"'));
+    // A wrong resume token: `expired`, like an unknown session.
     const f = await Tap.open(url);
     f.send({
       t: 'hello',
@@ -223,7 +228,7 @@ describe('the wire, byte for byte', () => {
 
     expect(out).toMatchInlineSnapshot(`
       [
-        "{"t":"welcome","version":1,"sessionId":"s_3","resumeToken":"secret2","resumed":false,"user":"alice","streams":[{"stream":"session:s_3","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"new"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"tokenExpiresAt":1700000600000}}",
+        "{"t":"welcome","version":1,"sessionId":"s_3","resumeToken":"secret2","resumed":false,"user":"alice","streams":[{"stream":"session:s_3","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"new"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"burst":200,"tokenExpiresAt":1700000600000}}",
         "{"t":"res","id":"p1","ok":true,"result":3}",
         "{"t":"res","id":"p2","ok":true}",
         "{"t":"res","id":"p3","ok":false,"error":{"code":"VALIDATION_FAILED","message":"Invalid \\"note\\" message","issues":[{"path":["n"],"message":"Invalid input: expected number, received string"}]}}",
@@ -253,10 +258,10 @@ describe('the wire, byte for byte', () => {
         "{"t":"presence","room":"r","event":"leave","user":"alice","sessions":0}",
         "{"t":"error","error":{"code":"UNEXPECTED_FRAME","message":"second hello"}}",
         "{"code":4400,"reason":"Protocol error: second hello"}",
-        "{"t":"welcome","version":1,"sessionId":"s_3","resumeToken":"secret2","resumed":true,"user":"alice","streams":[{"stream":"session:s_3","epoch":"E0","offset":0,"status":"recovered"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"recovered"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"recovered"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"tokenExpiresAt":1700000600000}}",
+        "{"t":"welcome","version":1,"sessionId":"s_3","resumeToken":"secret2","resumed":true,"user":"alice","streams":[{"stream":"session:s_3","epoch":"E0","offset":0,"status":"recovered"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"recovered"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"recovered"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"burst":200,"tokenExpiresAt":1700000600000}}",
         "{"t":"msg","stream":"session:s_3","epoch":"E0","offset":2,"type":"tick","data":{"n":2},"ts":1700000001000}",
-        "{"t":"welcome","version":1,"sessionId":"s_10","resumeToken":"secret9","resumed":false,"resumeError":"expired","user":"alice","streams":[{"stream":"session:s_10","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"new"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"},{"stream":"room:r","epoch":"E0","offset":3,"status":"gap","reason":"expired"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"tokenExpiresAt":1700000600000}}",
-        "{"t":"welcome","version":1,"sessionId":"s_13","resumeToken":"secret12","resumed":false,"resumeError":"forbidden","user":"alice","streams":[{"stream":"session:s_13","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"new"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"tokenExpiresAt":1700000600000}}",
+        "{"t":"welcome","version":1,"sessionId":"s_10","resumeToken":"secret9","resumed":false,"resumeError":"expired","user":"alice","streams":[{"stream":"session:s_10","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"gap","reason":"expired"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"burst":200,"tokenExpiresAt":1700000600000}}",
+        "{"t":"welcome","version":1,"sessionId":"s_13","resumeToken":"secret12","resumed":false,"resumeError":"expired","user":"alice","streams":[{"stream":"session:s_13","epoch":"E0","offset":0,"status":"new"},{"stream":"user:alice","epoch":"E0","offset":0,"status":"new"},{"stream":"broadcast","epoch":"E0","offset":0,"status":"new"}],"heartbeat":{"intervalMs":1000,"timeoutMs":60000},"limits":{"maxPayload":65536,"maxRooms":100,"messagesPerSecond":100,"burst":200,"tokenExpiresAt":1700000600000}}",
         "{"t":"error","error":{"code":"UNKNOWN_FRAME_TYPE","message":"Unknown frame type \\"nonsense\\""}}",
         "{"code":4400,"reason":"Protocol error: UNKNOWN_FRAME_TYPE"}",
         "{"t":"error","error":{"code":"UNEXPECTED_FRAME","message":"\\"pub\\" before welcome"}}",
