@@ -1,9 +1,9 @@
 import type { StreamScenario, WireScenario } from './scenario.js';
 
 /**
- * The conformance table (docs/PROTOCOL.md §9) that today's server passes, with both the
- * reference client and `@holdfast/client`. Scenarios the server does not pass yet are in
- * `pending.ts`.
+ * The conformance table (docs/PROTOCOL.md §9), run with both the reference client and
+ * `@holdfast/client` (unless a scenario names one). Each scenario the v1 rules added (issue 13)
+ * says which item it pins; each failed on the server before its fix.
  */
 export const streamScenarios: StreamScenario[] = [
   {
@@ -118,6 +118,113 @@ export const streamScenarios: StreamScenario[] = [
     expect: {
       welcomes: [{ index: 1, resumed: true, streams: [{ to: 'broadcast', status: 'gap', reason: 'epoch' }] }],
       delivered: [{ to: 'broadcast', count: 7 }],
+    },
+  },
+  // Issue 13 item 1: §4.2 a failed resume lists each of the new session’s three streams once.
+  {
+    name: 'restart of the in-memory server: each stream listed once, new-epoch messages all delivered',
+    section: '4.2',
+    check: ['broadcast', 'user'],
+    steps: [
+      { op: 'connect' },
+      { op: 'publish', to: 'broadcast', count: 3 },
+      { op: 'settle' },
+      { op: 'offline' },
+      { op: 'restart' },
+      { op: 'online' },
+      { op: 'connect' },
+      { op: 'publish', to: 'broadcast', count: 10 },
+      { op: 'publish', to: 'user', count: 2 },
+      { op: 'settle' },
+    ],
+    expect: {
+      welcomes: [
+        {
+          index: 1,
+          resumed: false,
+          resumeError: 'expired',
+          count: 3,
+          streams: [
+            { to: 'broadcast', status: 'gap', reason: 'expired' },
+            { to: 'user', status: 'gap', reason: 'expired' },
+            { to: 'session', status: 'new' },
+          ],
+        },
+      ],
+      delivered: [
+        { to: 'broadcast', count: 13 },
+        { to: 'user', count: 2 },
+      ],
+    },
+  },
+  // Issue 13 item 2: §4.2 a gap stays a gap: an expired resume announces cursor+1..head lost, and they are never replayed later.
+  {
+    name: 'expired session: messages published meanwhile are announced lost once and never come back',
+    section: '4.2',
+    check: ['broadcast'],
+    steps: [
+      { op: 'connect' },
+      { op: 'publish', to: 'broadcast', count: 3 },
+      { op: 'settle' },
+      { op: 'offline' },
+      { op: 'expire' },
+      { op: 'publish', to: 'broadcast', count: 4 },
+      { op: 'online' },
+      { op: 'connect' },
+      { op: 'offline' },
+      { op: 'online' },
+      { op: 'connect' },
+      { op: 'settle' },
+    ],
+    expect: {
+      welcomes: [
+        { index: 1, resumed: false, resumeError: 'expired', count: 3 },
+        { index: 2, resumed: true },
+      ],
+      delivered: [{ to: 'broadcast', count: 3 }],
+      lost: [{ to: 'broadcast', count: 4 }],
+    },
+  },
+  // Issue 13 item 8: §4.2 a resume never goes below the subscription start.
+  {
+    name: 'forged room cursor at 0: nothing from before the join is replayed',
+    section: '4.2',
+    clients: ['spec'],
+    check: [{ room: 'r8' }],
+    steps: [
+      { op: 'publish', to: { room: 'r8' }, count: 5 },
+      { op: 'connect' },
+      { op: 'join', room: 'r8' },
+      { op: 'offline' },
+      { op: 'forge', to: { room: 'r8' }, offset: 0 },
+      { op: 'online' },
+      { op: 'connect' },
+      { op: 'publish', to: { room: 'r8' }, count: 1 },
+      { op: 'settle' },
+    ],
+    expect: { delivered: [{ to: { room: 'r8' }, count: 1 }] },
+  },
+  // Issue 13 item 8: §4.2 an epoch the subscription never had is `gap`/`unknown`, not a replay of the whole retention.
+  {
+    name: 'made-up epoch: gap unknown, nothing from before the session is replayed',
+    section: '4.2',
+    clients: ['spec'],
+    check: ['broadcast'],
+    steps: [
+      { op: 'publish', to: 'broadcast', count: 5 },
+      { op: 'connect' },
+      { op: 'offline' },
+      { op: 'forge', to: 'broadcast', epoch: 'made-up' },
+      { op: 'online' },
+      { op: 'connect' },
+      { op: 'publish', to: 'broadcast', count: 1 },
+      { op: 'settle' },
+    ],
+    expect: {
+      welcomes: [
+        { index: 1, resumed: true, streams: [{ to: 'broadcast', status: 'gap', reason: 'unknown' }] },
+      ],
+      delivered: [{ to: 'broadcast', count: 1 }],
     },
   },
   {
@@ -584,6 +691,66 @@ export const wireScenarios: WireScenario[] = [
       { hello: { token: 'a' } },
       { send: { t: 'ping', ts: 42 } },
       { expect: { t: 'pong', ts: 42 } },
+    ],
+    open: true,
+  },
+  // Issue 13 item 11: §3 welcome.limits carries the token bucket burst.
+  {
+    name: 'welcome.limits.burst',
+    section: '3',
+    steps: [
+      { open: {} },
+      { hello: { token: 'a' } },
+      { expect: { t: 'welcome', limits: { burst: 100_000 } } },
+    ],
+    open: true,
+  },
+  // Issue 13 item 11: §4.2 a wrong resume token answers `expired`, like an unknown session.
+  {
+    name: 'resume with a wrong token: resumeError expired',
+    section: '4.2',
+    steps: [
+      { open: {} },
+      { hello: { token: 'a' } },
+      { conn: 1, open: {} },
+      { conn: 1, resumeOf: 0, resumeToken: 'wrong-token' },
+      { conn: 1, expect: { t: 'welcome', resumeError: 'expired' } },
+    ],
+    open: true,
+  },
+  // Issue 13 item 11: §1/§4.2 a failed-resume welcome fits maxPayload and its schema whatever the client sent.
+  {
+    name: 'failed resume with 1,024 cursors: welcome within maxPayload and schema',
+    section: '4.2',
+    server: { limits: { maxPayload: 262_144 } },
+    steps: [
+      { open: {} },
+      { hello: { token: 'a' } },
+      { conn: 1, open: {} },
+      { conn: 1, resumeOf: 0, resumeToken: 'wrong-token', cursors: 1024 },
+      { conn: 1, expectValid: 'welcome', maxPayload: 65_536 },
+    ],
+    open: true,
+  },
+  // Issue 13 item 11: §4.3 INVALID_ACK lists at most 64 issues (the ErrorBody schema).
+  {
+    name: 'ack of 1,024 unsubscribed streams: one error frame within its schema',
+    section: '4.3',
+    server: { limits: { maxPayload: 262_144 } },
+    steps: [
+      { open: {} },
+      { hello: { token: 'a' } },
+      {
+        send: {
+          t: 'ack',
+          cursors: Array.from({ length: 1024 }, (_, n) => ({
+            stream: `room:x${n}`,
+            epoch: 'e',
+            offset: 1,
+          })),
+        },
+      },
+      { expectValid: 'error', maxPayload: 65_536 },
     ],
     open: true,
   },
