@@ -138,14 +138,23 @@ describe('resume with another user’s session, a forged token, epoch or offset'
           resume: { sessionId: v.sessionId, resumeToken, cursors: cs },
         });
         attempts++;
-        expect(w).toMatchObject({ resumed: false, resumeError: 'forbidden', user });
+        // The stolen token: `forbidden`; a guessed one: `expired`, as for a session that does
+        // not exist (only a holder of the token learns that the session exists).
+        const resumeError = resumeToken === v.resumeToken ? 'forbidden' : 'expired';
+        expect(w).toMatchObject({ resumed: false, resumeError, user });
         expect(w.sessionId).not.toBe(v.sessionId);
         expect(w.resumeToken).not.toBe(v.resumeToken);
-        // Every cursor the attacker sent comes back as a forbidden gap; nothing else of the victim.
-        // (one cursor per stream: the last one of a stream counts)
+        // Exactly the attacker's new session's three streams, once each; nothing of the victim's
+        // is listed, whatever cursors were sent. A gap only where the attacker held a cursor of
+        // one of them (here: broadcast).
+        expect(w.streams.map((s: AnyFrame) => s.stream)).toEqual([
+          `session:${w.sessionId}`,
+          `user:${user}`,
+          'broadcast',
+        ]);
         const gaps = w.streams.filter((s: AnyFrame) => s.status === 'gap');
-        expect(gaps.map((s: AnyFrame) => s.reason)).toEqual(
-          [...new Set(cs.map((c) => c.stream))].map(() => 'forbidden'),
+        expect(gaps.map((s: AnyFrame) => [s.stream, s.reason])).toEqual(
+          cs.some((c) => c.stream === 'broadcast') ? [['broadcast', resumeError]] : [],
         );
         await feedVictim();
         await settled(m, 1);
@@ -162,7 +171,7 @@ describe('resume with another user’s session, a forged token, epoch or offset'
       Array.from({ length: n }, (_, i) => i + 1),
     );
     expect(victim.closed).toBeUndefined();
-    // A session id that does not exist: a new session, the cursors reported as an expired gap.
+    // A session id that does not exist: a new session, `expired`.
     const ghost = await RawClient.open(url);
     const g = await ghost.hello({
       token: 'eve',
@@ -213,8 +222,10 @@ describe('resume with another user’s session, a forged token, epoch or offset'
           expect(r.resumed).toBe(true);
           const status = r.streams.find((s: AnyFrame) => s.stream === own);
           if (forge.kind === 'forged-epoch') {
-            // Unknown epoch: the client learns its history is unrelated, and gets what is retained.
-            expect(status).toMatchObject({ status: 'gap', reason: 'epoch', epoch, offset: 0 });
+            // A made-up epoch: `unknown`, the cursor ignored; replay from the server's own cursor
+            // (the last ack, never below the subscription start: here 0, nothing was acked).
+            expect(status).toMatchObject({ status: 'gap', reason: 'unknown', epoch, offset: 0 });
+            expect(status.from).toBeUndefined();
             await back.collect((f) => f.t === 'msg' && f.stream === own, count);
           } else if (forge.kind === 'ahead') {
             expect(status).toMatchObject({ status: 'gap', reason: 'unknown', epoch, offset: count });
