@@ -128,20 +128,26 @@ export class Inbound<P extends AnyProtocol> {
     for (let i = 0; i < cursors.length; i++) {
       const c = cursors[i]!;
       const st = conn.streams.get(c.stream);
-      let issue: Issue | undefined;
-      if (!st) issue = { path: ['cursors', i, 'stream'], message: 'not subscribed to this stream' };
+      let field: 'stream' | 'offset';
+      if (!st) field = 'stream';
       else if (c.epoch !== st.epoch)
         continue; // an ack from before an epoch change: stale, ignore
-      else if (c.offset > st.sent)
-        issue = { path: ['cursors', i, 'offset'], message: 'offset was never sent' };
-      else if (c.offset > st.acked) {
-        // Acks are cumulative: one below an earlier ack is ignored.
-        st.acked = c.offset;
-        (acked ??= new Set()).add(st);
+      else if (c.offset > st.sent) field = 'offset';
+      else {
+        if (c.offset > st.acked) {
+          // Acks are cumulative: one below an earlier ack is ignored.
+          st.acked = c.offset;
+          acked ??= new Set();
+          acked.add(st);
+        }
+        continue;
       }
-      if (!issue) continue;
       invalid += 1;
-      if (bad.length < MAX_ISSUES) bad.push(issue);
+      if (bad.length < MAX_ISSUES)
+        bad.push({
+          path: ['cursors', i, field],
+          message: field === 'stream' ? 'not subscribed to this stream' : 'offset was never sent',
+        });
     }
     if (invalid > 0) {
       const message =
