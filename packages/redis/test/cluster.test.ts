@@ -145,6 +145,42 @@ describe('three server processes on one Redis', () => {
     const c4 = await client(nodes[2]!.url);
     expect((await c4.hello({ token: 'limited' })).user).toBe('limited');
   });
+
+  it('never replays a room from before the join, on another node, whatever cursor the resume sends', {
+    timeout: 60_000,
+  }, async () => {
+    // The subscription start lives in the Redis session record (docs/PROTOCOL.md §2, §4.2).
+    const nodes = await startNodes(2);
+    const { server } = await publisher();
+    for (let n = 1; n <= 5; n++) await server.sendToRoom('hist', 'tick', { s: 'before', n });
+    const c1 = await client(nodes[0]!.url);
+    const w = await c1.hello({ token: 'reader' });
+    await join(c1, 'hist');
+    await server.sendToRoom('hist', 'tick', { s: 'after', n: 6 });
+    const first = await c1.next((f) => f.t === 'msg' && f.stream === 'room:hist');
+    await c1.terminate();
+    for (const epoch of [first.epoch as string, 'made-up']) {
+      const c = await client(nodes[1]!.url);
+      const r = await c.hello({
+        token: 'reader',
+        resume: {
+          sessionId: w.sessionId,
+          resumeToken: w.resumeToken,
+          cursors: [{ stream: 'room:hist', epoch, offset: 0 }],
+        },
+      });
+      expect(r.resumed).toBe(true);
+      expect(r.streams.find((s: AnyFrame) => s.stream === 'room:hist')).toMatchObject(
+        epoch === 'made-up' ? { status: 'gap', reason: 'unknown' } : { status: 'recovered', offset: 5 },
+      );
+      const got = await c.next((f) => f.t === 'msg' && f.stream === 'room:hist');
+      expect(got.data).toEqual({ s: 'after', n: 6 });
+      c.send({ t: 'ping', ts: 1 });
+      await c.next((f) => f.t === 'pong');
+      expect(msgsOf(c.frames, 'room:hist')).toHaveLength(1);
+      await c.terminate();
+    }
+  });
 });
 
 describe('kill -9 of a node whose user is at connectionsPerUser', () => {
