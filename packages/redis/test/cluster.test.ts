@@ -152,11 +152,11 @@ describe('three server processes on one Redis', () => {
     // The subscription start lives in the Redis session record (docs/PROTOCOL.md §2, §4.2).
     const nodes = await startNodes(2);
     const { server } = await publisher();
-    for (let n = 1; n <= 5; n++) await server.sendToRoom('hist', 'tick', { s: 'before', n });
+    for (let n = 1; n <= 5; n++) await server.sendToRoom('hist', 'tick', { n });
     const c1 = await client(nodes[0]!.url);
     const w = await c1.hello({ token: 'reader' });
     await join(c1, 'hist');
-    await server.sendToRoom('hist', 'tick', { s: 'after', n: 6 });
+    await server.sendToRoom('hist', 'tick', { n: 6 });
     const first = await c1.next((f) => f.t === 'msg' && f.stream === 'room:hist');
     await c1.terminate();
     for (const epoch of [first.epoch as string, 'made-up']) {
@@ -174,7 +174,7 @@ describe('three server processes on one Redis', () => {
         epoch === 'made-up' ? { status: 'gap', reason: 'unknown' } : { status: 'recovered', offset: 5 },
       );
       const got = await c.next((f) => f.t === 'msg' && f.stream === 'room:hist');
-      expect(got.data).toEqual({ s: 'after', n: 6 });
+      expect(got.data).toEqual({ n: 6 });
       c.send({ t: 'ping', ts: 1 });
       await c.next((f) => f.t === 'pong');
       expect(msgsOf(c.frames, 'room:hist')).toHaveLength(1);
