@@ -139,7 +139,7 @@ describe('key residue', () => {
       ((await redis.command(['KEYS', `${prefix}*${user}*`])) as string[]).sort();
     for (const id of ['k1', 'k2']) {
       await engine.createSession(
-        { id, user: 'kim', resumeTokenHash: 'h', createdAt: clock.now(), rooms: [], acked: {} },
+        { id, user: 'kim', resumeTokenHash: 'h', createdAt: clock.now(), rooms: [], acked: {}, starts: {} },
         0,
       );
     }

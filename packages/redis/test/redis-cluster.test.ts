@@ -92,7 +92,15 @@ describe.runIf(canStartCluster)('the engine on a three-master Redis Cluster', ()
     const clock = new ManualClock();
     const a = await node({ clock });
     const b = await node({ clock });
-    const rec = { id: 'cs1', user: 'cu', resumeTokenHash: 'h', createdAt: clock.now(), rooms: [], acked: {} };
+    const rec = {
+      id: 'cs1',
+      user: 'cu',
+      resumeTokenHash: 'h',
+      createdAt: clock.now(),
+      rooms: [],
+      acked: {},
+      starts: {},
+    };
     await a.engine.createSession(rec, 0);
     expect(await b.engine.getSession('cs1')).toMatchObject({ id: 'cs1', user: 'cu' });
     expect(await b.engine.markConnected('cs1')).toBe(0);
