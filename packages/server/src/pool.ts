@@ -175,7 +175,11 @@ export class Pool<P extends AnyProtocol> {
   stats(inflight: number): ServerStats {
     const core = this.core;
     const users = new Set<string>();
-    for (const c of this.sessionConns.values()) users.add(c.user);
+    let heldBytes = 0;
+    for (const c of this.sessionConns.values()) {
+      users.add(c.user);
+      heldBytes += c.held;
+    }
     const e = core.engine.stats?.();
     const now = core.clock.now();
     return {
@@ -189,6 +193,7 @@ export class Pool<P extends AnyProtocol> {
       retention: e ? { streams: e.streams, messages: e.messages, bytes: e.bytes } : undefined,
       inflight,
       engineHealthy: core.engine.healthy?.(),
+      heldBytes,
       counters: { ...core.counters, closes: { ...core.counters.closes } },
     };
   }

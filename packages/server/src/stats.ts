@@ -61,6 +61,11 @@ export interface ServerStats {
    * 1013); undefined for engines without a remote store.
    */
   engineHealthy: boolean | undefined;
+  /**
+   * Bytes of live messages held on this node for connections whose replay is running (they
+   * count with the socket's buffer against `highWaterMark`: a replay that cannot drain is closed 4008).
+   */
+  heldBytes: number;
   /** Counters. */
   counters: Counters;
 }
