@@ -74,7 +74,11 @@ export class Delivery<P extends AnyProtocol> {
         }
         if (page.messages.length === PAGE) continue;
         const held = st.pending;
-        if (held !== undefined && held !== REPLAYING && (held.length === 0 || held[0]!.offset > st.sent + 1)) {
+        if (
+          held !== undefined &&
+          held !== REPLAYING &&
+          (held.length === 0 || held[0]!.offset > st.sent + 1)
+        ) {
           // Live messages were dropped while replaying (see `overflow`): they are in history, read on.
           unhold(conn, st, REPLAYING);
           continue;

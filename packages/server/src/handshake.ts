@@ -54,13 +54,23 @@ export class Handshake<P extends AnyProtocol> {
   private readonly out: Outbound<P>;
   private readonly delivery: Delivery<P>;
   private readonly presence: Presence<P>;
+  /** Make room for one more session of a user (`limits.sessionsPerUser`; see `Sessions.makeRoom`). */
+  private readonly makeRoom: (user: string) => Promise<void>;
 
-  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>, presence: Presence<P>) {
+  constructor(
+    core: Core<P>,
+    pool: Pool<P>,
+    out: Outbound<P>,
+    delivery: Delivery<P>,
+    presence: Presence<P>,
+    makeRoom: (user: string) => Promise<void>,
+  ) {
     this.core = core;
     this.pool = pool;
     this.out = out;
     this.delivery = delivery;
     this.presence = presence;
+    this.makeRoom = makeRoom;
   }
 
   /** `hello`, with storage failures answered at once (1013) instead of leaving the client waiting. */
@@ -232,6 +242,7 @@ export class Handshake<P extends AnyProtocol> {
         { sessionId: hello.resume?.sessionId, user, reason: found.resumeError },
         'resume refused',
       );
+    await this.makeRoom(user);
     const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
       id: fresh?.id ?? core.ids.id('s_'),

@@ -33,6 +33,16 @@ export interface MemoryEngineOptions {
   random?: () => number;
 }
 
+/** The handled ids of one session: answers in `ids` (`''`: not kept), those kept in `kept[head..]`. */
+interface HandledIds {
+  ids: Map<string, string>;
+  /** Bytes of the answers kept. */
+  bytes: number;
+  /** Ids whose answer is kept, oldest first, from `head`. */
+  kept: string[];
+  head: number;
+}
+
 /**
  * The default engine: everything in this process's memory. Nothing survives a restart (the
  * epoch changes, so clients are told of the gap). One process only; use `@holdfast/redis`
@@ -46,7 +56,7 @@ export class MemoryEngine implements Engine {
   private listeners: Listeners | undefined;
   private readonly streams = new Map<string, StreamLog>();
   private readonly sessions = new Map<string, StoredSession>();
-  private readonly handled = new Map<string, Map<string, string>>();
+  private readonly handled = new Map<string, HandledIds>();
   /** room -> sessionId -> user */
   private readonly rooms = new Map<string, Map<string, string>>();
   /** room -> its present (connected) member sessions */
@@ -147,14 +157,19 @@ export class MemoryEngine implements Engine {
   }
 
   /** Retention figures and room count, for stats. */
-  stats(): { rooms: number; streams: number; messages: number; bytes: number } {
+  stats(): ReturnType<NonNullable<Engine['stats']>> {
     let messages = 0;
     let bytes = 0;
     for (const log of this.streams.values()) {
       messages += log.size;
       bytes += log.retainedBytes;
     }
-    return { rooms: this.rooms.size, streams: this.streams.size, messages, bytes };
+    const handled = { ids: 0, bytes: 0 };
+    for (const h of this.handled.values()) {
+      handled.ids += h.ids.size;
+      handled.bytes += h.bytes;
+    }
+    return { rooms: this.rooms.size, streams: this.streams.size, messages, bytes, handled };
   }
 
   async countSessions(): Promise<number> {
@@ -232,11 +247,17 @@ export class MemoryEngine implements Engine {
   }
 
   async getHandled(sessionId: string, messageId: string): Promise<string | undefined> {
-    return this.handled.get(sessionId)?.get(messageId);
+    return this.handled.get(sessionId)?.ids.get(messageId);
   }
 
-  async putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void> {
-    this.putHandledNow(sessionId, messageId, res, keep);
+  async putHandled(
+    sessionId: string,
+    messageId: string,
+    res: string,
+    keep: number,
+    keepBytes?: number,
+  ): Promise<void> {
+    this.putHandledNow(sessionId, messageId, res, keep, keepBytes);
   }
 
   /**
@@ -251,20 +272,52 @@ export class MemoryEngine implements Engine {
 
   private readonly syncHandled = {
     get: (sessionId: string, messageId: string): string | undefined =>
-      this.handled.get(sessionId)?.get(messageId),
-    put: (sessionId: string, messageId: string, res: string, keep: number): void =>
-      this.putHandledNow(sessionId, messageId, res, keep),
+      this.handled.get(sessionId)?.ids.get(messageId),
+    put: (sessionId: string, messageId: string, res: string, keep: number, keepBytes?: number): void =>
+      this.putHandledNow(sessionId, messageId, res, keep, keepBytes),
   };
 
-  private putHandledNow(sessionId: string, messageId: string, res: string, keep: number): void {
-    let map = this.handled.get(sessionId);
-    if (!map) {
-      map = new Map();
-      this.handled.set(sessionId, map);
+  private putHandledNow(
+    sessionId: string,
+    messageId: string,
+    res: string,
+    keep: number,
+    keepBytes = Number.POSITIVE_INFINITY,
+  ): void {
+    let h = this.handled.get(sessionId);
+    if (!h) {
+      h = { ids: new Map(), bytes: 0, kept: [], head: 0 };
+      this.handled.set(sessionId, h);
     }
-    map.set(messageId, res);
-    // Maps iterate in insertion order: the first key is the oldest.
-    while (map.size > keep) map.delete(map.keys().next().value as string);
+    const { ids, kept } = h;
+    if (ids.has(messageId)) return; // answered once: the first answer stands
+    const answer = res.length > keepBytes ? '' : res;
+    ids.set(messageId, answer);
+    if (answer !== '') {
+      h.bytes += answer.length;
+      kept.push(messageId);
+    }
+    // Maps iterate in insertion order: the first key is the oldest. `kept` is in the same order,
+    // so an evicted id with an answer is always the first of `kept`.
+    while (ids.size > keep) {
+      const oldest = ids.keys().next().value as string;
+      const answered = ids.get(oldest)!;
+      ids.delete(oldest);
+      if (answered !== '') {
+        h.bytes -= answered.length;
+        h.head += 1;
+      }
+    }
+    // Over the bytes: the oldest answers become "handled, answer not kept"; their ids stay.
+    while (h.bytes > keepBytes && h.head < kept.length) {
+      const id = kept[h.head++]!;
+      h.bytes -= ids.get(id)!.length;
+      ids.set(id, '');
+    }
+    if (h.head > 64 && h.head * 2 > kept.length) {
+      h.kept = kept.slice(h.head);
+      h.head = 0;
+    }
   }
 
   private userCount(members: Map<string, string>, user: string): number {

@@ -116,6 +116,19 @@ export interface LimitOptions {
    * @default 1000
    */
   dedupeSize?: number;
+  /**
+   * Bytes of stored answers (`res` frames) kept per session for resends. Over it the oldest
+   * answers are dropped but their ids kept: a resend of such an id is answered
+   * `ANSWER_NOT_KEPT` (the message was handled once; it is not run again).
+   * @default 262144
+   */
+  dedupeBytes?: number;
+  /**
+   * Sessions a user may have (connected or resumable), across nodes. A new session over it
+   * ends the user's oldest sessions first (by creation; a connected one is closed with 4000).
+   * @default 20
+   */
+  sessionsPerUser?: number;
 }
 
 /** Options of {@link createServer}. */
@@ -239,6 +252,8 @@ export const DEFAULT_SERVER_OPTIONS = {
     highWaterMark: 1024 * 1024,
     volatileHighWaterMark: 64 * 1024,
     dedupeSize: 1000,
+    dedupeBytes: 256 * 1024,
+    sessionsPerUser: 20,
   },
 } as const;
 

@@ -191,6 +191,7 @@ export class Pool<P extends AnyProtocol> {
       users: users.size,
       rooms: e?.rooms,
       retention: e ? { streams: e.streams, messages: e.messages, bytes: e.bytes } : undefined,
+      handled: e?.handled,
       inflight,
       engineHealthy: core.engine.healthy?.(),
       heldBytes,

@@ -83,7 +83,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     const presence = new Presence(core);
     const control = new Control(core, pool, out, delivery, presence);
     const sessions: Sessions<P> = new Sessions(core, pool, out, control, presence);
-    const handshake = new Handshake(core, pool, out, delivery, presence);
+    const handshake = new Handshake(core, pool, out, delivery, presence, (user) => sessions.makeRoom(user));
     const rooms = new Rooms(core, out, control, presence);
     const dispatch = new Dispatch(core, out, sessions, this);
     const inbound: Inbound<P> = new Inbound(core, pool, out, handshake, dispatch, rooms);

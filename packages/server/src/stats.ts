@@ -54,6 +54,8 @@ export interface ServerStats {
   rooms: number | undefined;
   /** Stream retention (engine-wide when the engine knows). */
   retention: { streams: number; messages: number; bytes: number } | undefined;
+  /** Handled client message ids remembered and bytes of answers kept (engine-wide when the engine knows). */
+  handled: { ids: number; bytes: number } | undefined;
   /** Handlers running now. */
   inflight: number;
   /**

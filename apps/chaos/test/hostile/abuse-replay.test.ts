@@ -27,7 +27,8 @@ describe('slow reader during a resume replay', () => {
     // History far larger than the loopback socket buffers (so the replay must wait for a drain).
     const pad = 'h'.repeat(8 * 1024);
     const HISTORY = 4000;
-    for (let n = 0; n < HISTORY; n++) await server.sendToSession(w.sessionId, 'tick', { s: 'history', n, pad });
+    for (let n = 0; n < HISTORY; n++)
+      await server.sendToSession(w.sessionId, 'tick', { s: 'history', n, pad });
 
     // Counted when the close starts (the close handshake cannot finish: the reader is not reading).
     const slowCloses = (): number => server.stats().counters.closes['4008'] ?? 0;
@@ -47,11 +48,12 @@ describe('slow reader during a resume replay', () => {
     let sent = 0;
     let maxHeld = 0;
     while (sent < LIMIT && slowCloses() === 0) {
-      for (let i = 0; i < 16; i++) await server.sendToUser(w.user, 'tick', { s: 'live', n: sent++, pad: live });
+      for (let i = 0; i < 16; i++)
+        await server.sendToUser(w.user, 'tick', { s: 'live', n: sent++, pad: live });
       await turn();
       maxHeld = Math.max(maxHeld, server.stats().heldBytes);
     }
-        expect(slowCloses()).toBe(1);
+    expect(slowCloses()).toBe(1);
     // The held bytes (with the socket's buffer) are bounded by the mark.
     expect(maxHeld).toBeGreaterThan(0);
     expect(maxHeld).toBeLessThanOrEqual(MARK);
