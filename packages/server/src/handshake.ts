@@ -408,22 +408,29 @@ export class Handshake<P extends AnyProtocol> {
     core.emit('connection', info);
   }
 
-  /** `refresh`: a new token for the same user, answered with `res` (its expiry). */
-  async refresh(conn: SessionConnection, id: string, token: string): Promise<void> {
+  /**
+   * `refresh`: a new token for the same user, answered with `res` (its expiry). The token's
+   * auth data replaces the connection's (`ctx.data`, what `authorizeJoin` sees). True if accepted.
+   */
+  async refresh(conn: SessionConnection, id: string, token: string): Promise<boolean> {
     const { core, out } = this;
     const { sessionId } = conn;
     const auth = await this.authenticate(conn, token);
     if (!auth || (auth.expiresAt !== undefined && auth.expiresAt <= core.clock.now())) {
-      return out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unauthorized, 'Token refused')));
+      out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unauthorized, 'Token refused')));
+      return false;
     }
     if (core.opts.authenticate && auth.user !== conn.user) {
-      return out.sendRes(
+      out.sendRes(
         sessionId,
         resError(id, new HoldfastError(ErrorCode.Forbidden, 'Token is for another user')),
       );
+      return false;
     }
     conn.tokenExpiresAt = auth.expiresAt;
+    conn.data = auth.data;
     out.sendRes(sessionId, resOk(id, { expiresAt: auth.expiresAt }));
+    return true;
   }
 }
 

@@ -19,6 +19,7 @@ import type { Dispatch } from './dispatch.js';
 import type { Handshake } from './handshake.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
+import type { Reauthorize } from './reauthorize.js';
 import type { Rooms } from './rooms.js';
 import { pongFrame } from './wire.js';
 
@@ -30,6 +31,7 @@ export class Inbound<P extends AnyProtocol> {
   private readonly handshake: Handshake<P>;
   private readonly dispatch: Dispatch<P>;
   private readonly rooms: Rooms<P>;
+  private readonly reauthorize: Reauthorize<P>;
 
   constructor(
     core: Core<P>,
@@ -38,6 +40,7 @@ export class Inbound<P extends AnyProtocol> {
     handshake: Handshake<P>,
     dispatch: Dispatch<P>,
     rooms: Rooms<P>,
+    reauthorize: Reauthorize<P>,
   ) {
     this.core = core;
     this.pool = pool;
@@ -45,6 +48,7 @@ export class Inbound<P extends AnyProtocol> {
     this.handshake = handshake;
     this.dispatch = dispatch;
     this.rooms = rooms;
+    this.reauthorize = reauthorize;
   }
 
   /** One frame from a client (the transport's `message`). */
@@ -101,7 +105,7 @@ export class Inbound<P extends AnyProtocol> {
         core.track(this.rooms.onLeaveFrame(open, frame.id, frame.room));
         return;
       case 'refresh':
-        core.track(this.handshake.refresh(open, frame.id, frame.token));
+        core.track(this.reauthorize.onRefresh(open, frame.id, frame.token));
         return;
       case 'ping':
         out.send(open, pongFrame(frame.ts));

@@ -30,7 +30,8 @@ export interface AuthResult {
 
 /**
  * Decide who is connecting. Return a result, or `null`/throw to refuse with 4401.
- * Called at `hello` and again for every in-band `refresh`.
+ * Called at `hello` and again for every in-band `refresh`, whose result replaces the connection's
+ * `data` (`ctx.data`, what `authorizeJoin` sees; see `reauthorizeRoom` for rooms already joined).
  */
 export type Authenticate = (request: AuthRequest) => AuthResult | null | Promise<AuthResult | null>;
 
@@ -150,6 +151,12 @@ export interface ServerOptions<P extends AnyProtocol> {
   authenticate?: Authenticate;
   /** Hook deciding client-asked joins. Without it clients may not join rooms themselves. */
   authorizeJoin?: AuthorizeJoin;
+  /**
+   * Asked again, on every accepted in-band `refresh`, for each room the session is in, with the
+   * new token's data; a room it refuses is left (server-side joins included: the hook decides).
+   * Unset: memberships are not re-checked (the new data applies to later joins).
+   */
+  reauthorizeRoom?: AuthorizeJoin;
   /**
    * Exact Origin allowlist (or a predicate). Unset: any origin. A refused origin is closed with 4403.
    */
@@ -283,6 +290,7 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   path: string;
   authenticate: Authenticate | undefined;
   authorizeJoin: AuthorizeJoin | undefined;
+  reauthorizeRoom: AuthorizeJoin | undefined;
   origins: ServerOptions<P>['origins'];
   allowMissingOrigin: boolean;
   allowQueryToken: boolean;
@@ -336,6 +344,7 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     path: options.path ?? d.path,
     authenticate: options.authenticate,
     authorizeJoin: options.authorizeJoin,
+    reauthorizeRoom: options.reauthorizeRoom,
     origins: options.origins,
     allowMissingOrigin: options.allowMissingOrigin ?? d.allowMissingOrigin,
     allowQueryToken: options.allowQueryToken ?? d.allowQueryToken,

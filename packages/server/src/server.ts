@@ -30,6 +30,7 @@ import { Outbound } from './outbound.js';
 import { Pool } from './pool.js';
 import { Presence } from './presence.js';
 import { Publish } from './publish.js';
+import { Reauthorize } from './reauthorize.js';
 import { Rooms } from './rooms.js';
 import { Sessions } from './sessions.js';
 import type { ServerStats } from './stats.js';
@@ -86,7 +87,15 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     const handshake = new Handshake(core, pool, out, delivery, presence, (user) => sessions.makeRoom(user));
     const rooms = new Rooms(core, out, control, presence);
     const dispatch = new Dispatch(core, out, sessions, this);
-    const inbound: Inbound<P> = new Inbound(core, pool, out, handshake, dispatch, rooms);
+    const inbound: Inbound<P> = new Inbound(
+      core,
+      pool,
+      out,
+      handshake,
+      dispatch,
+      rooms,
+      new Reauthorize(core, handshake, rooms),
+    );
     this.transport = transport;
     this.pool = pool;
     this.sessions = sessions;
