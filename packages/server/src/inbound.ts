@@ -86,6 +86,7 @@ export class Inbound<P extends AnyProtocol> {
     if (!open) {
       if (frame.t === 'hello' && conn.phase === 'hello') {
         conn.phase = 'authenticating';
+        pool.spoke(conn);
         core.track(this.handshake.onHello(conn, frame));
         return;
       }

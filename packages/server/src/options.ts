@@ -78,10 +78,17 @@ export interface LimitOptions {
    */
   connectionsPerAddress?: number;
   /**
-   * Connections that have not completed `hello`, on this node (close 1013 above).
+   * Connections that have not completed `hello`, on this node. Over it, the oldest connection
+   * that has not said `hello` is closed (1013) to make room; if every one has, the newcomer is.
    * @default 1000
    */
   pendingConnections?: number;
+  /**
+   * Connections from one remote address that have not
+   * said `hello` yet, on this node (close 1013 above).
+   * @default 32
+   */
+  pendingPerAddress?: number;
   /**
    * Time to send `hello` after the upgrade (ms, close 4408 after).
    * @default 10000
@@ -252,6 +259,7 @@ export const DEFAULT_SERVER_OPTIONS = {
     connectionsPerUser: 5,
     connectionsPerAddress: 100,
     pendingConnections: 1000,
+    pendingPerAddress: 32,
     helloTimeoutMs: 10_000,
     messagesPerSecond: 100,
     burst: 200,

@@ -74,6 +74,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     // The components, bottom layer first; the transport calls up through its host.
     const transport: WsTransport<P> = new WsTransport(core, {
       opened: (conn): number => pool.opened(conn),
+      admit: (conn) => pool.admit(conn),
       refuse: (conn, code, detail, retryAfterMs) => pool.closeConn(conn, code, detail, retryAfterMs),
       message: (conn, data, isBinary) => inbound.onMessage(conn, data, isBinary),
       closed: (conn, code, reason) => sessions.onClosed(conn, code, reason),

@@ -45,6 +45,8 @@ export interface Transport {
 export interface TransportHost {
   /** A socket was accepted (before any refusal): register it; returns how many are pending. */
   opened(conn: Connection): number;
+  /** May it wait for its hello? Undefined if so, else why not (refused with 1013). */
+  admit(conn: Connection): string | undefined;
   /** Refuse a connection with a close code. */
   refuse(conn: Connection, code: number, detail: string, retryAfterMs?: number): void;
   /** A frame arrived. */
@@ -251,7 +253,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       req.headers['user-agent']?.slice(0, 256),
       limits.burst,
     );
-    const pending = host.opened(conn);
+    host.opened(conn);
     this.listen(conn);
 
     // Refusals happen after accepting the upgrade so browsers can see the code (they only see 1006 otherwise).
@@ -260,9 +262,8 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     if (count.n > limits.connectionsPerAddress) {
       return host.refuse(conn, CloseCode.RateLimited, 'too many connections from this address', 5000);
     }
-    if (pending > limits.pendingConnections) {
-      return host.refuse(conn, CloseCode.TryAgainLater, 'too many pending connections');
-    }
+    const refusal = host.admit(conn);
+    if (refusal) return host.refuse(conn, CloseCode.TryAgainLater, refusal);
     let token: string | undefined;
     let tokenSource: 'subprotocol' | 'query' | undefined;
     const offered = req.headers['sec-websocket-protocol'];
