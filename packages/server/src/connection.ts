@@ -158,6 +158,8 @@ export class Connection extends StreamTable {
   readonly ws: SocketHandle;
   readonly connectedAt: number;
   readonly remoteAddress: string;
+  /** What per-address limits count this connection under (see `address.ts`). */
+  readonly addressKey: string;
   readonly userAgent: string | undefined;
   /** Only until hello: what authenticate needs. Dropped after (no kept upgrade request). */
   handshake:
@@ -206,6 +208,7 @@ export class Connection extends StreamTable {
     remoteAddress: string,
     userAgent: string | undefined,
     burst: number,
+    addressKey: string = remoteAddress,
   ) {
     super();
     this.id = id;
@@ -213,6 +216,7 @@ export class Connection extends StreamTable {
     this.connectedAt = now;
     this.lastSeen = now;
     this.remoteAddress = remoteAddress;
+    this.addressKey = addressKey;
     this.userAgent = userAgent;
     this.tokens = burst * 1000;
     this.tokensAt = now;

@@ -84,6 +84,13 @@ export interface LimitOptions {
    */
   pendingConnections?: number;
   /**
+   * IPv6 clients are counted by this prefix of their address (one client owns a whole /64):
+   * `connectionsPerAddress`, `pendingPerAddress` and the address's frame bucket apply per prefix.
+   * 128: the exact address.
+   * @default 64
+   */
+  ipv6Prefix?: number;
+  /**
    * Connections from one remote address that have not
    * said `hello` yet, on this node (close 1013 above).
    * @default 32
@@ -174,6 +181,13 @@ export interface ServerOptions<P extends AnyProtocol> {
    */
   allowMissingOrigin?: boolean;
   /**
+   * Addresses (or CIDR ranges, `10.0.0.0/8`) of reverse proxies in front of the server. From
+   * them, the client's address is the rightmost `X-Forwarded-For` entry that is not a trusted
+   * proxy (per-address limits, `remoteAddress`). Unset: `X-Forwarded-For` is never read, and
+   * behind a proxy every client shares the proxy's per-address limits.
+   */
+  trustedProxies?: readonly string[];
+  /**
    * Accept tokens from `?token=` (they leak into access logs).
    * @default false
    */
@@ -260,6 +274,7 @@ export const DEFAULT_SERVER_OPTIONS = {
     connectionsPerAddress: 100,
     pendingConnections: 1000,
     pendingPerAddress: 32,
+    ipv6Prefix: 64,
     helloTimeoutMs: 10_000,
     messagesPerSecond: 100,
     burst: 200,
@@ -302,6 +317,7 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   origins: ServerOptions<P>['origins'];
   allowMissingOrigin: boolean;
   allowQueryToken: boolean;
+  trustedProxies: readonly string[] | undefined;
   resumeWindowMs: number;
   heartbeat: { intervalMs: number; timeoutMs: number };
   presenceGraceMs: number;
@@ -356,6 +372,7 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     origins: options.origins,
     allowMissingOrigin: options.allowMissingOrigin ?? d.allowMissingOrigin,
     allowQueryToken: options.allowQueryToken ?? d.allowQueryToken,
+    trustedProxies: options.trustedProxies,
     resumeWindowMs: options.resumeWindowMs ?? d.resumeWindowMs,
     heartbeat: { ...d.heartbeat, ...options.heartbeat },
     presenceGraceMs: options.presenceGraceMs ?? d.presenceGraceMs,

@@ -40,16 +40,16 @@ export class Pool<P extends AnyProtocol> {
     this.connections.set(conn.id, conn);
     this.pending += 1;
     this.silent.add(conn);
-    this.silentPerAddress.set(conn.remoteAddress, (this.silentPerAddress.get(conn.remoteAddress) ?? 0) + 1);
+    this.silentPerAddress.set(conn.addressKey, (this.silentPerAddress.get(conn.addressKey) ?? 0) + 1);
     return this.pending;
   }
 
   /** The connection said `hello` (or is closing): it no longer counts as silent. */
   spoke(conn: Connection): void {
     if (!this.silent.delete(conn)) return;
-    const n = (this.silentPerAddress.get(conn.remoteAddress) ?? 1) - 1;
-    if (n > 0) this.silentPerAddress.set(conn.remoteAddress, n);
-    else this.silentPerAddress.delete(conn.remoteAddress);
+    const n = (this.silentPerAddress.get(conn.addressKey) ?? 1) - 1;
+    if (n > 0) this.silentPerAddress.set(conn.addressKey, n);
+    else this.silentPerAddress.delete(conn.addressKey);
   }
 
   /**
@@ -61,7 +61,7 @@ export class Pool<P extends AnyProtocol> {
    */
   admit(conn: Connection): string | undefined {
     const limits = this.core.limits;
-    if ((this.silentPerAddress.get(conn.remoteAddress) ?? 0) > limits.pendingPerAddress) {
+    if ((this.silentPerAddress.get(conn.addressKey) ?? 0) > limits.pendingPerAddress) {
       return 'too many pending connections from this address';
     }
     if (this.pending - this.closingPending <= limits.pendingConnections) return undefined;

@@ -20,6 +20,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Incom
 import type { Duplex } from 'node:stream';
 import { type AnyProtocol, CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@holdfast/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { addressKey, clientAddress, proxyList } from './address.js';
 import { Connection } from './connection.js';
 import type { Core } from './core.js';
 
@@ -83,13 +84,16 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
   private readonly httpServer: HttpServer | undefined;
   private readonly ownsHttpServer: boolean;
   private readonly upgradeListener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** Connections per remote address; `address` is the one string every such connection shares. */
+  /** Connections per address key; `address` is the one string every such connection shares. */
   private readonly perAddress = new Map<string, { address: string; n: number }>();
+  /** The trusted proxies (`X-Forwarded-For` is read only from them). */
+  private readonly proxies: ReturnType<typeof proxyList>;
 
   constructor(core: Core<P>, host: TransportHost) {
     this.core = core;
     this.host = host;
     const { opts } = core;
+    this.proxies = proxyList(opts.trustedProxies);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: core.limits.maxPayload,
@@ -222,8 +226,8 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
   })();
 
   private onClose(conn: Connection, code: number, reason: string): void {
-    const count = this.perAddress.get(conn.remoteAddress);
-    if (count && --count.n <= 0) this.perAddress.delete(conn.remoteAddress);
+    const count = this.perAddress.get(conn.addressKey);
+    if (count && --count.n <= 0) this.perAddress.delete(conn.addressKey);
     this.host.closed(conn, code, reason);
   }
 
@@ -238,20 +242,22 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     const { core, host } = this;
     const limits = core.limits;
     const now = core.rel();
-    const seen = req.socket.remoteAddress ?? 'unknown';
-    let count = this.perAddress.get(seen);
+    const seen = clientAddress(req, this.proxies);
+    const key = addressKey(seen, limits.ipv6Prefix);
+    let count = this.perAddress.get(key);
     if (!count) {
-      count = { address: seen, n: 0 };
-      this.perAddress.set(seen, count);
+      count = { address: key, n: 0 };
+      this.perAddress.set(key, count);
     }
     count.n += 1;
     const conn = new Connection(
       core.ids.id('c_'),
       ws,
       now,
-      count.address,
+      seen === key ? count.address : seen,
       req.headers['user-agent']?.slice(0, 256),
       limits.burst,
+      count.address,
     );
     host.opened(conn);
     this.listen(conn);
