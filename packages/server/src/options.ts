@@ -102,7 +102,8 @@ export interface LimitOptions {
    */
   helloTimeoutMs?: number;
   /**
-   * Frames per second per connection (token bucket rate; close 4429 when the bucket is empty).
+   * Frames per second per connection, WebSocket pings included (token bucket rate; close 4429
+   * when the bucket is empty).
    * @default 100
    */
   messagesPerSecond?: number;
@@ -111,6 +112,17 @@ export interface LimitOptions {
    * @default 200
    */
   burst?: number;
+  /**
+   * Frames per second from one address (see `ipv6Prefix`, `trustedProxies`), all its
+   * connections together, WebSocket pings included; kept across reconnects (close 4429 when empty).
+   * @default 1000
+   */
+  messagesPerSecondPerAddress?: number;
+  /**
+   * Burst of the per-address bucket (0: no per-address bucket).
+   * @default 2000
+   */
+  burstPerAddress?: number;
   /**
    * Rooms a session may be in (join answered `LIMIT_EXCEEDED` above).
    * @default 100
@@ -278,6 +290,8 @@ export const DEFAULT_SERVER_OPTIONS = {
     helloTimeoutMs: 10_000,
     messagesPerSecond: 100,
     burst: 200,
+    messagesPerSecondPerAddress: 1000,
+    burstPerAddress: 2000,
     roomsPerSession: 100,
     highWaterMark: 1024 * 1024,
     volatileHighWaterMark: 64 * 1024,

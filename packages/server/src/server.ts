@@ -14,6 +14,7 @@ import type {
   ServerEvents,
   ServerHooks,
 } from './api.js';
+import { AddressBuckets } from './buckets.js';
 import type { ConnectionInfo } from './connection.js';
 import { Control } from './control.js';
 import { Core } from './core.js';
@@ -77,6 +78,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
       admit: (conn) => pool.admit(conn),
       refuse: (conn, code, detail, retryAfterMs) => pool.closeConn(conn, code, detail, retryAfterMs),
       message: (conn, data, isBinary) => inbound.onMessage(conn, data, isBinary),
+      ping: (conn, data) => inbound.onPing(conn, data),
       closed: (conn, code, reason) => sessions.onClosed(conn, code, reason),
     });
     const pool: Pool<P> = new Pool(core, transport);
@@ -96,6 +98,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
       dispatch,
       rooms,
       new Reauthorize(core, handshake, rooms),
+      new AddressBuckets(core.limits.messagesPerSecondPerAddress, core.limits.burstPerAddress),
     );
     this.transport = transport;
     this.pool = pool;

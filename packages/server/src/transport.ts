@@ -38,6 +38,8 @@ export interface Transport {
   close(conn: Connection, code: number, reason: string): void;
   /** Drop the socket at once. */
   terminate(conn: Connection): void;
+  /** Answer a WebSocket ping (the transport does not answer pings by itself). */
+  pong(conn: Connection, data: Buffer): void;
   /** Resolves when the socket has closed. */
   closed(conn: Connection): Promise<void>;
 }
@@ -52,6 +54,8 @@ export interface TransportHost {
   refuse(conn: Connection, code: number, detail: string, retryAfterMs?: number): void;
   /** A frame arrived. */
   message(conn: Connection, data: Buffer, isBinary: boolean): void;
+  /** A WebSocket ping arrived (answer it with `Transport.pong`, or not). */
+  ping(conn: Connection, data: Buffer): void;
   /** The socket closed (once per connection). */
   closed(conn: Connection, code: number, reason: string): void;
 }
@@ -99,6 +103,8 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       maxPayload: core.limits.maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
+      // Pings are answered by the core, within the frame rate (a ping flood is a frame flood).
+      autoPong: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     this.wss.on('error', (err) => core.fail(err, 'wss'));
@@ -204,6 +210,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     ws.on('error', l.error);
     ws.on('close', l.close);
     ws.on('message', l.message);
+    ws.on('ping', l.ping);
   }
 
   /**
@@ -221,6 +228,9 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       },
       message(this: WebSocket, data: Buffer, isBinary: boolean): void {
         transport.host.message((this as Tagged)[CONN], data, isBinary);
+      },
+      ping(this: WebSocket, data: Buffer): void {
+        transport.host.ping((this as Tagged)[CONN], data);
       },
     };
   })();
@@ -321,6 +331,11 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
 
   terminate(conn: Connection): void {
     (conn.ws as WebSocket).terminate();
+  }
+
+  pong(conn: Connection, data: Buffer): void {
+    const ws = conn.ws as WebSocket;
+    if (ws.readyState === ws.OPEN) ws.pong(data);
   }
 
   closed(conn: Connection): Promise<void> {
