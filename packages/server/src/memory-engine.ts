@@ -33,6 +33,9 @@ export interface MemoryEngineOptions {
   random?: () => number;
 }
 
+/** Retired streams remembered by their epoch, at most (see `MemoryEngine.retire`). */
+const MAX_RETIRED = 10_000;
+
 /** The handled ids of one session: answers in `ids` (`''`: not kept), those kept in `kept[head..]`. */
 interface HandledIds {
   ids: Map<string, string>;
@@ -70,15 +73,18 @@ export class MemoryEngine implements Engine {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.clock = options.clock ?? systemClock;
     this.epochPrefix = options.epoch ?? (options.random ?? Math.random)().toString(36).slice(2, 10);
-    this.firstEpoch = `${this.epochPrefix}0`;
+    this.baseEpoch = `${this.epochPrefix}0`;
     this.t0 = this.clock.now();
   }
 
   /** Base of stored times (creation, expiry): small integers, not 16-byte heap numbers. */
   private readonly t0: number;
 
-  /** The epoch of every stream not retired: one string shared by all of them. */
-  private readonly firstEpoch: string;
+  /**
+   * The epoch of every stream without a log that is not retired: one string shared by all of
+   * them. Moves on when too many streams are retired (see `retire`).
+   */
+  private baseEpoch: string;
 
   async start(listeners: Listeners): Promise<void> {
     this.listeners = listeners;
@@ -88,15 +94,23 @@ export class MemoryEngine implements Engine {
     this.listeners = undefined;
   }
 
-  watch(): void {}
-  unwatch(): void {}
+  /** Streams with subscribers on this node (their empty logs are kept: see `sweep`). */
+  private readonly watched = new Set<string>();
+
+  watch(stream: string): void {
+    this.watched.add(stream);
+  }
+
+  unwatch(stream: string): void {
+    this.watched.delete(stream);
+  }
 
   /** Epochs of streams whose history was deliberately lost (`forget`): they restart in a new epoch. */
   private readonly retired = new Map<string, string>();
 
   /** The epoch a stream has, or will have when its first message is appended. */
   private epochOf(stream: string): string {
-    return this.retired.size === 0 ? this.firstEpoch : (this.retired.get(stream) ?? this.firstEpoch);
+    return this.retired.size === 0 ? this.baseEpoch : (this.retired.get(stream) ?? this.baseEpoch);
   }
 
   /** The stream's log, created on its first append (reads and heads never create one). */
@@ -146,14 +160,39 @@ export class MemoryEngine implements Engine {
    */
   forget(stream: string): void {
     this.streams.delete(stream);
-    this.epochCounter += 1;
-    this.retired.set(stream, `${this.epochPrefix}${this.epochCounter.toString(36)}`);
+    this.retire(stream);
   }
 
-  /** Drop messages past their age (called by the server's sweep). */
+  /**
+   * The stream restarts in a new epoch (cursors of the old one get a gap). At most
+   * `MAX_RETIRED` streams are remembered: beyond, every stream without a log moves to a new
+   * base epoch together, and the list starts over.
+   */
+  private retire(stream: string): void {
+    this.epochCounter += 1;
+    const epoch = `${this.epochPrefix}${this.epochCounter.toString(36)}`;
+    if (this.retired.size >= MAX_RETIRED) {
+      this.retired.clear();
+      this.baseEpoch = epoch;
+      return;
+    }
+    this.retired.set(stream, epoch);
+  }
+
+  /**
+   * Drop messages past their age (called by the server's sweep). A log left empty (nothing
+   * appended for `maxAgeMs`) with no subscriber here is dropped: the stream restarts in a new
+   * epoch if it is used again. So idle streams (rooms published to once) cost nothing forever.
+   */
   sweep(): void {
     const before = this.clock.now() - this.retention.maxAgeMs;
-    for (const log of this.streams.values()) log.trimAge(before);
+    for (const [stream, log] of this.streams) {
+      log.trimAge(before);
+      if (log.size === 0 && !this.watched.has(stream)) {
+        this.streams.delete(stream);
+        this.retire(stream);
+      }
+    }
   }
 
   /** Retention figures and room count, for stats. */

@@ -67,6 +67,13 @@ interface RawSocket {
   uncork(): void;
 }
 
+/** The URL with the value of every exact `token` query parameter replaced (not `xtoken=`, not the path). */
+export function redactToken(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  return url.slice(0, q) + url.slice(q).replace(/([?&])token=[^&#]*/g, '$1token=REDACTED');
+}
+
 /** The property of a `ws` socket that holds its connection. */
 const CONN = Symbol('holdfast.connection');
 
@@ -302,7 +309,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     }
     conn.handshake = {
       headers: { ...req.headers, 'sec-websocket-protocol': undefined },
-      url: tokenSource === 'query' ? url.replace(/token=[^&]*/, 'token=REDACTED') : url,
+      url: tokenSource === 'query' ? redactToken(url) : url,
       ...(token ? { token } : {}),
       ...(tokenSource ? { tokenSource } : {}),
     };
