@@ -12,6 +12,7 @@ import {
   type SessionRecord,
   type StreamHead,
 } from './engine.js';
+import { HandledIds } from './handled-ids.js';
 import { SetMap } from './set-map.js';
 import { StreamLog } from './stream-log.js';
 
@@ -35,16 +36,6 @@ export interface MemoryEngineOptions {
 
 /** Retired streams remembered by their epoch, at most (see `MemoryEngine.retire`). */
 const MAX_RETIRED = 10_000;
-
-/** The handled ids of one session: answers in `ids` (`''`: not kept), those kept in `kept[head..]`. */
-interface HandledIds {
-  ids: Map<string, string>;
-  /** Bytes of the answers kept. */
-  bytes: number;
-  /** Ids whose answer is kept, oldest first, from `head`. */
-  kept: string[];
-  head: number;
-}
 
 /**
  * The default engine: everything in this process's memory. Nothing survives a restart (the
@@ -163,11 +154,7 @@ export class MemoryEngine implements Engine {
     this.retire(stream);
   }
 
-  /**
-   * The stream restarts in a new epoch (cursors of the old one get a gap). At most
-   * `MAX_RETIRED` streams are remembered: beyond, every stream without a log moves to a new
-   * base epoch together, and the list starts over.
-   */
+  /** The stream restarts in a new epoch; past `MAX_RETIRED` names, all logless streams do together. */
   private retire(stream: string): void {
     this.epochCounter += 1;
     const epoch = `${this.epochPrefix}${this.epochCounter.toString(36)}`;
@@ -321,42 +308,14 @@ export class MemoryEngine implements Engine {
     messageId: string,
     res: string,
     keep: number,
-    keepBytes = Number.POSITIVE_INFINITY,
+    keepBytes?: number,
   ): void {
     let h = this.handled.get(sessionId);
     if (!h) {
-      h = { ids: new Map(), bytes: 0, kept: [], head: 0 };
+      h = new HandledIds();
       this.handled.set(sessionId, h);
     }
-    const { ids, kept } = h;
-    if (ids.has(messageId)) return; // answered once: the first answer stands
-    const answer = res.length > keepBytes ? '' : res;
-    ids.set(messageId, answer);
-    if (answer !== '') {
-      h.bytes += answer.length;
-      kept.push(messageId);
-    }
-    // Maps iterate in insertion order: the first key is the oldest. `kept` is in the same order,
-    // so an evicted id with an answer is always the first of `kept`.
-    while (ids.size > keep) {
-      const oldest = ids.keys().next().value as string;
-      const answered = ids.get(oldest)!;
-      ids.delete(oldest);
-      if (answered !== '') {
-        h.bytes -= answered.length;
-        h.head += 1;
-      }
-    }
-    // Over the bytes: the oldest answers become "handled, answer not kept"; their ids stay.
-    while (h.bytes > keepBytes && h.head < kept.length) {
-      const id = kept[h.head++]!;
-      h.bytes -= ids.get(id)!.length;
-      ids.set(id, '');
-    }
-    if (h.head > 64 && h.head * 2 > kept.length) {
-      h.kept = kept.slice(h.head);
-      h.head = 0;
-    }
+    h.put(messageId, res, keep, keepBytes);
   }
 
   private userCount(members: Map<string, string>, user: string): number {
