@@ -63,6 +63,11 @@ export const ErrorCode = {
   UnexpectedFrame: 'UNEXPECTED_FRAME',
   /** An ack named a stream the session is not subscribed to or an offset it was never sent. */
   InvalidAck: 'INVALID_ACK',
+  /**
+   * The message was handled (once), but its answer was too large for the server to keep for a
+   * resend (`limits.dedupeBytes`); a resend of its id gets this instead of the answer.
+   */
+  AnswerNotKept: 'ANSWER_NOT_KEPT',
   /** The server could not complete the operation (storage unavailable, ...). Retry later. */
   Unavailable: 'UNAVAILABLE',
   /** An internal error on the server; details are logged, never sent. */

@@ -22,10 +22,24 @@ export interface StreamState {
 /** `StreamState.pending` of a stream being replayed with no live message held yet. Never changed. */
 export const REPLAYING: StoredMessage[] = Object.freeze([]) as unknown as StoredMessage[];
 
-/** Hold a live message that arrived during a replay. */
-export function hold(st: StreamState, m: StoredMessage): void {
+/** Hold a live message that arrived during a replay; its bytes count in `conn.held`. */
+export function hold(conn: Connection, st: StreamState, m: StoredMessage): void {
   if (st.pending === REPLAYING || st.pending === undefined) st.pending = [m];
   else st.pending.push(m);
+  conn.held += m.frame.length;
+}
+
+/** Drop the live messages held for a stream (`next`: REPLAYING to keep replaying, undefined when live). */
+export function unhold(
+  conn: Connection,
+  st: StreamState,
+  next: StoredMessage[] | undefined,
+): StoredMessage[] {
+  const list = st.pending;
+  st.pending = next;
+  if (!list || list === REPLAYING) return [];
+  for (const m of list) conn.held -= m.frame.length;
+  return list;
 }
 
 /** Streams in a connection's list before it gets a `Map` index as well. */
@@ -144,6 +158,8 @@ export class Connection extends StreamTable {
   readonly ws: SocketHandle;
   readonly connectedAt: number;
   readonly remoteAddress: string;
+  /** What per-address limits count this connection under (see `address.ts`). */
+  readonly addressKey: string;
   readonly userAgent: string | undefined;
   /** Only until hello: what authenticate needs. Dropped after (no kept upgrade request). */
   handshake:
@@ -164,6 +180,15 @@ export class Connection extends StreamTable {
   tokenExpiresAt: number | undefined;
   closingSince = 0;
   slotHeld = false;
+  /**
+   * Bytes of live messages held while replays run (see {@link hold}); they count with the
+   * socket's buffer against the high-water mark.
+   */
+  held = 0;
+  /** Replayed frames written on this connection (a replay's progress). */
+  replayed = 0;
+  /** `replayed` when held messages last went over the mark (-1: never). */
+  replayedAtOverflow = -1;
   /** This connection's streams (the connection is its own table: one object less per socket). */
   get streams(): StreamTable {
     return this;
@@ -183,6 +208,7 @@ export class Connection extends StreamTable {
     remoteAddress: string,
     userAgent: string | undefined,
     burst: number,
+    addressKey: string = remoteAddress,
   ) {
     super();
     this.id = id;
@@ -190,6 +216,7 @@ export class Connection extends StreamTable {
     this.connectedAt = now;
     this.lastSeen = now;
     this.remoteAddress = remoteAddress;
+    this.addressKey = addressKey;
     this.userAgent = userAgent;
     this.tokens = burst * 1000;
     this.tokensAt = now;

@@ -3,7 +3,14 @@
  * catch-up when live delivery skipped offsets, gaps, live fan-out, volatile and presence frames.
  */
 import { type AnyProtocol, CloseCode, Streams } from '@holdfast/protocol';
-import { type Connection, hold, REPLAYING, type SessionConnection, type StreamState } from './connection.js';
+import {
+  type Connection,
+  hold,
+  REPLAYING,
+  type SessionConnection,
+  type StreamState,
+  unhold,
+} from './connection.js';
 import type { Core } from './core.js';
 import type { Except, StoredMessage } from './engine.js';
 import { isExcluded } from './except.js';
@@ -15,7 +22,10 @@ import { gapFrame, presenceFrame } from './wire.js';
 /** Messages read from history per engine call. */
 const PAGE = 500;
 
-/** Live messages kept per stream while a replay runs; beyond it they are re-read from history. */
+/**
+ * Live messages kept per stream while a replay runs; beyond it (or beyond the high-water mark
+ * in bytes, see `overflow`) they are re-read from history.
+ */
 const MAX_PENDING = 10_000;
 
 /** Delivery of one server. */
@@ -63,21 +73,20 @@ export class Delivery<P extends AnyProtocol> {
           if (conn.streams.get(stream) !== st || !conn.isOpen) return;
         }
         if (page.messages.length === PAGE) continue;
+        const held = st.pending;
         if (
-          st.pending !== undefined &&
-          st.pending.length > 0 &&
-          st.pending[0]!.offset > st.sent + 1 &&
-          st.pending.length >= MAX_PENDING
+          held !== undefined &&
+          held !== REPLAYING &&
+          (held.length === 0 || held[0]!.offset > st.sent + 1)
         ) {
-          // Live messages piled up beyond what we keep while replaying: they are in history, read on.
-          st.pending = REPLAYING;
+          // Live messages were dropped while replaying (see `overflow`): they are in history, read on.
+          unhold(conn, st, REPLAYING);
           continue;
         }
         break;
       }
-      const pending = st.pending;
-      st.pending = undefined;
-      if (pending && pending.length > 0) {
+      const pending = unhold(conn, st, undefined);
+      if (pending.length > 0) {
         pending.sort((a, b) => a.offset - b.offset);
         for (const m of pending) this.deliverTo(conn, st, m, undefined);
       }
@@ -118,6 +127,7 @@ export class Delivery<P extends AnyProtocol> {
     st.sent = m.offset;
     if (m.except && isExcluded(m.except, conn.sessionId, conn.user)) return false;
     this.core.counters.deliveries += 1;
+    if (paced) conn.replayed += 1;
     return this.out.send(conn, frame ?? m.frame, paced, flushed);
   }
 
@@ -141,7 +151,14 @@ export class Delivery<P extends AnyProtocol> {
     const st = conn.streams.get(stream);
     if (!st) return;
     if (st.pending !== undefined) {
-      hold(st, m);
+      if (!conn.isOpen) return;
+      hold(conn, st, m);
+      if (
+        conn.held + this.out.bufferedAmount(conn) > this.core.limits.highWaterMark ||
+        st.pending.length >= MAX_PENDING
+      ) {
+        this.overflow(conn);
+      }
       return;
     }
     if (epoch !== st.epoch) {
@@ -150,11 +167,29 @@ export class Delivery<P extends AnyProtocol> {
     } else if (m.offset > st.sent + 1) {
       // Missed live messages (e.g. a pub/sub reconnect; never with the in-process engine, whose
       // delivery is complete and in order): catch up from history first.
-      st.pending = [m];
+      hold(conn, st, m);
       this.core.track(this.replay(conn, stream));
       return;
     }
     this.deliverTo(conn, st, m, frame);
+  }
+
+  /**
+   * Live messages held during a replay went over the high-water mark (they count with the
+   * socket's buffer). They are in history: drop them, the replay reads them again. If the
+   * replay wrote nothing since the last time (its socket does not drain), it is a slow
+   * consumer: close 4008. Memory held per connection stays under the mark either way.
+   */
+  private overflow(conn: SessionConnection): void {
+    for (const stream of conn.streams.keys()) {
+      const st = conn.streams.get(stream)!;
+      if (st.pending !== undefined && st.pending !== REPLAYING) unhold(conn, st, []);
+    }
+    if (conn.replayed === conn.replayedAtOverflow) {
+      this.pool.closeConn(conn, CloseCode.SlowConsumer, 'replay not drained');
+      return;
+    }
+    conn.replayedAtOverflow = conn.replayed;
   }
 
   /** Send one frame of `text` to a stream's subscribers, dropping it for sockets over the volatile mark. */

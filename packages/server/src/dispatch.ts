@@ -85,11 +85,11 @@ export class Dispatch<P extends AnyProtocol> {
         const stored = sync.get(sessionId, id);
         if (stored !== undefined) {
           core.counters.duplicates += 1;
-          return void out.send(conn, stored);
+          return void out.send(conn, stored || notKept(id));
         }
         res = this.runHandler(conn, id, type, data);
         if (typeof res === 'string') {
-          sync.put(sessionId, id, res, core.limits.dedupeSize);
+          sync.put(sessionId, id, res, core.limits.dedupeSize, core.limits.dedupeBytes);
           return void out.send(conn, res);
         }
       } catch (err) {
@@ -118,7 +118,7 @@ export class Dispatch<P extends AnyProtocol> {
     if (running) {
       core.counters.duplicates += 1;
       try {
-        out.send(conn, await running.promise);
+        out.send(conn, (await running.promise) || notKept(id));
       } catch {
         // The first run reports the failure (and answers on its own connection).
         out.send(conn, notRecordedFrame(id));
@@ -128,16 +128,16 @@ export class Dispatch<P extends AnyProtocol> {
     const promise = (async () => {
       if (work.length === 1) {
         const res = await work[0];
-        await core.engine.putHandled(sessionId, id, res, core.limits.dedupeSize);
+        await this.putHandled(sessionId, id, res);
         return res;
       }
       const stored = await core.engine.getHandled(sessionId, id);
       if (stored !== undefined) {
         core.counters.duplicates += 1;
-        return stored;
+        return stored || notKept(id);
       }
       const res = await this.runHandler(conn, id, work[0], work[1]);
-      await core.engine.putHandled(sessionId, id, res, core.limits.dedupeSize);
+      await this.putHandled(sessionId, id, res);
       return res;
     })();
     this.inflight.set(key, { promise });
@@ -148,6 +148,13 @@ export class Dispatch<P extends AnyProtocol> {
     } finally {
       this.inflight.delete(key);
     }
+  }
+
+  /** Record a handled message; an answer over the session's budget is stored as not kept (`''`). */
+  private putHandled(sessionId: string, id: string, res: string): Promise<void> {
+    const { dedupeSize, dedupeBytes } = this.core.limits;
+    const kept = res.length > dedupeBytes ? '' : res;
+    return this.core.engine.putHandled(sessionId, id, kept, dedupeSize, dedupeBytes);
   }
 
   /** The handled-record could not be stored: do not ack, the client will resend. */
@@ -246,6 +253,14 @@ export class Dispatch<P extends AnyProtocol> {
     const ms = performance.now() - start;
     for (const h of hooks) h.handler?.(type, ms, ok);
   }
+}
+
+/** The answer to a resend of a handled message whose answer was not kept. */
+function notKept(id: string): string {
+  return resError(
+    id,
+    new HoldfastError(ErrorCode.AnswerNotKept, 'Handled; the answer was too large to keep for a resend'),
+  );
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -153,10 +153,23 @@ export interface Engine {
   /** Sessions whose resume window ended, to be expired by the caller (memory engine; distributed engines may expire by TTL). */
   expiredSessions(now: number): Promise<string[]>;
 
-  /** The stored `res` frame of a handled client message, if any. */
+  /**
+   * The stored `res` frame of a handled client message, if any; `''` when the message was
+   * handled but its answer was not kept (over `keepBytes`).
+   */
   getHandled(sessionId: string, messageId: string): Promise<string | undefined>;
-  /** Remember a handled client message's `res` frame (at least the last `keep` per session). */
-  putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void>;
+  /**
+   * Remember a handled client message's `res` frame (at least the last `keep` ids per session).
+   * `keepBytes` bounds the answers kept per session: over it, the oldest answers are replaced
+   * by `''` ("handled, answer not kept"), their ids stay. `res` may be `''` already.
+   */
+  putHandled(
+    sessionId: string,
+    messageId: string,
+    res: string,
+    keep: number,
+    keepBytes?: number,
+  ): Promise<void>;
   /**
    * Synchronous `getHandled`/`putHandled`, for engines that can answer at once (the memory
    * engine). When present, the server answers a request whose handler returns a value without
@@ -165,7 +178,7 @@ export interface Engine {
   readonly handledSync?:
     | {
         get(sessionId: string, messageId: string): string | undefined;
-        put(sessionId: string, messageId: string, res: string, keep: number): void;
+        put(sessionId: string, messageId: string, res: string, keep: number, keepBytes?: number): void;
       }
     | undefined;
 
@@ -222,7 +235,14 @@ export interface Engine {
   /** Number of existing sessions, across nodes. */
   countSessions(): Promise<number>;
   /** Engine-wide figures for stats, when cheap to know. */
-  stats?(): { rooms: number; streams: number; messages: number; bytes: number };
+  stats?(): {
+    rooms: number;
+    streams: number;
+    messages: number;
+    bytes: number;
+    /** Handled client message ids remembered, and the bytes of the answers kept with them. */
+    handled?: { ids: number; bytes: number };
+  };
   /** Periodic housekeeping (retention by age); called by the server's sweep. */
   sweep?(): void;
   /**

@@ -55,13 +55,23 @@ export class Handshake<P extends AnyProtocol> {
   private readonly out: Outbound<P>;
   private readonly delivery: Delivery<P>;
   private readonly presence: Presence<P>;
+  /** Make room for one more session of a user (`limits.sessionsPerUser`; see `Sessions.makeRoom`). */
+  private readonly makeRoom: (user: string) => Promise<void>;
 
-  constructor(core: Core<P>, pool: Pool<P>, out: Outbound<P>, delivery: Delivery<P>, presence: Presence<P>) {
+  constructor(
+    core: Core<P>,
+    pool: Pool<P>,
+    out: Outbound<P>,
+    delivery: Delivery<P>,
+    presence: Presence<P>,
+    makeRoom: (user: string) => Promise<void>,
+  ) {
     this.core = core;
     this.pool = pool;
     this.out = out;
     this.delivery = delivery;
     this.presence = presence;
+    this.makeRoom = makeRoom;
   }
 
   /** `hello`, with storage failures answered at once (1013) instead of leaving the client waiting. */
@@ -238,6 +248,7 @@ export class Handshake<P extends AnyProtocol> {
         { sessionId: hello.resume?.sessionId, user, reason: found.resumeError },
         'resume refused',
       );
+    await this.makeRoom(user);
     const resumeToken = fresh?.resumeToken ?? core.ids.secret();
     const record: SessionRecord = {
       id: fresh?.id ?? core.ids.id('s_'),
@@ -376,22 +387,29 @@ export class Handshake<P extends AnyProtocol> {
     core.emit('connection', info);
   }
 
-  /** `refresh`: a new token for the same user, answered with `res` (its expiry). */
-  async refresh(conn: SessionConnection, id: string, token: string): Promise<void> {
+  /**
+   * `refresh`: a new token for the same user, answered with `res` (its expiry). The token's
+   * auth data replaces the connection's (`ctx.data`, what `authorizeJoin` sees). True if accepted.
+   */
+  async refresh(conn: SessionConnection, id: string, token: string): Promise<boolean> {
     const { core, out } = this;
     const { sessionId } = conn;
     const auth = await this.authenticate(conn, token);
     if (!auth || (auth.expiresAt !== undefined && auth.expiresAt <= core.clock.now())) {
-      return out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unauthorized, 'Token refused')));
+      out.sendRes(sessionId, resError(id, new HoldfastError(ErrorCode.Unauthorized, 'Token refused')));
+      return false;
     }
     if (core.opts.authenticate && auth.user !== conn.user) {
-      return out.sendRes(
+      out.sendRes(
         sessionId,
         resError(id, new HoldfastError(ErrorCode.Forbidden, 'Token is for another user')),
       );
+      return false;
     }
     conn.tokenExpiresAt = auth.expiresAt;
+    conn.data = auth.data;
     out.sendRes(sessionId, resOk(id, { expiresAt: auth.expiresAt }));
+    return true;
   }
 }
 

@@ -69,7 +69,9 @@ export function adminHandler(
         return json(res, 200, { ok: true });
       }
       if (method === 'POST' && parts[n - 1] === 'idle') {
-        const minutes = Number(url.searchParams.get('minutes'));
+        // Required: a missing or empty `minutes` (Number('') is 0) would close every connection.
+        const given = url.searchParams.get('minutes');
+        const minutes = given === null || given.trim() === '' ? Number.NaN : Number(given);
         if (!Number.isFinite(minutes) || minutes < 0)
           return json(res, 400, { error: 'minutes must be a number >= 0' });
         return json(res, 200, { closed: server.closeIdle(minutes * 60_000) });

@@ -13,12 +13,14 @@ import {
   isWireStream,
   WireLimits,
 } from '@holdfast/protocol';
+import type { AddressBuckets } from './buckets.js';
 import { type Connection, hasSession, type SessionConnection, type StreamState } from './connection.js';
 import type { Core } from './core.js';
 import type { Dispatch } from './dispatch.js';
 import type { Handshake } from './handshake.js';
 import type { Outbound } from './outbound.js';
 import type { Pool } from './pool.js';
+import type { Reauthorize } from './reauthorize.js';
 import type { Rooms } from './rooms.js';
 import { pongFrame } from './wire.js';
 
@@ -30,6 +32,8 @@ export class Inbound<P extends AnyProtocol> {
   private readonly handshake: Handshake<P>;
   private readonly dispatch: Dispatch<P>;
   private readonly rooms: Rooms<P>;
+  private readonly reauthorize: Reauthorize<P>;
+  private readonly buckets: AddressBuckets;
 
   constructor(
     core: Core<P>,
@@ -38,6 +42,8 @@ export class Inbound<P extends AnyProtocol> {
     handshake: Handshake<P>,
     dispatch: Dispatch<P>,
     rooms: Rooms<P>,
+    reauthorize: Reauthorize<P>,
+    buckets: AddressBuckets,
   ) {
     this.core = core;
     this.pool = pool;
@@ -45,24 +51,49 @@ export class Inbound<P extends AnyProtocol> {
     this.handshake = handshake;
     this.dispatch = dispatch;
     this.rooms = rooms;
+    this.reauthorize = reauthorize;
+    this.buckets = buckets;
+  }
+
+  /**
+   * Take a frame's tokens: the connection's bucket, then its address's (which survives
+   * reconnects). False, with the connection closing 4429, when either is empty.
+   */
+  private admitFrame(conn: Connection, now: number): boolean {
+    const { limits } = this.core;
+    if (!conn.take(now, limits.messagesPerSecond, limits.burst)) {
+      this.pool.closeConn(
+        conn,
+        CloseCode.RateLimited,
+        'too many frames',
+        conn.retryAfterMs(limits.messagesPerSecond),
+      );
+      return false;
+    }
+    if (!this.buckets.take(conn.addressKey, now)) {
+      const retry = this.buckets.retryAfterMs(conn.addressKey);
+      this.pool.closeConn(conn, CloseCode.RateLimited, 'too many frames from this address', retry);
+      return false;
+    }
+    return true;
+  }
+
+  /** A WebSocket ping (control frame): answered with a pong while the frame buckets allow. */
+  onPing(conn: Connection, data: Buffer): void {
+    if (conn.phase === 'closed' || conn.closing) return;
+    const now = this.core.rel();
+    conn.lastSeen = now;
+    if (this.admitFrame(conn, now)) this.pool.transport.pong(conn, data);
   }
 
   /** One frame from a client (the transport's `message`). */
   onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     if (conn.phase === 'closed' || conn.closing) return;
     const { core, pool, out } = this;
-    const limits = core.limits;
     const now = core.rel();
     conn.lastSeen = now;
     core.counters.framesIn += 1;
-    if (!conn.take(now, limits.messagesPerSecond, limits.burst)) {
-      return pool.closeConn(
-        conn,
-        CloseCode.RateLimited,
-        'too many frames',
-        conn.retryAfterMs(limits.messagesPerSecond),
-      );
-    }
+    if (!this.admitFrame(conn, now)) return;
     const open = conn.phase === 'open' && hasSession(conn) ? conn : undefined;
     if (!isBinary && open && isAck(data)) {
       const cursors = parseAck(data);
@@ -82,6 +113,7 @@ export class Inbound<P extends AnyProtocol> {
     if (!open) {
       if (frame.t === 'hello' && conn.phase === 'hello') {
         conn.phase = 'authenticating';
+        pool.spoke(conn);
         core.track(this.handshake.onHello(conn, frame));
         return;
       }
@@ -101,7 +133,7 @@ export class Inbound<P extends AnyProtocol> {
         core.track(this.rooms.onLeaveFrame(open, frame.id, frame.room));
         return;
       case 'refresh':
-        core.track(this.handshake.refresh(open, frame.id, frame.token));
+        core.track(this.reauthorize.onRefresh(open, frame.id, frame.token));
         return;
       case 'ping':
         out.send(open, pongFrame(frame.ts));

@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+
+import { isWireStream, Streams } from '@holdfast/protocol';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -98,7 +100,9 @@ export function jwtAuthenticator(options: JwtOptions): Authenticate {
       ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     });
     const user = payload[userClaim];
-    if (typeof user !== 'string' || user.length === 0 || user.length > 256) return null;
+    // The user names a stream (`user:<id>`) the client acks: it must pass the wire's stream rule
+    // (no control characters, well-formed, short enough), or the user's own acks would be refused.
+    if (typeof user !== 'string' || user.length === 0 || !isWireStream(Streams.user(user))) return null;
     return { user, expiresAt: (payload.exp as number) * 1000, data: { claims: payload } };
   };
 }

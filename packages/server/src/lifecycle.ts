@@ -60,6 +60,15 @@ export class Lifecycle<P extends AnyProtocol> {
     });
     await this.transport.start();
     this.sessions.startSweep();
+    const { opts } = this.core;
+    if (opts.authenticate && opts.origins === undefined) {
+      // Browsers send cookies with a WebSocket upgrade from any page: an `authenticate` that
+      // reads them lets any website connect as the user (cross-site WebSocket hijacking).
+      opts.log.warn(
+        { option: 'origins' },
+        'origins is unset: any website may open connections; if authenticate reads cookies, set origins',
+      );
+    }
   }
 
   /** See `HoldfastServer.close`. */

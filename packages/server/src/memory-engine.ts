@@ -12,6 +12,16 @@ import {
   type SessionRecord,
   type StreamHead,
 } from './engine.js';
+import { HandledIds } from './handled-ids.js';
+import {
+  ACK_STRIDE,
+  ackIndex,
+  NO_ROOMS,
+  NO_START,
+  RoomPresence,
+  type StoredSession,
+  toRecord,
+} from './memory-session.js';
 import { SetMap } from './set-map.js';
 import { StreamLog } from './stream-log.js';
 
@@ -33,6 +43,9 @@ export interface MemoryEngineOptions {
   random?: () => number;
 }
 
+/** Retired streams remembered by their epoch, at most (see `MemoryEngine.retire`). */
+const MAX_RETIRED = 10_000;
+
 /**
  * The default engine: everything in this process's memory. Nothing survives a restart (the
  * epoch changes, so clients are told of the gap). One process only; use `@holdfast/redis`
@@ -46,7 +59,7 @@ export class MemoryEngine implements Engine {
   private listeners: Listeners | undefined;
   private readonly streams = new Map<string, StreamLog>();
   private readonly sessions = new Map<string, StoredSession>();
-  private readonly handled = new Map<string, Map<string, string>>();
+  private readonly handled = new Map<string, HandledIds>();
   /** room -> sessionId -> user */
   private readonly rooms = new Map<string, Map<string, string>>();
   /** room -> its present (connected) member sessions */
@@ -60,15 +73,18 @@ export class MemoryEngine implements Engine {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.clock = options.clock ?? systemClock;
     this.epochPrefix = options.epoch ?? (options.random ?? Math.random)().toString(36).slice(2, 10);
-    this.firstEpoch = `${this.epochPrefix}0`;
+    this.baseEpoch = `${this.epochPrefix}0`;
     this.t0 = this.clock.now();
   }
 
   /** Base of stored times (creation, expiry): small integers, not 16-byte heap numbers. */
   private readonly t0: number;
 
-  /** The epoch of every stream not retired: one string shared by all of them. */
-  private readonly firstEpoch: string;
+  /**
+   * The epoch of every stream without a log that is not retired: one string shared by all of
+   * them. Moves on when too many streams are retired (see `retire`).
+   */
+  private baseEpoch: string;
 
   async start(listeners: Listeners): Promise<void> {
     this.listeners = listeners;
@@ -78,15 +94,23 @@ export class MemoryEngine implements Engine {
     this.listeners = undefined;
   }
 
-  watch(): void {}
-  unwatch(): void {}
+  /** Streams with subscribers on this node (their empty logs are kept: see `sweep`). */
+  private readonly watched = new Set<string>();
+
+  watch(stream: string): void {
+    this.watched.add(stream);
+  }
+
+  unwatch(stream: string): void {
+    this.watched.delete(stream);
+  }
 
   /** Epochs of streams whose history was deliberately lost (`forget`): they restart in a new epoch. */
   private readonly retired = new Map<string, string>();
 
   /** The epoch a stream has, or will have when its first message is appended. */
   private epochOf(stream: string): string {
-    return this.retired.size === 0 ? this.firstEpoch : (this.retired.get(stream) ?? this.firstEpoch);
+    return this.retired.size === 0 ? this.baseEpoch : (this.retired.get(stream) ?? this.baseEpoch);
   }
 
   /** The stream's log, created on its first append (reads and heads never create one). */
@@ -136,25 +160,51 @@ export class MemoryEngine implements Engine {
    */
   forget(stream: string): void {
     this.streams.delete(stream);
-    this.epochCounter += 1;
-    this.retired.set(stream, `${this.epochPrefix}${this.epochCounter.toString(36)}`);
+    this.retire(stream);
   }
 
-  /** Drop messages past their age (called by the server's sweep). */
+  /** The stream restarts in a new epoch; past `MAX_RETIRED` names, all logless streams do together. */
+  private retire(stream: string): void {
+    this.epochCounter += 1;
+    const epoch = `${this.epochPrefix}${this.epochCounter.toString(36)}`;
+    if (this.retired.size >= MAX_RETIRED) {
+      this.retired.clear();
+      this.baseEpoch = epoch;
+      return;
+    }
+    this.retired.set(stream, epoch);
+  }
+
+  /**
+   * Drop messages past their age (called by the server's sweep). A log left empty (nothing
+   * appended for `maxAgeMs`) with no subscriber here is dropped: the stream restarts in a new
+   * epoch if it is used again. So idle streams (rooms published to once) cost nothing forever.
+   */
   sweep(): void {
     const before = this.clock.now() - this.retention.maxAgeMs;
-    for (const log of this.streams.values()) log.trimAge(before);
+    for (const [stream, log] of this.streams) {
+      log.trimAge(before);
+      if (log.size === 0 && !this.watched.has(stream)) {
+        this.streams.delete(stream);
+        this.retire(stream);
+      }
+    }
   }
 
   /** Retention figures and room count, for stats. */
-  stats(): { rooms: number; streams: number; messages: number; bytes: number } {
+  stats(): ReturnType<NonNullable<Engine['stats']>> {
     let messages = 0;
     let bytes = 0;
     for (const log of this.streams.values()) {
       messages += log.size;
       bytes += log.retainedBytes;
     }
-    return { rooms: this.rooms.size, streams: this.streams.size, messages, bytes };
+    const handled = { ids: 0, bytes: 0 };
+    for (const h of this.handled.values()) {
+      handled.ids += h.ids.size;
+      handled.bytes += h.bytes;
+    }
+    return { rooms: this.rooms.size, streams: this.streams.size, messages, bytes, handled };
   }
 
   async countSessions(): Promise<number> {
@@ -245,11 +295,17 @@ export class MemoryEngine implements Engine {
   }
 
   async getHandled(sessionId: string, messageId: string): Promise<string | undefined> {
-    return this.handled.get(sessionId)?.get(messageId);
+    return this.handled.get(sessionId)?.ids.get(messageId);
   }
 
-  async putHandled(sessionId: string, messageId: string, res: string, keep: number): Promise<void> {
-    this.putHandledNow(sessionId, messageId, res, keep);
+  async putHandled(
+    sessionId: string,
+    messageId: string,
+    res: string,
+    keep: number,
+    keepBytes?: number,
+  ): Promise<void> {
+    this.putHandledNow(sessionId, messageId, res, keep, keepBytes);
   }
 
   /**
@@ -264,20 +320,24 @@ export class MemoryEngine implements Engine {
 
   private readonly syncHandled = {
     get: (sessionId: string, messageId: string): string | undefined =>
-      this.handled.get(sessionId)?.get(messageId),
-    put: (sessionId: string, messageId: string, res: string, keep: number): void =>
-      this.putHandledNow(sessionId, messageId, res, keep),
+      this.handled.get(sessionId)?.ids.get(messageId),
+    put: (sessionId: string, messageId: string, res: string, keep: number, keepBytes?: number): void =>
+      this.putHandledNow(sessionId, messageId, res, keep, keepBytes),
   };
 
-  private putHandledNow(sessionId: string, messageId: string, res: string, keep: number): void {
-    let map = this.handled.get(sessionId);
-    if (!map) {
-      map = new Map();
-      this.handled.set(sessionId, map);
+  private putHandledNow(
+    sessionId: string,
+    messageId: string,
+    res: string,
+    keep: number,
+    keepBytes?: number,
+  ): void {
+    let h = this.handled.get(sessionId);
+    if (!h) {
+      h = new HandledIds();
+      this.handled.set(sessionId, h);
     }
-    map.set(messageId, res);
-    // Maps iterate in insertion order: the first key is the oldest.
-    while (map.size > keep) map.delete(map.keys().next().value as string);
+    h.put(messageId, res, keep, keepBytes);
   }
 
   private userCount(members: Map<string, string>, user: string): number {
@@ -404,68 +464,4 @@ export class MemoryEngine implements Engine {
   async userSessions(user: string): Promise<string[]> {
     return this.userSessionIds.list(user);
   }
-}
-
-/**
- * A session as the memory engine keeps it: the record's fields and the expiry in one object,
- * acked cursors and subscription starts packed as `[stream, ackEpoch, ackOffset, startEpoch,
- * startOffset, ...]` (a few bytes per stream where an object per cursor and one keyed by
- * stream names, unique to each session, cost hundreds).
- */
-interface StoredSession {
-  readonly user: string;
-  readonly resumeTokenHash: string;
-  /** Milliseconds since the engine's `t0` (the id is the map key, not stored twice). */
-  readonly createdAt: number;
-  rooms: string[];
-  acks: (string | number)[];
-  readonly data: Record<string, unknown> | undefined;
-  /** Milliseconds since `t0`; 0 while connected. */
-  expiresAt: number;
-  connections: number;
-}
-
-/** The present sessions of one room: session -> the connection that makes it present; user -> count. */
-class RoomPresence {
-  readonly sessions = new Map<string, string>();
-  readonly users = new Map<string, number>();
-  count(user: string): number {
-    return this.users.get(user) ?? 0;
-  }
-}
-
-/** The rooms of every session in none (never changed in place: joins make a new array). */
-const NO_ROOMS: string[] = [];
-
-/** Entries per stream in packed acks. */
-const ACK_STRIDE = 5;
-/** The start epoch of a packed entry with no known start (never a wire epoch: those are 1+ characters). */
-const NO_START = '';
-
-/** Where `stream`'s cursor starts in packed acks, or -1. */
-function ackIndex(acks: readonly (string | number)[], stream: string): number {
-  for (let i = 0; i < acks.length; i += ACK_STRIDE) if (acks[i] === stream) return i;
-  return -1;
-}
-
-/** A fresh record of a stored session (callers may keep or change it). */
-function toRecord(id: string, s: StoredSession, t0: number): SessionRecord {
-  const acked: SessionRecord['acked'] = {};
-  const starts: SessionRecord['starts'] = {};
-  for (let i = 0; i < s.acks.length; i += ACK_STRIDE) {
-    const stream = s.acks[i] as string;
-    acked[stream] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
-    if (s.acks[i + 3] !== NO_START)
-      starts[stream] = { epoch: s.acks[i + 3] as string, offset: s.acks[i + 4] as number };
-  }
-  return {
-    id,
-    user: s.user,
-    resumeTokenHash: s.resumeTokenHash,
-    createdAt: t0 + s.createdAt,
-    rooms: s.rooms.slice(),
-    acked,
-    starts,
-    data: s.data,
-  };
 }

@@ -30,7 +30,8 @@ export interface AuthResult {
 
 /**
  * Decide who is connecting. Return a result, or `null`/throw to refuse with 4401.
- * Called at `hello` and again for every in-band `refresh`.
+ * Called at `hello` and again for every in-band `refresh`, whose result replaces the connection's
+ * `data` (`ctx.data`, what `authorizeJoin` sees; see `reauthorizeRoom` for rooms already joined).
  */
 export type Authenticate = (request: AuthRequest) => AuthResult | null | Promise<AuthResult | null>;
 
@@ -77,17 +78,32 @@ export interface LimitOptions {
    */
   connectionsPerAddress?: number;
   /**
-   * Connections that have not completed `hello`, on this node (close 1013 above).
+   * Connections that have not completed `hello`, on this node. Over it, the oldest connection
+   * that has not said `hello` is closed (1013) to make room; if every one has, the newcomer is.
    * @default 1000
    */
   pendingConnections?: number;
+  /**
+   * IPv6 clients are counted by this prefix of their address (one client owns a whole /64):
+   * `connectionsPerAddress`, `pendingPerAddress` and the address's frame bucket apply per prefix.
+   * 128: the exact address.
+   * @default 64
+   */
+  ipv6Prefix?: number;
+  /**
+   * Connections from one remote address that have not
+   * said `hello` yet, on this node (close 1013 above).
+   * @default 32
+   */
+  pendingPerAddress?: number;
   /**
    * Time to send `hello` after the upgrade (ms, close 4408 after).
    * @default 10000
    */
   helloTimeoutMs?: number;
   /**
-   * Frames per second per connection (token bucket rate; close 4429 when the bucket is empty).
+   * Frames per second per connection, WebSocket pings included (token bucket rate; close 4429
+   * when the bucket is empty).
    * @default 100
    */
   messagesPerSecond?: number;
@@ -96,6 +112,17 @@ export interface LimitOptions {
    * @default 200
    */
   burst?: number;
+  /**
+   * Frames per second from one address (see `ipv6Prefix`, `trustedProxies`), all its
+   * connections together, WebSocket pings included; kept across reconnects (close 4429 when empty).
+   * @default 1000
+   */
+  messagesPerSecondPerAddress?: number;
+  /**
+   * Burst of the per-address bucket (0: no per-address bucket).
+   * @default 2000
+   */
+  burstPerAddress?: number;
   /**
    * Rooms a session may be in (join answered `LIMIT_EXCEEDED` above).
    * @default 100
@@ -116,6 +143,19 @@ export interface LimitOptions {
    * @default 1000
    */
   dedupeSize?: number;
+  /**
+   * Bytes of stored answers (`res` frames) kept per session for resends. Over it the oldest
+   * answers are dropped but their ids kept: a resend of such an id is answered
+   * `ANSWER_NOT_KEPT` (the message was handled once; it is not run again).
+   * @default 262144
+   */
+  dedupeBytes?: number;
+  /**
+   * Sessions a user may have (connected or resumable), across nodes. A new session over it
+   * ends the user's oldest sessions first (by creation; a connected one is closed with 4000).
+   * @default 20
+   */
+  sessionsPerUser?: number;
 }
 
 /** Options of {@link createServer}. */
@@ -138,6 +178,12 @@ export interface ServerOptions<P extends AnyProtocol> {
   /** Hook deciding client-asked joins. Without it clients may not join rooms themselves. */
   authorizeJoin?: AuthorizeJoin;
   /**
+   * Asked again, on every accepted in-band `refresh`, for each room the session is in, with the
+   * new token's data; a room it refuses is left (server-side joins included: the hook decides).
+   * Unset: memberships are not re-checked (the new data applies to later joins).
+   */
+  reauthorizeRoom?: AuthorizeJoin;
+  /**
    * Exact Origin allowlist (or a predicate). Unset: any origin. A refused origin is closed with 4403.
    */
   origins?: readonly string[] | ((origin: string | undefined) => boolean);
@@ -146,6 +192,13 @@ export interface ServerOptions<P extends AnyProtocol> {
    * @default true
    */
   allowMissingOrigin?: boolean;
+  /**
+   * Addresses (or CIDR ranges, `10.0.0.0/8`) of reverse proxies in front of the server. From
+   * them, the client's address is the rightmost `X-Forwarded-For` entry that is not a trusted
+   * proxy (per-address limits, `remoteAddress`). Unset: `X-Forwarded-For` is never read, and
+   * behind a proxy every client shares the proxy's per-address limits.
+   */
+  trustedProxies?: readonly string[];
   /**
    * Accept tokens from `?token=` (they leak into access logs).
    * @default false
@@ -232,13 +285,19 @@ export const DEFAULT_SERVER_OPTIONS = {
     connectionsPerUser: 5,
     connectionsPerAddress: 100,
     pendingConnections: 1000,
+    pendingPerAddress: 32,
+    ipv6Prefix: 64,
     helloTimeoutMs: 10_000,
     messagesPerSecond: 100,
     burst: 200,
+    messagesPerSecondPerAddress: 1000,
+    burstPerAddress: 2000,
     roomsPerSession: 100,
     highWaterMark: 1024 * 1024,
     volatileHighWaterMark: 64 * 1024,
     dedupeSize: 1000,
+    dedupeBytes: 256 * 1024,
+    sessionsPerUser: 20,
   },
 } as const;
 
@@ -268,9 +327,11 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   path: string;
   authenticate: Authenticate | undefined;
   authorizeJoin: AuthorizeJoin | undefined;
+  reauthorizeRoom: AuthorizeJoin | undefined;
   origins: ServerOptions<P>['origins'];
   allowMissingOrigin: boolean;
   allowQueryToken: boolean;
+  trustedProxies: readonly string[] | undefined;
   resumeWindowMs: number;
   heartbeat: { intervalMs: number; timeoutMs: number };
   presenceGraceMs: number;
@@ -321,9 +382,11 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     path: options.path ?? d.path,
     authenticate: options.authenticate,
     authorizeJoin: options.authorizeJoin,
+    reauthorizeRoom: options.reauthorizeRoom,
     origins: options.origins,
     allowMissingOrigin: options.allowMissingOrigin ?? d.allowMissingOrigin,
     allowQueryToken: options.allowQueryToken ?? d.allowQueryToken,
+    trustedProxies: options.trustedProxies,
     resumeWindowMs: options.resumeWindowMs ?? d.resumeWindowMs,
     heartbeat: { ...d.heartbeat, ...options.heartbeat },
     presenceGraceMs: options.presenceGraceMs ?? d.presenceGraceMs,

@@ -22,6 +22,12 @@ export class Pool<P extends AnyProtocol> {
   readonly subscribers = new SetMap<string, SessionConnection>();
   /** Connections before their welcome. */
   pending = 0;
+  /** Connections before their welcome whose close has started (they no longer wait). */
+  private closingPending = 0;
+  /** Connections that have not said `hello` (and are not closing), oldest first. */
+  private readonly silent = new Set<Connection>();
+  /** `silent` connections per remote address. */
+  private readonly silentPerAddress = new Map<string, number>();
 
   constructor(core: Core<P>, transport: Transport) {
     this.core = core;
@@ -33,13 +39,48 @@ export class Pool<P extends AnyProtocol> {
     this.core.log.debug({ connectionId: conn.id, remoteAddress: conn.remoteAddress }, 'connection opened');
     this.connections.set(conn.id, conn);
     this.pending += 1;
+    this.silent.add(conn);
+    this.silentPerAddress.set(conn.addressKey, (this.silentPerAddress.get(conn.addressKey) ?? 0) + 1);
     return this.pending;
+  }
+
+  /** The connection said `hello` (or is closing): it no longer counts as silent. */
+  spoke(conn: Connection): void {
+    if (!this.silent.delete(conn)) return;
+    const n = (this.silentPerAddress.get(conn.addressKey) ?? 1) - 1;
+    if (n > 0) this.silentPerAddress.set(conn.addressKey, n);
+    else this.silentPerAddress.delete(conn.addressKey);
+  }
+
+  /**
+   * May a just-accepted connection wait for its `hello`? Undefined if so, else why not (1013).
+   * An address holds at most `pendingPerAddress` silent connections. When `pendingConnections`
+   * are waiting, the oldest connection that has not said `hello` is closed (1013) to make room:
+   * a client that has spoken (a resume among them) is never dropped for a newcomer, and silent
+   * connections cannot keep newcomers out for longer than it takes the newcomers to say hello.
+   */
+  admit(conn: Connection): string | undefined {
+    const limits = this.core.limits;
+    if ((this.silentPerAddress.get(conn.addressKey) ?? 0) > limits.pendingPerAddress) {
+      return 'too many pending connections from this address';
+    }
+    if (this.pending - this.closingPending <= limits.pendingConnections) return undefined;
+    for (const oldest of this.silent) {
+      if (oldest === conn) break;
+      this.closeConn(oldest, CloseCode.TryAgainLater, 'too many pending connections');
+      return undefined;
+    }
+    return 'too many pending connections';
   }
 
   /** Start closing a connection (once): count the code, send the close frame. */
   closeConn(conn: Connection, code: number, detail: string, retryAfterMs?: number): void {
     if (conn.phase === 'closed' || conn.closingSince) return;
     conn.closingSince = Math.max(1, this.core.rel());
+    if (conn.phase !== 'open') {
+      this.closingPending += 1;
+      this.spoke(conn);
+    }
     const closes = this.core.counters.closes;
     closes[code] = (closes[code] ?? 0) + 1;
     logClose(this.core, conn, code, detail);
@@ -107,7 +148,11 @@ export class Pool<P extends AnyProtocol> {
     );
     if (!conn.closingSince && code !== CloseCode.Abnormal && core.hooks)
       for (const h of core.hooks) h.clientClose?.(code);
-    if (!wasOpen) this.pending -= 1;
+    if (!wasOpen) {
+      this.pending -= 1;
+      if (conn.closing) this.closingPending -= 1;
+      this.spoke(conn);
+    }
     conn.phase = 'closed';
     this.connections.delete(conn.id);
     const sessionId = conn.sessionId;
@@ -175,7 +220,11 @@ export class Pool<P extends AnyProtocol> {
   stats(inflight: number): ServerStats {
     const core = this.core;
     const users = new Set<string>();
-    for (const c of this.sessionConns.values()) users.add(c.user);
+    let heldBytes = 0;
+    for (const c of this.sessionConns.values()) {
+      users.add(c.user);
+      heldBytes += c.held;
+    }
     const e = core.engine.stats?.();
     const now = core.clock.now();
     return {
@@ -187,8 +236,10 @@ export class Pool<P extends AnyProtocol> {
       users: users.size,
       rooms: e?.rooms,
       retention: e ? { streams: e.streams, messages: e.messages, bytes: e.bytes } : undefined,
+      handled: e?.handled,
       inflight,
       engineHealthy: core.engine.healthy?.(),
+      heldBytes,
       counters: { ...core.counters, closes: { ...core.counters.closes } },
     };
   }

@@ -14,6 +14,7 @@ import type {
   ServerEvents,
   ServerHooks,
 } from './api.js';
+import { AddressBuckets } from './buckets.js';
 import type { ConnectionInfo } from './connection.js';
 import { Control } from './control.js';
 import { Core } from './core.js';
@@ -30,6 +31,7 @@ import { Outbound } from './outbound.js';
 import { Pool } from './pool.js';
 import { Presence } from './presence.js';
 import { Publish } from './publish.js';
+import { Reauthorize } from './reauthorize.js';
 import { Rooms } from './rooms.js';
 import { Sessions } from './sessions.js';
 import type { ServerStats } from './stats.js';
@@ -73,8 +75,10 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     // The components, bottom layer first; the transport calls up through its host.
     const transport: WsTransport<P> = new WsTransport(core, {
       opened: (conn): number => pool.opened(conn),
+      admit: (conn) => pool.admit(conn),
       refuse: (conn, code, detail, retryAfterMs) => pool.closeConn(conn, code, detail, retryAfterMs),
       message: (conn, data, isBinary) => inbound.onMessage(conn, data, isBinary),
+      ping: (conn, data) => inbound.onPing(conn, data),
       closed: (conn, code, reason) => sessions.onClosed(conn, code, reason),
     });
     const pool: Pool<P> = new Pool(core, transport);
@@ -83,10 +87,19 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     const presence = new Presence(core);
     const control = new Control(core, pool, out, delivery, presence);
     const sessions: Sessions<P> = new Sessions(core, pool, out, control, presence);
-    const handshake = new Handshake(core, pool, out, delivery, presence);
+    const handshake = new Handshake(core, pool, out, delivery, presence, (user) => sessions.makeRoom(user));
     const rooms = new Rooms(core, out, control, presence);
     const dispatch = new Dispatch(core, out, sessions, this);
-    const inbound: Inbound<P> = new Inbound(core, pool, out, handshake, dispatch, rooms);
+    const inbound: Inbound<P> = new Inbound(
+      core,
+      pool,
+      out,
+      handshake,
+      dispatch,
+      rooms,
+      new Reauthorize(core, handshake, rooms),
+      new AddressBuckets(core.limits.messagesPerSecondPerAddress, core.limits.burstPerAddress),
+    );
     this.transport = transport;
     this.pool = pool;
     this.sessions = sessions;

@@ -94,6 +94,22 @@ export class Sessions<P extends AnyProtocol> {
     return ids.length;
   }
 
+  /**
+   * Before a new session of `user`: end its oldest sessions (by creation) so that at most
+   * `limits.sessionsPerUser - 1` remain. Their connections are closed with 4000.
+   */
+  async makeRoom(user: string): Promise<void> {
+    const { engine, limits } = this.core;
+    const ids = await engine.userSessions(user);
+    if (ids.length < limits.sessionsPerUser) return;
+    const records = await Promise.all(ids.map((id) => engine.getSession(id)));
+    const live = records.filter((r) => r !== undefined).sort((a, b) => a.createdAt - b.createdAt);
+    const excess = live.length - limits.sessionsPerUser + 1;
+    for (let i = 0; i < excess; i++) {
+      await this.disconnect(live[i]!.id, { end: true, reason: 'too many sessions of this user' });
+    }
+  }
+
   private async expire(sessionId: string, onlyIfExpired: boolean): Promise<void> {
     const { core } = this;
     if (onlyIfExpired && this.pool.sessionConns.has(sessionId)) return;

@@ -54,6 +54,8 @@ export interface ServerStats {
   rooms: number | undefined;
   /** Stream retention (engine-wide when the engine knows). */
   retention: { streams: number; messages: number; bytes: number } | undefined;
+  /** Handled client message ids remembered and bytes of answers kept (engine-wide when the engine knows). */
+  handled: { ids: number; bytes: number } | undefined;
   /** Handlers running now. */
   inflight: number;
   /**
@@ -61,6 +63,11 @@ export interface ServerStats {
    * 1013); undefined for engines without a remote store.
    */
   engineHealthy: boolean | undefined;
+  /**
+   * Bytes of live messages held on this node for connections whose replay is running (they
+   * count with the socket's buffer against `highWaterMark`: a replay that cannot drain is closed 4008).
+   */
+  heldBytes: number;
   /** Counters. */
   counters: Counters;
 }

@@ -20,6 +20,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Incom
 import type { Duplex } from 'node:stream';
 import { type AnyProtocol, CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@holdfast/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { addressKey, clientAddress, proxyList } from './address.js';
 import { Connection } from './connection.js';
 import type { Core } from './core.js';
 
@@ -37,6 +38,8 @@ export interface Transport {
   close(conn: Connection, code: number, reason: string): void;
   /** Drop the socket at once. */
   terminate(conn: Connection): void;
+  /** Answer a WebSocket ping (the transport does not answer pings by itself). */
+  pong(conn: Connection, data: Buffer): void;
   /** Resolves when the socket has closed. */
   closed(conn: Connection): Promise<void>;
 }
@@ -45,10 +48,14 @@ export interface Transport {
 export interface TransportHost {
   /** A socket was accepted (before any refusal): register it; returns how many are pending. */
   opened(conn: Connection): number;
+  /** May it wait for its hello? Undefined if so, else why not (refused with 1013). */
+  admit(conn: Connection): string | undefined;
   /** Refuse a connection with a close code. */
   refuse(conn: Connection, code: number, detail: string, retryAfterMs?: number): void;
   /** A frame arrived. */
   message(conn: Connection, data: Buffer, isBinary: boolean): void;
+  /** A WebSocket ping arrived (answer it with `Transport.pong`, or not). */
+  ping(conn: Connection, data: Buffer): void;
   /** The socket closed (once per connection). */
   closed(conn: Connection, code: number, reason: string): void;
 }
@@ -58,6 +65,13 @@ interface RawSocket {
   write(chunk: Buffer, cb?: (err?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
+}
+
+/** The URL with the value of every exact `token` query parameter replaced (not `xtoken=`, not the path). */
+export function redactToken(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  return url.slice(0, q) + url.slice(q).replace(/([?&])token=[^&#]*/g, '$1token=REDACTED');
 }
 
 /** The property of a `ws` socket that holds its connection. */
@@ -81,18 +95,23 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
   private readonly httpServer: HttpServer | undefined;
   private readonly ownsHttpServer: boolean;
   private readonly upgradeListener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** Connections per remote address; `address` is the one string every such connection shares. */
+  /** Connections per address key; `address` is the one string every such connection shares. */
   private readonly perAddress = new Map<string, { address: string; n: number }>();
+  /** The trusted proxies (`X-Forwarded-For` is read only from them). */
+  private readonly proxies: ReturnType<typeof proxyList>;
 
   constructor(core: Core<P>, host: TransportHost) {
     this.core = core;
     this.host = host;
     const { opts } = core;
+    this.proxies = proxyList(opts.trustedProxies);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: core.limits.maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
+      // Pings are answered by the core, within the frame rate (a ping flood is a frame flood).
+      autoPong: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     this.wss.on('error', (err) => core.fail(err, 'wss'));
@@ -198,6 +217,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     ws.on('error', l.error);
     ws.on('close', l.close);
     ws.on('message', l.message);
+    ws.on('ping', l.ping);
   }
 
   /**
@@ -216,12 +236,15 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       message(this: WebSocket, data: Buffer, isBinary: boolean): void {
         transport.host.message((this as Tagged)[CONN], data, isBinary);
       },
+      ping(this: WebSocket, data: Buffer): void {
+        transport.host.ping((this as Tagged)[CONN], data);
+      },
     };
   })();
 
   private onClose(conn: Connection, code: number, reason: string): void {
-    const count = this.perAddress.get(conn.remoteAddress);
-    if (count && --count.n <= 0) this.perAddress.delete(conn.remoteAddress);
+    const count = this.perAddress.get(conn.addressKey);
+    if (count && --count.n <= 0) this.perAddress.delete(conn.addressKey);
     this.host.closed(conn, code, reason);
   }
 
@@ -236,22 +259,24 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     const { core, host } = this;
     const limits = core.limits;
     const now = core.rel();
-    const seen = req.socket.remoteAddress ?? 'unknown';
-    let count = this.perAddress.get(seen);
+    const seen = clientAddress(req, this.proxies);
+    const key = addressKey(seen, limits.ipv6Prefix);
+    let count = this.perAddress.get(key);
     if (!count) {
-      count = { address: seen, n: 0 };
-      this.perAddress.set(seen, count);
+      count = { address: key, n: 0 };
+      this.perAddress.set(key, count);
     }
     count.n += 1;
     const conn = new Connection(
       core.ids.id('c_'),
       ws,
       now,
-      count.address,
+      seen === key ? count.address : seen,
       req.headers['user-agent']?.slice(0, 256),
       limits.burst,
+      count.address,
     );
-    const pending = host.opened(conn);
+    host.opened(conn);
     this.listen(conn);
 
     // Refusals happen after accepting the upgrade so browsers can see the code (they only see 1006 otherwise).
@@ -260,9 +285,8 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     if (count.n > limits.connectionsPerAddress) {
       return host.refuse(conn, CloseCode.RateLimited, 'too many connections from this address', 5000);
     }
-    if (pending > limits.pendingConnections) {
-      return host.refuse(conn, CloseCode.TryAgainLater, 'too many pending connections');
-    }
+    const refusal = host.admit(conn);
+    if (refusal) return host.refuse(conn, CloseCode.TryAgainLater, refusal);
     let token: string | undefined;
     let tokenSource: 'subprotocol' | 'query' | undefined;
     const offered = req.headers['sec-websocket-protocol'];
@@ -285,7 +309,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
     }
     conn.handshake = {
       headers: { ...req.headers, 'sec-websocket-protocol': undefined },
-      url: tokenSource === 'query' ? url.replace(/token=[^&]*/, 'token=REDACTED') : url,
+      url: tokenSource === 'query' ? redactToken(url) : url,
       ...(token ? { token } : {}),
       ...(tokenSource ? { tokenSource } : {}),
     };
@@ -314,6 +338,11 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
 
   terminate(conn: Connection): void {
     (conn.ws as WebSocket).terminate();
+  }
+
+  pong(conn: Connection, data: Buffer): void {
+    const ws = conn.ws as WebSocket;
+    if (ws.readyState === ws.OPEN) ws.pong(data);
   }
 
   closed(conn: Connection): Promise<void> {

@@ -24,8 +24,10 @@ export async function createHoldfastTarget(engine?: Engine): Promise<ServerTarge
       connectionsPerUser: 1_000_000,
       connectionsPerAddress: 1_000_000,
       pendingConnections: 1_000_000,
+      pendingPerAddress: 1_000_000,
       messagesPerSecond: 1_000_000,
       burst: 1_000_000,
+      burstPerAddress: 0,
     },
   });
   server.handle('echo', (data) => data);

@@ -563,9 +563,17 @@ export const wireScenarios: WireScenario[] = [
     close: { code: 4403 },
   },
   {
-    name: 'too many pending connections: 1013',
+    // The oldest connection that has not said hello makes room for the newcomer (issue 14).
+    name: 'too many pending connections: the oldest silent one gets 1013',
     section: '6',
     server: { limits: { pendingConnections: 1 } },
+    steps: [{ open: {} }, { conn: 1, open: {} }],
+    close: { conn: 0, code: 1013 },
+  },
+  {
+    name: 'too many silent connections from one address: 1013',
+    section: '6',
+    server: { limits: { pendingPerAddress: 1 } },
     steps: [{ open: {} }, { conn: 1, open: {} }],
     close: { conn: 1, code: 1013 },
   },

@@ -1,0 +1,69 @@
+/**
+ * How the memory engine stores sessions and presence compactly: packed acked cursors and
+ * subscription starts, and the present sessions of a room. Internal to {@link MemoryEngine}.
+ */
+import type { SessionRecord } from './engine.js';
+
+/**
+ * A session as the memory engine keeps it: the record's fields and the expiry in one object,
+ * acked cursors and subscription starts packed as `[stream, ackEpoch, ackOffset, startEpoch,
+ * startOffset, ...]` (a few bytes per stream where an object per cursor and one keyed by
+ * stream names, unique to each session, cost hundreds).
+ */
+export interface StoredSession {
+  readonly user: string;
+  readonly resumeTokenHash: string;
+  /** Milliseconds since the engine's `t0` (the id is the map key, not stored twice). */
+  readonly createdAt: number;
+  rooms: string[];
+  acks: (string | number)[];
+  readonly data: Record<string, unknown> | undefined;
+  /** Milliseconds since `t0`; 0 while connected. */
+  expiresAt: number;
+  connections: number;
+}
+
+/** The present sessions of one room: session -> the connection that makes it present; user -> count. */
+export class RoomPresence {
+  readonly sessions = new Map<string, string>();
+  readonly users = new Map<string, number>();
+  count(user: string): number {
+    return this.users.get(user) ?? 0;
+  }
+}
+
+/** The rooms of every session in none (never changed in place: joins make a new array). */
+export const NO_ROOMS: string[] = [];
+
+/** Entries per stream in packed acks. */
+export const ACK_STRIDE = 5;
+/** The start epoch of a packed entry with no known start (never a wire epoch: those are 1+ characters). */
+export const NO_START = '';
+
+/** Where `stream`'s cursor starts in packed acks, or -1. */
+export function ackIndex(acks: readonly (string | number)[], stream: string): number {
+  for (let i = 0; i < acks.length; i += ACK_STRIDE) if (acks[i] === stream) return i;
+  return -1;
+}
+
+/** A fresh record of a stored session (callers may keep or change it). */
+export function toRecord(id: string, s: StoredSession, t0: number): SessionRecord {
+  const acked: SessionRecord['acked'] = {};
+  const starts: SessionRecord['starts'] = {};
+  for (let i = 0; i < s.acks.length; i += ACK_STRIDE) {
+    const stream = s.acks[i] as string;
+    acked[stream] = { epoch: s.acks[i + 1] as string, offset: s.acks[i + 2] as number };
+    if (s.acks[i + 3] !== NO_START)
+      starts[stream] = { epoch: s.acks[i + 3] as string, offset: s.acks[i + 4] as number };
+  }
+  return {
+    id,
+    user: s.user,
+    resumeTokenHash: s.resumeTokenHash,
+    createdAt: t0 + s.createdAt,
+    rooms: s.rooms.slice(),
+    acked,
+    starts,
+    data: s.data,
+  };
+}
