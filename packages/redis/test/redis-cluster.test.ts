@@ -1,11 +1,13 @@
 // The engine on a real local Redis Cluster (three masters started once for this file by
 // test/support/redis-cluster.ts): streams spread over every shard, sessions, handled ids,
-// rooms and slots, then server processes on the cluster with one killed by SIGKILL.
+// rooms and slots, then server processes on the cluster with one killed by SIGKILL; and the
+// shared engine suite (test/engine-suite.ts) on the same cluster.
 import { encodeMsgBody } from '@holdfast/protocol';
 import { type AnyFrame, Cleanups, cursorsOf, ManualClock, RawClient } from '@holdfast/testkit';
 import { createClient, createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine, type RedisEngineOptions } from '../src/index.js';
+import { engineSuite } from './engine-suite.js';
 import { NodeProcess } from './support/cluster.js';
 import { Recorder, range } from './support/recorder.js';
 import { canStartCluster, TestCluster } from './support/redis-cluster.js';
@@ -55,6 +57,29 @@ async function shardsOf(keys: string[]): Promise<Set<number>> {
     await c.close();
   }
 }
+
+/** Run one command on each master, on a connection of its own (for assertions). */
+async function onEveryMaster(args: string[]): Promise<unknown[]> {
+  return Promise.all(
+    cluster.urls.map(async (url) => {
+      const c = createClient({ url });
+      c.on('error', () => {});
+      await c.connect();
+      try {
+        return await c.sendCommand(args);
+      } finally {
+        await c.close();
+      }
+    }),
+  );
+}
+
+describe.runIf(canStartCluster)('the engine suite on a three-master Redis Cluster', () => {
+  engineSuite({
+    connection: () => ({ clusterNodes: cluster.urls.slice(0, 1) }),
+    onEveryServer: onEveryMaster,
+  });
+});
 
 describe.runIf(canStartCluster)('the engine on a three-master Redis Cluster', () => {
   it('delivers streams of every shard to every watching node once, in order', async () => {
