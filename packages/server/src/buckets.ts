@@ -4,17 +4,11 @@
  * not get a fresh burst). A bucket is forgotten once it has refilled: memory is bounded by the
  * addresses active in the last `burst / rate` seconds.
  */
-
-interface Bucket {
-  /** Tokens, in thousandths. */
-  tokens: number;
-  /** When last taken from (ms). */
-  at: number;
-}
+import { type TokenBucket, takeToken, tokenRetryAfterMs } from './token-bucket.js';
 
 /** Buckets of one server. */
 export class AddressBuckets {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly rate: number;
   private readonly burst: number;
   private prunedAt = 0;
@@ -29,24 +23,18 @@ export class AddressBuckets {
   take(key: string, now: number): boolean {
     if (this.burst <= 0) return true;
     if (now - this.prunedAt >= 1000) this.prune(now);
-    const full = this.burst * 1000;
     let b = this.buckets.get(key);
     if (!b) {
-      b = { tokens: full, at: now };
+      b = { tokens: this.burst * 1000, tokensAt: now };
       this.buckets.set(key, b);
     }
-    b.tokens = Math.min(full, b.tokens + (now - b.at) * this.rate);
-    b.at = now;
-    if (b.tokens < 1000) return false;
-    b.tokens -= 1000;
-    return true;
+    return takeToken(b, now, this.rate, this.burst);
   }
 
   /** Milliseconds until `key` has a token again. */
   retryAfterMs(key: string): number {
     const b = this.buckets.get(key);
-    if (!b) return 0;
-    return this.rate > 0 ? Math.ceil((1000 - b.tokens) / this.rate) : 60_000;
+    return b ? tokenRetryAfterMs(b, this.rate) : 0;
   }
 
   /** Buckets held (addresses active recently). */
@@ -59,6 +47,6 @@ export class AddressBuckets {
     this.prunedAt = now;
     const full = this.burst * 1000;
     for (const [key, b] of this.buckets)
-      if (b.tokens + (now - b.at) * this.rate >= full) this.buckets.delete(key);
+      if (b.tokens + (now - b.tokensAt) * this.rate >= full) this.buckets.delete(key);
   }
 }

@@ -1,4 +1,5 @@
 import type { StoredMessage } from './engine.js';
+import { takeToken, tokenRetryAfterMs } from './token-bucket.js';
 
 /** Delivery state of one stream on one connection. */
 export interface StreamState {
@@ -224,16 +225,12 @@ export class Connection extends StreamTable {
 
   /** Take one token; false when the bucket is empty. (Kept in thousandths: an integer.) */
   take(now: number, rate: number, burst: number): boolean {
-    this.tokens = Math.min(burst * 1000, this.tokens + (now - this.tokensAt) * rate);
-    this.tokensAt = now;
-    if (this.tokens < 1000) return false;
-    this.tokens -= 1000;
-    return true;
+    return takeToken(this, now, rate, burst);
   }
 
   /** Milliseconds until one token is available again. */
   retryAfterMs(rate: number): number {
-    return rate > 0 ? Math.ceil((1000 - this.tokens) / rate) : 60_000;
+    return tokenRetryAfterMs(this, rate);
   }
 
   /** A close handshake started (the phase is unchanged until the socket closes). */
