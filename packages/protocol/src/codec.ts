@@ -347,3 +347,17 @@ export function encodeMsgBody(type: string, data: unknown, ts: number): string {
   const d = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
   return `"type":${JSON.stringify(type)}${d},"ts":${ts}`;
 }
+
+/**
+ * Extension `appends`: serialize the part of an `app` frame that does not depend on its stream
+ * position (`start`: the offset of the message's `msg`; `data`: one validated delta).
+ */
+export function encodeAppBody(start: number, data: unknown, end: boolean): string {
+  const d = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+  return `"start":${start}${d}${end ? ',"end":true' : ''}`;
+}
+
+/** Extension `appends`: build an `app` frame from trusted parts, like {@link encodeMsgFrame}. */
+export function encodeAppFrame(stream: string, epoch: string, offset: number, body: string): string {
+  return `{"t":"app","stream":${JSON.stringify(stream)},"epoch":${JSON.stringify(epoch)},"offset":${offset},${body}}`;
+}

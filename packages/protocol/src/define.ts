@@ -12,11 +12,26 @@ export type SchemaMap = Record<string, AnySchema>;
 /** A map of request type names to their request and response schemas. */
 export type RequestSchemaMap = Record<string, { request: AnySchema; response: AnySchema }>;
 
+/**
+ * How a server message type grows by appends (extension `appends`, docs/PROTOCOL.md §10): the
+ * schema of one delta, and the fold that applies a delta to the value so far. Without `fold`,
+ * both the message schema and `delta` must be strings, and deltas are concatenated.
+ */
+export interface AppendSpec<D extends AnySchema = AnySchema> {
+  /** Schema of one delta (validated on the server before it is sent, and on the client). */
+  delta: D;
+  /** The value after one more delta. Pure; must not mutate `value`. Default: text concatenation. */
+  fold?: ((value: any, delta: any) => unknown) | undefined;
+}
+/** Appendable server message types, by name. */
+export type AppendMap = Record<string, AppendSpec>;
+
 /** What an app declares once, shared by its server and its clients. */
 export interface ProtocolDefinition<
   C extends SchemaMap = SchemaMap,
   S extends SchemaMap = SchemaMap,
   R extends RequestSchemaMap = RequestSchemaMap,
+  A extends AppendMap = AppendMap,
 > {
   /** Messages clients send to the server (fire-and-ack). */
   client?: C;
@@ -24,6 +39,12 @@ export interface ProtocolDefinition<
   server?: S;
   /** Request/response pairs initiated by clients. */
   requests?: R;
+  /**
+   * Server message types that grow by appends (an AI answer token by token, an agent run step
+   * by step): each names a type of `server`, the schema of a delta and the fold (annotate its
+   * parameters: `(run: Run, step: Step) => Run`).
+   */
+  appends?: A;
 }
 
 /** The outcome of validating app data. */
@@ -37,6 +58,7 @@ export interface Protocol<
   C extends SchemaMap = SchemaMap,
   S extends SchemaMap = SchemaMap,
   R extends RequestSchemaMap = RequestSchemaMap,
+  A extends AppendMap = AppendMap,
 > {
   /** Client-to-server message schemas. */
   readonly client: C;
@@ -44,6 +66,14 @@ export interface Protocol<
   readonly server: S;
   /** Request/response schemas. */
   readonly requests: R;
+  /** Appendable server message types (extension `appends`). */
+  readonly appends: A;
+  /** Whether server message `type` grows by appends. */
+  isAppendable(type: string): boolean;
+  /** Validate one delta of appendable server message `type`. */
+  parseDelta(type: string, data: unknown): Validated<unknown>;
+  /** The value of appendable message `type` after `delta` (the declared fold, or concatenation). */
+  fold(type: string, value: unknown, delta: unknown): unknown;
   /** Whether `type` is a declared client message. */
   isClientMessage(type: string): boolean;
   /** Whether `type` is a declared request. */
@@ -102,10 +132,24 @@ export function defineProtocol<
   const C extends SchemaMap = {},
   const S extends SchemaMap = {},
   const R extends RequestSchemaMap = {},
->(definition: ProtocolDefinition<C, S, R>): Protocol<C, S, R> {
+  const A extends AppendMap = {},
+>(definition: ProtocolDefinition<C, S, R, A>): Protocol<C, S, R, A> {
   const client = (definition.client ?? {}) as C;
   const server = (definition.server ?? {}) as S;
   const requests = (definition.requests ?? {}) as R;
+  const appends = (definition.appends ?? {}) as A;
+  const deltas: Record<string, AnySchema> = {};
+  const folds: Record<string, (value: any, delta: any) => unknown> = {};
+  for (const [name, spec] of Object.entries(appends) as [string, AppendSpec][]) {
+    if (!Object.hasOwn(server, name)) throw new TypeError(`appends "${name}" is not a server message type`);
+    if (!spec.fold && (kindOf(server[name]!) !== 'string' || kindOf(spec.delta) !== 'string')) {
+      throw new TypeError(
+        `appends "${name}" needs a fold: only string messages with string deltas concatenate`,
+      );
+    }
+    deltas[name] = spec.delta;
+    folds[name] = spec.fold ?? concat;
+  }
   for (const [kind, map] of [
     ['client', client],
     ['server', server],
@@ -131,6 +175,10 @@ export function defineProtocol<
     client,
     server,
     requests,
+    appends,
+    isAppendable: (type: string) => Object.hasOwn(folds, type),
+    parseDelta: validator(deltas, 'delta'),
+    fold: (type: string, value: unknown, delta: unknown) => folds[type]!(value, delta),
     isClientMessage: (type: string) => Object.hasOwn(client, type),
     isRequest: (type: string) => Object.hasOwn(requests, type),
     parseInbound: validator(inbound, 'message'),
@@ -139,8 +187,21 @@ export function defineProtocol<
   });
 }
 
+const concat = (value: string, delta: string) => value + delta;
+/** The zod core type name of a schema (`string`, `object`...), classic or mini alike. */
+const kindOf = (schema: AnySchema): string => (schema._zod.def as { type: string }).type;
+
 /** Any protocol, for generic code. */
-export type AnyProtocol = Protocol<SchemaMap, SchemaMap, RequestSchemaMap>;
+export type AnyProtocol = Protocol<SchemaMap, SchemaMap, RequestSchemaMap, AppendMap>;
+
+/** `{ type: delta }` of the appendable server messages (zod output types, as clients fold them). */
+export type AppendDeltas<P extends AnyProtocol> = {
+  [K in keyof P['appends'] & string]: z.output<P['appends'][K]['delta']>;
+};
+/** `{ type: delta }` of the appendable server messages as the server writes them (zod input types). */
+export type AppendDeltaInputs<P extends AnyProtocol> = {
+  [K in keyof P['appends'] & string]: z.input<P['appends'][K]['delta']>;
+};
 
 /** `{ type: data }` of the messages clients send (zod output types). */
 export type ClientMessages<P extends AnyProtocol> = {

@@ -31,6 +31,10 @@ export const WireLimits = {
   messageLength: 1024,
   /** Nesting depth of `data`. */
   depth: 64,
+  /** Messages one `join` may ask to rewind (extension `rewind`). */
+  rewind: 10_000,
+  /** Entries of `welcome.extensions`. */
+  extensions: 32,
 } as const;
 
 // Printable, no control characters (C0, DEL, C1), no lone surrogates.
@@ -131,6 +135,11 @@ export const HelloSchema = z.object({
       sessionId: secret,
       resumeToken: secret,
       cursors: z.array(CursorSchema).check(z.maxLength(WireLimits.cursors)),
+      /**
+       * Extension `appends` (docs/PROTOCOL.md §10.4): the client holds no state of its streams'
+       * open messages (it was reloaded from persistence); the server sends their snapshots.
+       */
+      snapshots: z.optional(z.boolean()),
     }),
   ),
 });
@@ -149,8 +158,17 @@ export const AckSchema = z.object({
   cursors: z.array(CursorSchema).check(z.minLength(1), z.maxLength(WireLimits.cursors)),
 });
 
-/** The client asks to join a room; answered by `res` with the same id. */
-export const JoinSchema = z.object({ t: z.literal('join'), id, room });
+/**
+ * Extension `rewind` (docs/PROTOCOL.md §10.5): how much of a room's retained past a `join`
+ * asks for, by count of messages and/or age. The server may cap or refuse it.
+ */
+export const RewindSchema = z.object({
+  count: z.optional(z.int().check(z.minimum(1), z.maximum(WireLimits.rewind))),
+  ageMs: z.optional(z.int().check(z.minimum(1))),
+});
+
+/** The client asks to join a room (optionally with its recent past); answered by `res` with the same id. */
+export const JoinSchema = z.object({ t: z.literal('join'), id, room, rewind: z.optional(RewindSchema) });
 /** The client asks to leave a room; answered by `res` with the same id. */
 export const LeaveSchema = z.object({ t: z.literal('leave'), id, room });
 /** A new token, in-band, without reconnecting; answered by `res`. */
@@ -192,6 +210,8 @@ export const WelcomeSchema = z.object({
   resumeError: z.optional(z.enum(['expired', 'forbidden'])),
   user: z.optional(user),
   streams: z.array(StreamStatusSchema).check(z.maxLength(4096)),
+  /** Optional extensions of v1 the server supports (docs/PROTOCOL.md §10): `appends`, `rewind`. */
+  extensions: z.optional(z.array(ascii(64)).check(z.maxLength(WireLimits.extensions))),
   heartbeat: z.object({
     intervalMs: z.int().check(z.positive()),
     timeoutMs: z.int().check(z.positive()),
@@ -215,6 +235,28 @@ export const MsgSchema = z.object({
   type: appType,
   data: z.optional(z.unknown()),
   ts: timestamp,
+  /**
+   * Extension `appends` (docs/PROTOCOL.md §10): present on a snapshot, the offset of the `msg`
+   * that started the message it replaces (`data` is then the value folded up to `offset`).
+   */
+  start: z.optional(offset.check(z.minimum(1))),
+  /** Extension `appends`: the message is open, `app` frames will follow. */
+  open: z.optional(z.literal(true)),
+});
+
+/**
+ * Extension `appends` (docs/PROTOCOL.md §10): one delta appended to the open message that
+ * started at `start`, at its own stream `offset`; `end` closes the message.
+ */
+export const AppSchema = z.object({
+  t: z.literal('app'),
+  stream,
+  epoch,
+  offset: offset.check(z.minimum(1)),
+  start: offset.check(z.minimum(1)),
+  data: z.optional(z.unknown()),
+  end: z.optional(z.literal(true)),
+  ts: z.optional(timestamp),
 });
 
 /** A volatile (at-most-once, never replayed) server message. */
@@ -292,6 +334,7 @@ export const CLIENT_FRAME_TYPES = [
 export const SERVER_FRAME_TYPES = [
   'welcome',
   'msg',
+  'app',
   'vol',
   'res',
   'sub',
@@ -327,6 +370,7 @@ export const SERVER_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PU
 >([
   ['welcome', WelcomeSchema],
   ['msg', MsgSchema],
+  ['app', AppSchema],
   ['vol', VolSchema],
   ['res', ResSchema],
   ['sub', SubSchema],
@@ -342,6 +386,9 @@ export const FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PURE__ */
   string,
   z.ZodMiniType
 >([...CLIENT_FRAME_SCHEMAS, ...SERVER_FRAME_SCHEMAS]);
+
+/** The optional extensions of v1 this package speaks, as announced in `welcome.extensions`. */
+export const EXTENSIONS = ['appends', 'rewind'] as const;
 
 /** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
 export const Streams = {

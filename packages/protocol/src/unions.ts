@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import {
   AckSchema,
+  AppSchema,
   type CursorSchema,
   ErrorFrameSchema,
   GapSchema,
@@ -36,6 +37,7 @@ export const FrameSchema = z.discriminatedUnion('t', [
   PongSchema,
   WelcomeSchema,
   MsgSchema,
+  AppSchema,
   VolSchema,
   ResSchema,
   SubSchema,
@@ -60,6 +62,7 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
 export const ServerFrameSchema = z.discriminatedUnion('t', [
   WelcomeSchema,
   MsgSchema,
+  AppSchema,
   VolSchema,
   ResSchema,
   SubSchema,
@@ -84,6 +87,8 @@ export type HelloFrame = FrameOf<'hello'>;
 export type WelcomeFrame = FrameOf<'welcome'>;
 /** `msg` */
 export type MsgFrame = FrameOf<'msg'>;
+/** `app` (extension `appends`) */
+export type AppFrame = FrameOf<'app'>;
 /** `pub` */
 export type PubFrame = FrameOf<'pub'>;
 /** `res` */
