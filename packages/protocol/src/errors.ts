@@ -70,6 +70,11 @@ export const ErrorCode = {
   AnswerNotKept: 'ANSWER_NOT_KEPT',
   /** The server could not complete the operation (storage unavailable, ...). Retry later. */
   Unavailable: 'UNAVAILABLE',
+  /**
+   * Server-side API (extension `appends`): an append to a growing message that is not open any
+   * more (ended, dropped by retention, or its stream's epoch changed).
+   */
+  MessageClosed: 'MESSAGE_CLOSED',
   /** An internal error on the server; details are logged, never sent. */
   Internal: 'INTERNAL',
 

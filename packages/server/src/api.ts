@@ -6,15 +6,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type {
   AnyProtocol,
+  AppendDeltaInputs,
   ClientMessages,
   Requests,
   ResponseInputs,
   ServerMessageInputs,
+  ServerMessages,
   StreamStatus,
 } from '@holdfast/protocol';
 import type { ConnectionInfo } from './connection.js';
 import type { Engine, Except } from './engine.js';
 import type { Inbox } from './inbox.js';
+import type { Rewind } from './options.js';
 import type { ServerStats } from './stats.js';
 
 /** Types a client can send: its messages and its requests. */
@@ -58,6 +61,80 @@ export interface SendOptions {
    * @default false
    */
   volatile?: boolean;
+}
+
+/** Where a growing message goes (and whose history `history()` reads). */
+export type MessageTarget = { room: string } | { session: string } | { user: string } | { broadcast: true };
+
+/**
+ * A growing message being written (extension `appends`, docs/PROTOCOL.md §10): each
+ * `append` is one delta, delivered live in order; `end` closes the message. Calls keep their
+ * order without awaiting. Snapshots for retention and late joiners are written as it grows.
+ */
+export interface MessageWriter<V, D> {
+  /** The stream it is on. */
+  readonly stream: string;
+  /** The stream's epoch when it started. */
+  readonly epoch: string;
+  /** The offset of its first `msg` (its key, with the stream and epoch). */
+  readonly start: number;
+  /** The value folded so far (including deltas whose append is still running). */
+  readonly value: V;
+  /** `end()` was called, or an append failed (later calls reject). */
+  readonly done: boolean;
+  /**
+   * Append one delta (validated against the type's delta schema: `VALIDATION_FAILED`).
+   * Rejects with `MESSAGE_CLOSED` once the message is ended or no longer retained.
+   */
+  append(delta: D): Promise<{ offset: number }>;
+  /** Close the message, with a last delta if given. */
+  end(delta?: D): Promise<{ offset: number }>;
+}
+
+/** Options of `HoldfastServer.startMessage`. */
+export interface StartMessageOptions {
+  /** Sessions or users that must not receive it (applies to every one of its frames). */
+  except?: Except;
+}
+
+/** What `history()` reads: the last `count` entries, those written within `ageMs`, and/or after an offset. */
+export interface HistoryOptions {
+  /** At most this many entries (the newest). */
+  count?: number;
+  /** Entries whose position was written within this many ms. */
+  ageMs?: number;
+  /** Entries whose position is after this offset. */
+  after?: number;
+}
+
+/** One retained message as `history()` returns it: folded, for growing ones. */
+export interface HistoryMessage {
+  /** Its position (the offset of its last frame). */
+  offset: number;
+  /** The offset of its first `msg` (equal to `offset` for a plain message). */
+  start: number;
+  /** Message type. */
+  type: string;
+  /** Its data (a growing message's value folded so far). */
+  data: unknown;
+  /** A growing message not ended yet. */
+  open: boolean;
+  /** When it was started (ms). */
+  ts: number;
+}
+
+/** The answer of `history()`. */
+export interface History {
+  /** The stream read. */
+  stream: string;
+  /** Its epoch. */
+  epoch: string;
+  /** Its head offset. */
+  offset: number;
+  /** One more than the position of the last entry dropped by retention. */
+  first: number;
+  /** The entries, oldest position first. */
+  messages: HistoryMessage[];
 }
 
 /** Lifecycle events of the server. */
@@ -135,8 +212,21 @@ export interface ServerApi<P extends AnyProtocol> {
   inbox(sessionId: string): Inbox;
   /** Hand an HTTP upgrade over to the server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Add a session to a room. */
-  join(sessionId: string, room: string): Promise<{ stream: string; epoch: string; offset: number }>;
+  /** Add a session to a room (with `rewind`: its recent past first, §10.5). */
+  join(
+    sessionId: string,
+    room: string,
+    options?: { rewind?: Rewind },
+  ): Promise<{ stream: string; epoch: string; offset: number; rewound?: number }>;
+  /** Start a growing message (extension `appends`). */
+  startMessage<K extends keyof AppendDeltaInputs<P> & string>(
+    to: MessageTarget,
+    type: K,
+    initial: ServerMessageInputs<P>[K],
+    options?: StartMessageOptions,
+  ): Promise<MessageWriter<ServerMessages<P>[K], AppendDeltaInputs<P>[K]>>;
+  /** A stream's retained messages, folded (for HTTP endpoints). */
+  history(target: MessageTarget, options?: HistoryOptions): Promise<History>;
   /** Remove a session from a room. */
   leave(sessionId: string, room: string): Promise<void>;
   /** Who is in a room. */

@@ -3,7 +3,7 @@
  * session is connected to this node, else published for the node that has it.
  */
 import type { AnyProtocol } from '@holdfast/protocol';
-import { REPLAYING } from './connection.js';
+import { REPLAYING, type StreamState, unhold } from './connection.js';
 import type { Core } from './core.js';
 import type { Delivery } from './delivery.js';
 import type { ControlCommand } from './engine.js';
@@ -38,6 +38,11 @@ export class Control<P extends AnyProtocol> {
     return undefined;
   }
 
+  /** Does a join with rewind move this connection's start down (§10.5)? */
+  private rewinds(st: StreamState, command: ControlCommand & { op: 'join' | 'leave' }): boolean {
+    return command.rewind === true && (st.epoch !== command.epoch || command.offset! < st.sent);
+  }
+
   /** A command for a session of this node (the engine's `control` listener). */
   run(command: ControlCommand): void {
     const { pool, out } = this;
@@ -50,19 +55,17 @@ export class Control<P extends AnyProtocol> {
     }
     if (command.op === 'join') {
       const existing = conn.streams.get(command.stream);
-      if (!existing && command.epoch !== undefined && command.offset !== undefined) {
-        conn.streams.set({
-          stream: command.stream,
-          next: undefined,
-          epoch: command.epoch,
-          sent: command.offset,
-          pending: REPLAYING,
-          acked: command.offset,
-        });
-        pool.subscribe(conn, command.stream);
-        out.send(conn, subJoinFrame(command.room, command.stream, command.epoch, command.offset));
-        // Anything appended between reading the head and subscribing is caught up here.
-        this.core.track(this.delivery.replay(conn, command.stream));
+      const { epoch, offset } = command;
+      if (epoch !== undefined && offset !== undefined && (!existing || this.rewinds(existing, command))) {
+        // A rewind of a stream the connection has: its live messages held so far are dropped
+        // (the replay from the new start covers them) and its replay, if any, stops.
+        if (existing) unhold(conn, existing, undefined);
+        else pool.subscribe(conn, command.stream);
+        conn.streams.set({ stream: command.stream, next: undefined, epoch, sent: offset, pending: REPLAYING, acked: offset });
+        out.send(conn, subJoinFrame(command.room, command.stream, epoch, offset));
+        // The open messages at or below the start first (§10.4), then anything appended
+        // between reading the head and subscribing; live messages wait meanwhile.
+        this.core.track(this.delivery.replay(conn, command.stream, true));
       }
       // Presence means connected: the member is present through this connection.
       this.core.track(this.presence.present(command.room, conn.sessionId, conn.user, conn.id));

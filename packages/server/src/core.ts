@@ -37,6 +37,12 @@ export class Core<P extends AnyProtocol> {
   draining = false;
   /** Set by `close()`: refuse new upgrades. */
   closing: Promise<void> | undefined;
+  /**
+   * The optional extensions of v1 this server announces in `welcome` (docs/PROTOCOL.md §10):
+   * `appends` when the engine has `appendPart` and `openMessages`, `rewind` when it has
+   * `rewindPoint`.
+   */
+  readonly extensions: readonly string[];
   /** Resolves when the engine is started and the port listens (set once by the server). */
   started: Promise<void> = Promise.resolve();
 
@@ -50,6 +56,10 @@ export class Core<P extends AnyProtocol> {
     this.limits = opts.limits;
     this.startedAt = this.clock.now();
     this.t0 = this.startedAt - 1;
+    const ext: string[] = [];
+    if (engine.appendPart && engine.openMessages) ext.push('appends');
+    if (engine.rewindPoint) ext.push('rewind');
+    this.extensions = ext;
   }
 
   /** Now, in milliseconds since `t0`. */

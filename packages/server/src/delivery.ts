@@ -42,13 +42,20 @@ export class Delivery<P extends AnyProtocol> {
 
   /**
    * Send a stream's retained messages after the connection's cursor, then whatever arrived
-   * live meanwhile, merged by offset; then switch the stream to live delivery.
+   * live meanwhile, merged by offset; then switch the stream to live delivery. `snapshots`:
+   * first the open growing messages at positions <= the cursor (docs/PROTOCOL.md §10.4).
    */
-  async replay(conn: SessionConnection, stream: string): Promise<void> {
+  async replay(conn: SessionConnection, stream: string, snapshots = false): Promise<void> {
     const st = conn.streams.get(stream);
     if (!st) return;
     const { core, out } = this;
     try {
+      if (snapshots && core.engine.openMessages) {
+        const open = await core.engine.openMessages(stream, st.sent);
+        if (conn.streams.get(stream) !== st || !conn.isOpen) return;
+        // Below the cursor: sent without moving it (the client applies them by §10.3).
+        if (open.epoch === st.epoch) for (const m of open.messages) this.sendEntry(conn, m, undefined, true);
+      }
       for (;;) {
         const page = await core.engine.read(stream, st.sent, PAGE);
         if (conn.streams.get(stream) !== st || !conn.isOpen) return;
@@ -125,10 +132,25 @@ export class Delivery<P extends AnyProtocol> {
   ): boolean {
     if (m.offset <= st.sent) return false;
     st.sent = m.offset;
+    return this.sendEntry(conn, m, frame, paced, flushed);
+  }
+
+  /** Write one entry: its frame, and a growing message's pending `app`s after it (§10.2). */
+  private sendEntry(
+    conn: SessionConnection,
+    m: StoredMessage,
+    frame: Buffer | undefined,
+    paced: boolean,
+    flushed?: () => void,
+  ): boolean {
     if (m.except && isExcluded(m.except, conn.sessionId, conn.user)) return false;
     this.core.counters.deliveries += 1;
     if (paced) conn.replayed += 1;
-    return this.out.send(conn, frame ?? m.frame, paced, flushed);
+    const parts = m.parts;
+    if (parts === undefined || parts.length === 0) return this.out.send(conn, frame ?? m.frame, paced, flushed);
+    this.out.send(conn, m.frame, paced);
+    for (let i = 0; i < parts.length - 1; i++) this.out.send(conn, parts[i]!, paced);
+    return this.out.send(conn, parts[parts.length - 1]!, paced, flushed);
   }
 
   /** A message appended to a stream (the engine's `message` listener). */

@@ -8,12 +8,23 @@ export interface Except {
   users?: readonly string[];
 }
 
-/** One retained message of a stream, as stored: the whole `msg` frame, serialized once. */
+/**
+ * One retained message of a stream, as stored: the whole `msg` frame, serialized once. A
+ * growing message (extension `appends`, docs/PROTOCOL.md §10.2) is one entry: its snapshot
+ * `msg` plus the `app` frames not folded into it yet.
+ */
 export interface StoredMessage {
-  /** Offset within its stream's epoch (>= 1). */
+  /** The message's position: the offset of its last frame (its msg, or its last app), >= 1. */
   offset: number;
-  /** The complete `msg` frame as JSON text. */
+  /**
+   * Plain: the complete `msg` frame as JSON text. Growing: its snapshot `msg` frame (offset <=
+   * position; `start` in it when the offset differs from the start).
+   */
   frame: string;
+  /** Growing: the `app` frames after the snapshot, oldest first (absent or empty when none). */
+  parts?: string[] | undefined;
+  /** Growing and not ended. */
+  open?: boolean | undefined;
   /** Recipients excluded from this message (checked on live delivery and on replay). */
   except?: Except | undefined;
 }
@@ -24,13 +35,16 @@ export interface StreamHead {
   epoch: string;
   /** The last offset appended (0 when empty). */
   offset: number;
-  /** The oldest retained offset (head + 1 when nothing is retained). */
+  /**
+   * One more than the position of the last entry dropped by retention (PROTOCOL.md §10.2):
+   * every entry at a position >= `first` is retained (head + 1 when everything was dropped).
+   */
   first: number;
 }
 
 /** The answer to a history read. */
 export interface ReadResult extends StreamHead {
-  /** Retained messages with offset > `after`, oldest first, at most `limit`. */
+  /** Retained messages (entries) with position > `after`, in position order, at most `limit`. */
   messages: StoredMessage[];
 }
 
@@ -83,7 +97,19 @@ export type ControlListener = (command: ControlCommand) => void;
 
 /** A command addressed to whichever node holds a session's connection. */
 export type ControlCommand =
-  | { op: 'join' | 'leave'; sessionId: string; room: string; stream: string; epoch?: string; offset?: number }
+  | {
+      op: 'join' | 'leave';
+      sessionId: string;
+      room: string;
+      stream: string;
+      epoch?: string;
+      offset?: number;
+      /**
+       * A join with rewind (docs/PROTOCOL.md §10.5): the subscription (re)starts at `offset`
+       * even when the connection has the stream already, with the open messages sent first.
+       */
+      rewind?: boolean;
+    }
   | { op: 'disconnect'; sessionId: string; code: number; reason: string; end: boolean };
 
 /**
@@ -121,11 +147,48 @@ export interface Engine {
   /**
    * Append one message to a stream and fan it out. `body` is the stream-independent part of
    * the `msg` frame (from `encodeMsgBody`); the engine assigns the offset and joins the frame.
+   * `options.open`: the message grows by appends (its body already ends with `,"open":true`).
    */
-  append(stream: string, body: string, except?: Except): Promise<{ epoch: string; offset: number }>;
+  append(
+    stream: string,
+    body: string,
+    except?: Except,
+    options?: { open?: boolean },
+  ): Promise<{ epoch: string; offset: number }>;
+  /**
+   * Extension `appends` (docs/PROTOCOL.md §10). Append one `app` to open message `start`
+   * (body from `encodeAppBody(start, delta, end)`): the engine takes the stream's next offset
+   * k, builds the frame (`encodeAppFrame`), moves the message's entry to position k, ends it
+   * when `end`, and calls the `message` listener with `{ offset: k, frame: <the app frame>,
+   * except: <the message's> }` (live delivery, like `append`). `snapshot` (optional): the
+   * message body folded up to and including this app (`encodeMsgBody(type, value, ts)` plus
+   * `,"open":true` unless ended): the entry's snapshot becomes
+   * `encodeMsgFrame(stream, epoch, k, '"start":' + start + ',' + snapshot)` and its parts are
+   * dropped. `epoch` (optional): the epoch the message was started in.
+   * Rejects with `HoldfastError` code `MESSAGE_CLOSED` when message `start` is not retained and
+   * open in the stream's current epoch (ended, dropped by retention, epoch changed).
+   */
+  appendPart?(
+    stream: string,
+    start: number,
+    body: string,
+    options?: { end?: boolean; snapshot?: string; epoch?: string },
+  ): Promise<{ epoch: string; offset: number }>;
+  /** Retained open messages of a stream whose position is <= `upTo`, in position order (§10.4). */
+  openMessages?(stream: string, upTo: number): Promise<ReadResult>;
+  /**
+   * Rewind (§10.5): R = the position just below the oldest of the newest `count` retained
+   * entries whose position was written at or after `since` (ms, engine clock); R = head when
+   * none. `count` in the answer: how many entries are after R.
+   */
+  rewindPoint?(
+    stream: string,
+    count: number,
+    since?: number,
+  ): Promise<{ epoch: string; offset: number; count: number }>;
   /** Send a volatile frame to the live subscribers of a stream, on every node. Never stored. */
   publishVolatile(stream: string, frame: string, except?: Except): Promise<void>;
-  /** Retained messages after `after`. */
+  /** Retained entries whose position is > `after`, in position order (a growing message is one entry). */
   read(stream: string, after: number, limit: number): Promise<ReadResult>;
   /** Where a stream stands. */
   head(stream: string): Promise<StreamHead>;
@@ -252,8 +315,8 @@ export interface Engine {
   healthy?(): boolean;
 }
 
-/** Retention bounds of each stream. */
-export interface RetentionOptions {
+/** Retention bounds of one kind of stream (see {@link RetentionOptions}). */
+export interface RetentionBounds {
   /**
    * Messages kept per stream.
    * @default 2000
@@ -271,8 +334,60 @@ export interface RetentionOptions {
   maxAgeMs?: number;
 }
 
+/**
+ * Retention bounds of each stream: the base bounds, and optional overrides per stream kind.
+ * An entry counts once (a growing message too); its bytes are its snapshot's and pending
+ * parts'. Eviction is oldest position first, also by age (when its position was written).
+ */
+export interface RetentionOptions extends RetentionBounds {
+  /** Overrides for `session:*` streams. */
+  session?: RetentionBounds;
+  /** Overrides for `user:*` streams. */
+  user?: RetentionBounds;
+  /** Overrides for `room:*` streams. */
+  room?: RetentionBounds;
+  /** Overrides for the `broadcast` stream. */
+  broadcast?: RetentionBounds;
+}
+
+/** The stream kinds retention can be set for. */
+export const STREAM_KINDS = ['session', 'user', 'room', 'broadcast'] as const;
+
+/** Resolved retention bounds of each stream kind. */
+export type ResolvedRetention = Record<(typeof STREAM_KINDS)[number], Required<RetentionBounds>>;
+
+/** Base bounds with each kind's overrides applied (undefined fields keep the base). */
+export function resolveRetention(options: RetentionOptions | undefined): ResolvedRetention {
+  const base = { ...DEFAULT_RETENTION, ...defined(options) };
+  const out = {} as ResolvedRetention;
+  for (const kind of STREAM_KINDS) out[kind] = { ...base, ...defined(options?.[kind]) };
+  return out;
+}
+
+function defined(b: RetentionBounds | undefined): RetentionBounds {
+  const out: RetentionBounds = {};
+  if (b?.maxMessages !== undefined) out.maxMessages = b.maxMessages;
+  if (b?.maxBytes !== undefined) out.maxBytes = b.maxBytes;
+  if (b?.maxAgeMs !== undefined) out.maxAgeMs = b.maxAgeMs;
+  return out;
+}
+
+/** The retention bounds of `stream`, by its kind (its name's prefix). */
+export function retentionOf(r: ResolvedRetention, stream: string): Required<RetentionBounds> {
+  switch (stream.charCodeAt(0)) {
+    case 114 /* r */:
+      return r.room;
+    case 117 /* u */:
+      return r.user;
+    case 98 /* b */:
+      return r.broadcast;
+    default:
+      return r.session;
+  }
+}
+
 /** Default retention. */
-export const DEFAULT_RETENTION: Required<RetentionOptions> = {
+export const DEFAULT_RETENTION: Required<RetentionBounds> = {
   maxMessages: 2000,
   maxBytes: 4 * 1024 * 1024,
   maxAgeMs: 300_000,

@@ -29,7 +29,7 @@ import { resError, resOk, welcomeFrame } from './wire.js';
 export interface Hello {
   version: number;
   token?: string | undefined;
-  resume?: { sessionId: string; resumeToken: string; cursors: Cursor[] } | undefined;
+  resume?: { sessionId: string; resumeToken: string; cursors: Cursor[]; snapshots?: boolean | undefined } | undefined;
 }
 
 /** An accepted authentication. */
@@ -117,7 +117,9 @@ export class Handshake<P extends AnyProtocol> {
     this.core.track(this.presence.connected(open.sessionId, open.user, open.id, opened.record.rooms));
     // Replay every stream after its cursor, then switch to live.
     const start = this.core.hooks ? performance.now() : 0;
-    for (const stream of open.streams.keys()) await this.delivery.replay(open, stream);
+    // A client that lost its state of open messages (§10.4) gets their snapshots first.
+    const snapshots = hello.resume?.snapshots === true && !found.resumeError;
+    for (const stream of open.streams.keys()) await this.delivery.replay(open, stream, snapshots);
     if (start) for (const h of this.core.hooks ?? []) h.replay?.(performance.now() - start);
   }
 
@@ -369,6 +371,7 @@ export class Handshake<P extends AnyProtocol> {
         resumeError: found.resumeError,
         user: conn.user,
         streams,
+        extensions: core.extensions,
         heartbeat: core.opts.heartbeat,
         maxPayload: core.limits.maxPayload,
         maxRooms: core.limits.roomsPerSession,

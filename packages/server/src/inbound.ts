@@ -127,7 +127,7 @@ export class Inbound<P extends AnyProtocol> {
         this.onAck(open, frame.cursors);
         return;
       case 'join':
-        core.track(this.rooms.onJoinFrame(open, frame.id, frame.room));
+        core.track(this.rooms.onJoinFrame(open, frame.id, frame.room, frame.rewind));
         return;
       case 'leave':
         core.track(this.rooms.onLeaveFrame(open, frame.id, frame.room));

@@ -1,16 +1,9 @@
-import { type Cursor, encodeMsgFrame } from '@holdfast/protocol';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
-import {
-  type ControlCommand,
-  DEFAULT_RETENTION,
-  type Engine,
-  type Except,
-  type PresenceEntry,
-  type ReadResult,
-  type RetentionOptions,
-  type SessionRecord,
-  type StreamHead,
+import type { Cursor } from '@holdfast/protocol';
+import type {
+  ControlCommand,
+  Engine,
+  PresenceEntry,
+  SessionRecord,
 } from './engine.js';
 import { HandledIds } from './handled-ids.js';
 import {
@@ -23,41 +16,16 @@ import {
   toRecord,
 } from './memory-session.js';
 import { SetMap } from './set-map.js';
-import { StreamLog } from './stream-log.js';
+import { type Listeners, type MemoryEngineOptions, MemoryStreams } from './memory-streams.js';
 
-type Listeners = Parameters<Engine['start']>[0];
-
-/** Options of {@link MemoryEngine}. */
-export interface MemoryEngineOptions {
-  /** Stream retention bounds. */
-  retention?: RetentionOptions;
-  /** Clock for ages and expiry. @default the system clock */
-  clock?: Clock;
-  /**
-   * Epoch prefix of this engine's streams. A new process gets a new epoch, so clients
-   * resuming after a restart are told their history was lost.
-   * @default a random string
-   */
-  epoch?: string;
-  /** Random numbers in [0, 1), for the epoch prefix. @default Math.random */
-  random?: () => number;
-}
-
-/** Retired streams remembered by their epoch, at most (see `MemoryEngine.retire`). */
-const MAX_RETIRED = 10_000;
+export type { MemoryEngineOptions } from './memory-streams.js';
 
 /**
  * The default engine: everything in this process's memory. Nothing survives a restart (the
  * epoch changes, so clients are told of the gap). One process only; use `@holdfast/redis`
  * for many.
  */
-export class MemoryEngine implements Engine {
-  private readonly retention: Required<RetentionOptions>;
-  private readonly clock: Clock;
-  private readonly epochPrefix: string;
-  private epochCounter = 0;
-  private listeners: Listeners | undefined;
-  private readonly streams = new Map<string, StreamLog>();
+export class MemoryEngine extends MemoryStreams implements Engine {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly handled = new Map<string, HandledIds>();
   /** room -> sessionId -> user */
@@ -70,21 +38,12 @@ export class MemoryEngine implements Engine {
   private readonly userSessionIds = new SetMap<string, string>();
 
   constructor(options: MemoryEngineOptions = {}) {
-    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
-    this.clock = options.clock ?? systemClock;
-    this.epochPrefix = options.epoch ?? (options.random ?? Math.random)().toString(36).slice(2, 10);
-    this.baseEpoch = `${this.epochPrefix}0`;
+    super(options);
     this.t0 = this.clock.now();
   }
 
   /** Base of stored times (creation, expiry): small integers, not 16-byte heap numbers. */
   private readonly t0: number;
-
-  /**
-   * The epoch of every stream without a log that is not retired: one string shared by all of
-   * them. Moves on when too many streams are retired (see `retire`).
-   */
-  private baseEpoch: string;
 
   async start(listeners: Listeners): Promise<void> {
     this.listeners = listeners;
@@ -92,103 +51,6 @@ export class MemoryEngine implements Engine {
 
   async close(): Promise<void> {
     this.listeners = undefined;
-  }
-
-  /** Streams with subscribers on this node (their empty logs are kept: see `sweep`). */
-  private readonly watched = new Set<string>();
-
-  watch(stream: string): void {
-    this.watched.add(stream);
-  }
-
-  unwatch(stream: string): void {
-    this.watched.delete(stream);
-  }
-
-  /** Epochs of streams whose history was deliberately lost (`forget`): they restart in a new epoch. */
-  private readonly retired = new Map<string, string>();
-
-  /** The epoch a stream has, or will have when its first message is appended. */
-  private epochOf(stream: string): string {
-    return this.retired.size === 0 ? this.baseEpoch : (this.retired.get(stream) ?? this.baseEpoch);
-  }
-
-  /** The stream's log, created on its first append (reads and heads never create one). */
-  private log(stream: string): StreamLog {
-    let log = this.streams.get(stream);
-    if (!log) {
-      log = new StreamLog(this.epochOf(stream));
-      this.streams.set(stream, log);
-    }
-    return log;
-  }
-
-  async append(stream: string, body: string, except?: Except): Promise<{ epoch: string; offset: number }> {
-    const log = this.log(stream);
-    const frame = encodeMsgFrame(stream, log.epoch, log.offset + 1, body);
-    const message = log.append(
-      frame,
-      except,
-      this.clock.now(),
-      this.retention.maxMessages,
-      this.retention.maxBytes,
-    );
-    this.listeners?.message(stream, log.epoch, message);
-    return { epoch: log.epoch, offset: message.offset };
-  }
-
-  async publishVolatile(stream: string, frame: string, except?: Except): Promise<void> {
-    this.listeners?.volatile(stream, frame, except);
-  }
-
-  async read(stream: string, after: number, limit: number): Promise<ReadResult> {
-    const log = this.streams.get(stream);
-    if (!log) return { epoch: this.epochOf(stream), offset: 0, first: 1, messages: [] };
-    log.trimAge(this.clock.now() - this.retention.maxAgeMs);
-    return { epoch: log.epoch, offset: log.offset, first: log.first, messages: log.read(after, limit) };
-  }
-
-  async head(stream: string): Promise<StreamHead> {
-    const log = this.streams.get(stream);
-    if (!log) return { epoch: this.epochOf(stream), offset: 0, first: 1 };
-    return { epoch: log.epoch, offset: log.offset, first: log.first };
-  }
-
-  /**
-   * Lose a stream's history, as a flushed store would: the next append starts a new epoch at
-   * offset 1, and connected or resuming clients are told of the gap. For tests and drills.
-   */
-  forget(stream: string): void {
-    this.streams.delete(stream);
-    this.retire(stream);
-  }
-
-  /** The stream restarts in a new epoch; past `MAX_RETIRED` names, all logless streams do together. */
-  private retire(stream: string): void {
-    this.epochCounter += 1;
-    const epoch = `${this.epochPrefix}${this.epochCounter.toString(36)}`;
-    if (this.retired.size >= MAX_RETIRED) {
-      this.retired.clear();
-      this.baseEpoch = epoch;
-      return;
-    }
-    this.retired.set(stream, epoch);
-  }
-
-  /**
-   * Drop messages past their age (called by the server's sweep). A log left empty (nothing
-   * appended for `maxAgeMs`) with no subscriber here is dropped: the stream restarts in a new
-   * epoch if it is used again. So idle streams (rooms published to once) cost nothing forever.
-   */
-  sweep(): void {
-    const before = this.clock.now() - this.retention.maxAgeMs;
-    for (const [stream, log] of this.streams) {
-      log.trimAge(before);
-      if (log.size === 0 && !this.watched.has(stream)) {
-        this.streams.delete(stream);
-        this.retire(stream);
-      }
-    }
   }
 
   /** Retention figures and room count, for stats. */

@@ -35,13 +35,30 @@ export interface AuthResult {
  */
 export type Authenticate = (request: AuthRequest) => AuthResult | null | Promise<AuthResult | null>;
 
-/** Decide whether a session may join a room it asked to join. */
+/** How much of a room's retained past a join asks for (extension `rewind`, docs/PROTOCOL.md §10.5). */
+export interface Rewind {
+  /** The last `count` retained messages (1–10 000). */
+  count?: number | undefined;
+  /** Messages whose position was written within the last `ageMs` (ms, >= 1). */
+  ageMs?: number | undefined;
+}
+
+/**
+ * `authorizeJoin`'s answer: `true` (allowed; a rewind is capped at `limits.maxRewind`),
+ * `false` (refused: `FORBIDDEN`), or `{ rewind }`: allowed, with the rewind capped at those
+ * bounds (`count` in place of `maxRewind`), or `rewind: false` to allow the join without it.
+ */
+export type JoinDecision = boolean | { rewind?: Rewind | false | undefined };
+
+/** Decide whether a session may join a room it asked to join (and how far it may rewind). */
 export type AuthorizeJoin = (info: {
   sessionId: string;
   user: string;
   room: string;
   data: Record<string, unknown> | undefined;
-}) => boolean | Promise<boolean>;
+  /** The rewind the client asked for, if any. */
+  rewind?: Rewind | undefined;
+}) => JoinDecision | Promise<JoinDecision>;
 
 /** Where the server logs: pino's interface and argument order (`(fields, message)`), shared with the client. */
 export type { Logger };
@@ -156,6 +173,12 @@ export interface LimitOptions {
    * @default 20
    */
   sessionsPerUser?: number;
+  /**
+   * Messages a client's `join` may rewind (docs/PROTOCOL.md §10.5) when `authorizeJoin` does
+   * not set its own cap (0: no rewind unless the hook grants one).
+   * @default 100
+   */
+  maxRewind?: number;
 }
 
 /** Options of {@link createServer}. */
@@ -298,6 +321,7 @@ export const DEFAULT_SERVER_OPTIONS = {
     dedupeSize: 1000,
     dedupeBytes: 256 * 1024,
     sessionsPerUser: 20,
+    maxRewind: 100,
   },
 } as const;
 

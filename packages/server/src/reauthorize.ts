@@ -31,7 +31,7 @@ export class Reauthorize<P extends AnyProtocol> {
     for (const room of record?.rooms ?? []) {
       let allowed = false;
       try {
-        allowed = await hook({ sessionId, user, room, data: conn.data });
+        allowed = (await hook({ sessionId, user, room, data: conn.data })) !== false;
       } catch (err) {
         this.core.fail(err, 'reauthorizeRoom', { sessionId });
       }

@@ -4,16 +4,22 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AnyProtocol, ServerMessageInputs } from '@holdfast/protocol';
+import type { AnyProtocol, AppendDeltaInputs, ServerMessageInputs, ServerMessages } from '@holdfast/protocol';
 import type {
   ConnectionFilter,
   Handler,
+  History,
+  HistoryOptions,
   InboundType,
+  MessageTarget,
+  MessageWriter,
   SendOptions,
+  StartMessageOptions,
   ServerApi,
   ServerEvents,
   ServerHooks,
 } from './api.js';
+import { Appends } from './appends.js';
 import { AddressBuckets } from './buckets.js';
 import type { ConnectionInfo } from './connection.js';
 import { Control } from './control.js';
@@ -26,7 +32,7 @@ import { Inbound } from './inbound.js';
 import type { Inbox } from './inbox.js';
 import { Lifecycle } from './lifecycle.js';
 import { MemoryEngine } from './memory-engine.js';
-import { resolveOptions, type ServerOptions } from './options.js';
+import { type Rewind, resolveOptions, type ServerOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { Pool } from './pool.js';
 import { Presence } from './presence.js';
@@ -56,6 +62,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
   private readonly rooms: Rooms<P>;
   private readonly dispatch: Dispatch<P>;
   private readonly publisher: Publish<P>;
+  private readonly appends: Appends<P>;
   private readonly lifecycle: Lifecycle<P>;
 
   /** @throws {ServerOptionsError} for contradictory options (see {@link resolveOptions}). */
@@ -106,6 +113,7 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
     this.rooms = rooms;
     this.dispatch = dispatch;
     this.publisher = new Publish(core, pool);
+    this.appends = new Appends(core);
     this.lifecycle = new Lifecycle(core, transport, pool, sessions, delivery, control);
     core.started = this.lifecycle.start();
     // Surface start failures through ready(); avoid an unhandled rejection meanwhile.
@@ -201,12 +209,60 @@ export class HoldfastServer<P extends AnyProtocol> implements ServerApi<P> {
   /**
    * Add a session to a room (server side; no `authorizeJoin`). The session receives the
    * room's messages from now on, across reconnects. Members get a presence event.
+   * `rewind` (docs/PROTOCOL.md §10.5): the subscription starts below the last `count`
+   * retained messages (1–10 000) and/or those written within `ageMs`, which it receives
+   * first; a session in the room already has its start moved down (not capped: the app asks).
    *
-   * @returns the stream and the cursor the session starts at
-   * @throws {HoldfastError} `LIMIT_EXCEEDED` over `roomsPerSession`; `FORBIDDEN` for an unknown session
+   * @returns the stream and the cursor the session starts at (`rewound`: entries replayed)
+   * @throws {HoldfastError} `LIMIT_EXCEEDED` over `roomsPerSession`; `FORBIDDEN` for an unknown
+   *   session; `VALIDATION_FAILED` for a rewind out of range
    */
-  join(sessionId: string, room: string): Promise<{ stream: string; epoch: string; offset: number }> {
-    return this.rooms.join(sessionId, room);
+  join(
+    sessionId: string,
+    room: string,
+    options?: { rewind?: Rewind },
+  ): Promise<{ stream: string; epoch: string; offset: number; rewound?: number }> {
+    return this.rooms.join(sessionId, room, options);
+  }
+
+  // ------------------------------------------------------------------ growing messages
+
+  /**
+   * Start a growing message (extension `appends`, docs/PROTOCOL.md §10) of an appendable type
+   * (declared in `defineProtocol`'s `appends`): an AI answer token by token, an agent run
+   * step by step. Its subscribers get each delta live; late joiners and resumed clients get
+   * the value folded so far, then the rest. Retention keeps one entry per message.
+   *
+   * @throws {HoldfastError} `VALIDATION_FAILED` for a type that is not appendable or an invalid
+   *   initial value
+   *
+   * @example
+   * ```ts
+   * const answer = await server.startMessage({ room: 'chat' }, 'answer', '');
+   * for await (const token of llm.stream(prompt)) void answer.append(token);
+   * await answer.end();
+   * ```
+   */
+  startMessage<K extends keyof AppendDeltaInputs<P> & string>(
+    to: MessageTarget,
+    type: K,
+    initial: ServerMessageInputs<P>[K],
+    options?: StartMessageOptions,
+  ): Promise<MessageWriter<ServerMessages<P>[K], AppendDeltaInputs<P>[K]>> {
+    return this.appends.start(to, type, initial, options) as Promise<
+      MessageWriter<ServerMessages<P>[K], AppendDeltaInputs<P>[K]>
+    >;
+  }
+
+  /**
+   * A stream's retained messages (growing ones folded), oldest position first: all of them,
+   * the last `count`, those written within `ageMs`, and/or those after offset `after`. For
+   * HTTP endpoints (a page's first render, an export).
+   *
+   * @throws {HoldfastError} `VALIDATION_FAILED` for bounds out of range
+   */
+  history(target: MessageTarget, options?: HistoryOptions): Promise<History> {
+    return this.appends.history(target, options);
   }
 
   /** Remove a session from a room. Members get a presence event. */

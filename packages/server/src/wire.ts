@@ -13,6 +13,8 @@ export interface WelcomeFields {
   resumeError: 'expired' | 'forbidden' | undefined;
   user: string;
   streams: StreamStatus[];
+  /** Optional extensions of v1 this server supports (docs/PROTOCOL.md §10); none: no field. */
+  extensions: readonly string[];
   heartbeat: { intervalMs: number; timeoutMs: number };
   maxPayload: number;
   maxRooms: number;
@@ -33,6 +35,7 @@ export function welcomeFrame(w: WelcomeFields): string {
     ...(w.resumeError ? { resumeError: w.resumeError } : {}),
     user: w.user,
     streams: w.streams,
+    ...(w.extensions.length > 0 ? { extensions: w.extensions } : {}),
     heartbeat: w.heartbeat,
     limits: {
       maxPayload: w.maxPayload,
