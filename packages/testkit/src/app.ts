@@ -13,10 +13,21 @@ export const app = defineProtocol({
     said: z.object({ from: z.string(), text: z.string() }),
     tick: z.object({ n: z.int() }),
     typing: z.object({ user: z.string() }),
+    /** Extension `appends`: an AI answer, token by token (text concatenation). */
+    answer: z.string(),
+    /** Extension `appends`: an agent run, step by step (a declared fold). */
+    run: z.object({ steps: z.array(z.string()) }),
   },
   requests: {
     add: { request: z.object({ a: z.number(), b: z.number() }), response: z.number() },
     bad: { request: z.object({}), response: z.string() },
+  },
+  appends: {
+    answer: { delta: z.string().max(1000) },
+    run: {
+      delta: z.object({ step: z.string() }),
+      fold: (run: { steps: string[] }, d: { step: string }) => ({ steps: [...run.steps, d.step] }),
+    },
   },
 });
 export type App = typeof app;

@@ -112,7 +112,12 @@ export function cursorsOf(frames: AnyFrame[]): { stream: string; epoch: string; 
       for (const s of f.streams) map.set(s.stream, { stream: s.stream, epoch: s.epoch, offset: s.offset });
     if (f.t === 'sub' && f.op === 'join')
       map.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.offset });
-    if (f.t === 'msg') map.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.offset });
+    if (f.t === 'msg' || f.t === 'app') {
+      const c = map.get(f.stream);
+      // Extension `appends` (§10.3): a snapshot may carry an offset below the cursor.
+      if (!c || c.epoch !== f.epoch || c.offset < f.offset)
+        map.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.offset });
+    }
   }
   return [...map.values()];
 }

@@ -4,6 +4,7 @@ export { checkStream, type Published, type StreamEvent, type StreamVerdict, type
 export {
   type AnnouncedGap,
   type Delivery,
+  type GrowthEvent,
   SpecClient,
   type SpecClientOptions,
   type SpecCursor,

@@ -17,6 +17,36 @@ export interface Delivery {
   data: unknown;
 }
 
+/**
+ * A frame of a growing message the client applied under §10.3 (extension `appends`): its
+ * start, a snapshot, or an `app`; `value` is the message's value after it.
+ */
+export interface GrowthEvent {
+  stream: string;
+  epoch: string;
+  /** The message's key (with stream and epoch): the offset of its first `msg`. */
+  start: number;
+  /** The applied frame's offset (the message's `at` after it). */
+  offset: number;
+  kind: 'start' | 'snapshot' | 'app';
+  type: string;
+  value: unknown;
+  /** The `app`'s delta (undefined for a start or snapshot). */
+  delta?: unknown;
+  /** The message is done after this frame. */
+  done: boolean;
+}
+
+/** What the client holds of one growing message (§10.3). */
+interface Growing {
+  stream: string;
+  epoch: string;
+  start: number;
+  type: string;
+  value: unknown;
+  at: number;
+}
+
 /** Loss announced by the server: a `gap` welcome entry or a `gap` frame. */
 export interface AnnouncedGap {
   stream: string;
@@ -54,6 +84,8 @@ export interface SpecClientOptions {
   token?: string;
   /** Ack after this many unacked messages (§4.3; default 50). */
   ackEvery?: number;
+  /** The fold of appendable types (§10.1; default: text concatenation). */
+  fold?: (type: string, value: unknown, delta: unknown) => unknown;
 }
 
 /**
@@ -89,6 +121,19 @@ export class SpecClient {
   readonly cursors = new Map<string, SpecCursor>();
   /** Rooms the session is in, as told by `sub` frames and welcomes. */
   readonly rooms = new Set<string>();
+  /** Frames of growing messages applied under §10.3, in order. */
+  readonly growth: GrowthEvent[] = [];
+  /** Frames of growing messages dropped under §10.3 (already covered). */
+  growthDropped = 0;
+  /** `app` frames of a message the client holds no state of (§10.3: the server must never send one). */
+  readonly orphanApps: Frame[] = [];
+  /** The open growing messages held, by `stream|epoch|start` (§10.3). */
+  readonly openMessages = new Map<string, Growing>();
+  /** The final value of every growing message seen done, by `stream|epoch|start`. */
+  readonly doneMessages = new Map<string, unknown>();
+  /** Send `hello.resume.snapshots: true` on the next resume (set by {@link SpecClient.reload}). */
+  private wantSnapshots = false;
+  private readonly fold: (type: string, value: unknown, delta: unknown) => unknown;
   private readonly pending = new Map<string, Pending>();
   private ws: WebSocket | undefined;
   private seq = 0;
@@ -96,11 +141,22 @@ export class SpecClient {
   private readonly ackEvery: number;
   private readonly url: string;
   private closeWaiters: (() => void)[] = [];
+  private untils: { check: () => boolean; resolve: () => void }[] = [];
 
   constructor(options: SpecClientOptions) {
     this.url = options.url;
     this.token = options.token;
     this.ackEvery = options.ackEvery ?? 50;
+    this.fold = options.fold ?? ((_type, value, delta) => String(value) + String(delta));
+  }
+
+  /**
+   * Forget the in-memory state of open messages, as a page reloaded from persistence does
+   * (cursors and session kept): the next resume asks for their snapshots (§10.4).
+   */
+  reload(): void {
+    this.openMessages.clear();
+    this.wantSnapshots = true;
   }
 
   /** True while a connection is open. */
@@ -135,6 +191,12 @@ export class SpecClient {
         this.onWelcome(f);
         welcomed(f);
       } else this.onFrame(f);
+      if (this.untils.length > 0) {
+        for (const u of this.untils.filter((w) => w.check())) {
+          this.untils.splice(this.untils.indexOf(u), 1);
+          u.resolve();
+        }
+      }
     });
     await Promise.race([once(ws, 'open'), closed]);
     const hello: Frame = { t: 'hello', version: 1 };
@@ -144,10 +206,18 @@ export class SpecClient {
         sessionId: this.session.sessionId,
         resumeToken: this.session.resumeToken,
         cursors: [...this.cursors.values()],
+        ...(this.wantSnapshots ? { snapshots: true } : {}),
       };
+      this.wantSnapshots = false;
     }
     this.send(hello);
     return Promise.race([welcome, closed]);
+  }
+
+  /** Resolves once `check()` is true, checked now and after every frame received. */
+  until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve) => this.untils.push({ check, resolve }));
   }
 
   /** Resolves when the current connection has closed. */
@@ -168,9 +238,9 @@ export class SpecClient {
     return this.request({ t: 'pub', id, type, ...(data === undefined ? {} : { data }) });
   }
 
-  /** Send `join {id, room}` (§4.5). */
-  join(room: string): Promise<SpecResult> {
-    return this.request({ t: 'join', id: this.nextId(), room });
+  /** Send `join {id, room}` (§4.5), with `rewind` (§10.5) when given. */
+  join(room: string, options: { rewind?: { count?: number; ageMs?: number } } = {}): Promise<SpecResult> {
+    return this.request({ t: 'join', id: this.nextId(), room, ...(options.rewind ? { rewind: options.rewind } : {}) });
   }
 
   /** Send `leave {id, room}` (§4.5). */
@@ -223,6 +293,7 @@ export class SpecClient {
       listed.add(s.stream);
       // §4.2: set the cursor to the listed {epoch, offset}; a gap entry raises a gap event.
       this.cursors.set(s.stream, { stream: s.stream, epoch: s.epoch, offset: s.offset });
+      this.dropOtherEpochs(s.stream, s.epoch);
       if (s.status === 'gap') {
         this.gaps.push({
           stream: s.stream,
@@ -267,6 +338,7 @@ export class SpecClient {
   private onFrame(f: Frame): void {
     switch (f.t) {
       case 'msg': {
+        if (f.start !== undefined || f.open === true) return this.onGrowing(f);
         const c = this.cursors.get(f.stream);
         // §4.2 drop rule: same epoch and at or below the cursor.
         if (c && c.epoch === f.epoch && f.offset <= c.offset) {
@@ -281,9 +353,12 @@ export class SpecClient {
         if (this.unacked >= this.ackEvery) this.ack();
         return;
       }
+      case 'app':
+        return this.onGrowing(f);
       case 'gap':
         // §4.6b
         this.cursors.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.to });
+        if (f.reason === 'epoch') this.dropOtherEpochs(f.stream, f.epoch);
         this.gaps.push({
           stream: f.stream,
           epoch: f.epoch,
@@ -323,5 +398,66 @@ export class SpecClient {
       default:
         return;
     }
+  }
+
+  /** §10.3: a start or snapshot `msg`, or an `app`, of a growing message. */
+  private onGrowing(f: Frame): void {
+    const start: number = f.t === 'app' ? f.start : (f.start ?? f.offset);
+    const key = `${f.stream}|${f.epoch}|${start}`;
+    const held = this.openMessages.get(key);
+    if (f.t === 'app') {
+      if (!held) {
+        this.orphanApps.push(f);
+        return;
+      }
+      if (held.at >= f.offset) {
+        this.growthDropped += 1;
+        return;
+      }
+      if (f.data !== undefined) held.value = this.fold(held.type, held.value, f.data);
+      held.at = f.offset;
+      this.applied(f, held, 'app', f.end === true, f.data);
+      return;
+    }
+    if (held && held.at >= f.offset) {
+      this.growthDropped += 1;
+      return;
+    }
+    const g: Growing = held ?? { stream: f.stream, epoch: f.epoch, start, type: f.type, value: undefined, at: 0 };
+    g.value = f.data;
+    g.at = f.offset;
+    this.openMessages.set(key, g);
+    this.applied(f, g, f.start === undefined ? 'start' : 'snapshot', f.open !== true, undefined);
+  }
+
+  private applied(f: Frame, g: Growing, kind: GrowthEvent['kind'], done: boolean, delta: unknown): void {
+    const key = `${g.stream}|${g.epoch}|${g.start}`;
+    if (done) {
+      this.openMessages.delete(key);
+      this.doneMessages.set(key, g.value);
+    }
+    // Every applied frame moves the cursor to max(cursor, offset).
+    const c = this.cursors.get(f.stream);
+    if (!c || c.epoch !== f.epoch || c.offset < f.offset) {
+      this.cursors.set(f.stream, { stream: f.stream, epoch: f.epoch, offset: f.offset });
+    }
+    this.growth.push({
+      stream: g.stream,
+      epoch: g.epoch,
+      start: g.start,
+      offset: f.offset,
+      kind,
+      type: g.type,
+      value: g.value,
+      ...(delta !== undefined ? { delta } : {}),
+      done,
+    });
+    this.unacked += 1;
+    if (this.unacked >= this.ackEvery) this.ack();
+  }
+
+  /** §10.3: an epoch change drops every open message of that stream. */
+  private dropOtherEpochs(stream: string, epoch: string): void {
+    for (const [key, g] of this.openMessages) if (g.stream === stream && g.epoch !== epoch) this.openMessages.delete(key);
   }
 }
