@@ -155,13 +155,10 @@ export class Rooms<P extends AnyProtocol> {
       at = { epoch: point.epoch, offset: point.offset };
       rewound = point.count;
     } else at = await engine.head(stream);
-    if (member) {
-      // A rewind of a room the session is in: its start moves down (§10.5), never up.
-      const start = record.starts[stream] ?? record.acked[stream];
-      if (!rewound || (start && start.epoch === at.epoch && start.offset <= at.offset)) {
-        const acked = record.acked[stream] ?? at;
-        return { stream, epoch: acked.epoch, offset: acked.offset, rewound: 0 };
-      }
+    if (member && !rewound) {
+      // Nothing to rewind in a room the session is in: nothing changes.
+      const acked = record.acked[stream] ?? at;
+      return { stream, epoch: acked.epoch, offset: acked.offset, rewound: 0 };
     }
     // The subscription starts here: a resume never replays the room from before it.
     await engine.saveStart(sessionId, { stream, epoch: at.epoch, offset: at.offset });
