@@ -15,10 +15,13 @@ export const chaosApp = defineProtocol({
   server: {
     tick: z.object({ s: z.string(), n: z.int(), pad: z.string().optional() }),
     said: z.object({ from: z.string(), text: z.string() }),
+    /** Extension `appends` (§10): a growing text, one token per delta. */
+    answer: z.string(),
   },
   requests: {
     echo: { request: z.object({ n: z.int() }), response: z.int() },
   },
+  appends: { answer: { delta: z.string() } },
 });
 
 /** The type of {@link chaosApp}. */

@@ -36,8 +36,8 @@ export type Step =
   | { op: 'forget'; to: Target }
   /** The next `hello` authenticates as `user`. */
   | { op: 'token'; user: string }
-  /** The client joins / leaves a room (and waits for the answer unless `wait: false`). */
-  | { op: 'join'; room: string; wait?: boolean }
+  /** The client joins / leaves a room (and waits for the answer unless `wait: false`); `rewind`: §10.5. */
+  | { op: 'join'; room: string; wait?: boolean; rewind?: { count?: number; ageMs?: number } }
   | { op: 'leave'; room: string; wait?: boolean }
   /** Wait until every `join`/`leave` sent so far was answered. */
   | { op: 'answered' }
@@ -57,7 +57,15 @@ export type Step =
    */
   | { op: 'close'; code: number }
   /** Wait until the client holds every message published so far on the checked streams. */
-  | { op: 'settle' };
+  | { op: 'settle' }
+  /** Extension `appends` (§10): the server starts a growing `answer` on `to` (one open at a time per target). */
+  | { op: 'start'; to: Target }
+  /** The server appends `count` tokens to the open answer on `to` (in order, not awaited one by one). */
+  | { op: 'grow'; to: Target; count: number }
+  /** The server ends the open answer on `to`. */
+  | { op: 'end'; to: Target }
+  /** The client loses its in-memory state of open messages (a reload from persistence, §10.4). */
+  | { op: 'reload' };
 
 /** What a stream scenario expects besides the ledger verdict. */
 export interface StreamExpect {
@@ -89,6 +97,11 @@ export interface StreamExpect {
   handled?: number;
   /** Pubs that failed locally (outbox of another user). */
   failedLocally?: number;
+  /**
+   * Extension `appends` (§10.3): on each target, the client holds every answer the server
+   * wrote, as its exact final value (done), having gone through each delta once, in order.
+   */
+  grown?: { to: Target; answers: number }[];
 }
 
 /** A stream scenario. */

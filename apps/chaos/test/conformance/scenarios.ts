@@ -1,3 +1,4 @@
+import { appendScenarios, appendWireScenarios } from './scenarios-appends.js';
 import type { StreamScenario, WireScenario } from './scenario.js';
 
 /**
@@ -444,6 +445,7 @@ export const streamScenarios: StreamScenario[] = [
     ],
     expect: { pubsHandledOnce: true },
   },
+  ...appendScenarios,
 ];
 
 /** Wire scenarios today's server passes: frames in, frames and close codes out (§4.1, §6). */
@@ -762,4 +764,5 @@ export const wireScenarios: WireScenario[] = [
     ],
     open: true,
   },
+  ...appendWireScenarios,
 ];

@@ -33,6 +33,15 @@ export interface Subject {
   close(): Promise<void>;
   /** Spec client only. */
   readonly spec?: SpecClient;
+  /**
+   * Extension `appends`: every value a growing message took at this client, in order (per
+   * applied start, snapshot or app, §10.3), with `start` its key and `done` after its end.
+   */
+  growth(stream: string): { start: number; value: unknown; done: boolean }[];
+  /** Join with a rewind (§10.5). */
+  joinRewind(room: string, rewind: { count?: number; ageMs?: number }): Promise<unknown>;
+  /** Forget the state of open messages, as a reload from persistence does (§10.4). */
+  reload(): void;
 }
 
 /** The spec-literal reference client, driven step by step. */
@@ -63,6 +72,9 @@ export function specSubject(url: string, user: string): Subject {
     position: (stream) => c.cursors.get(stream),
     pub: (k) => c.pub('note', { c: 'conf', k }),
     join: (room) => c.join(room),
+    joinRewind: (room, rewind) => c.join(room, { rewind }),
+    growth: (stream) => c.growth.filter((g) => g.stream === stream),
+    reload: () => c.reload(),
     leave: (room) => c.leave(room),
     setUser(u) {
       c.token = u;
@@ -155,6 +167,13 @@ export function officialSubject(url: string, user: string): Subject {
     positions.set(g.stream, { epoch: g.epoch, offset: g.to ?? 0 });
     log.push({ stream: g.stream, kind: 'gap', g: { ...g, offset: g.to ?? 0 } });
   });
+  const grown: { stream: string; start: number; value: unknown; done: boolean }[] = [];
+  // The client API of extension `appends` (a folded value per applied frame, meta.start/done).
+  client.on('answer', (value, meta) => {
+    const m = meta as typeof meta & { start?: number; done?: boolean };
+    if (m.stream === undefined || m.start === undefined) return;
+    grown.push({ stream: m.stream, start: m.start, value, done: m.done === true });
+  });
   client.on('tick', (data, meta) => {
     if (meta.stream === undefined || meta.epoch === undefined || meta.offset === undefined) return;
     delivered += 1;
@@ -200,6 +219,12 @@ export function officialSubject(url: string, user: string): Subject {
       return r;
     },
     leave: (room) => client.leave(room),
+    joinRewind: (room, rewind) =>
+      (client.join as (room: string, options: unknown) => Promise<unknown>)(room, { rewind }),
+    growth: (stream) => grown.filter((g) => g.stream === stream),
+    reload() {
+      throw new Error('reload: the official client is reloaded through its persistence (not driven here)');
+    },
     setUser(u) {
       token = u;
     },
