@@ -180,8 +180,15 @@ export class Appends<P extends AnyProtocol> {
     const { engine, clock } = this.core;
     const { count, ageMs, after } = options;
     const positive = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 1);
-    if (!positive(count) || !positive(ageMs) || !(after === undefined || (Number.isInteger(after) && after >= 0))) {
-      throw new HoldfastError(ErrorCode.ValidationFailed, 'history: count and ageMs >= 1, after >= 0 (integers)');
+    if (
+      !positive(count) ||
+      !positive(ageMs) ||
+      !(after === undefined || (Number.isInteger(after) && after >= 0))
+    ) {
+      throw new HoldfastError(
+        ErrorCode.ValidationFailed,
+        'history: count and ageMs >= 1, after >= 0 (integers)',
+      );
     }
     const stream = streamOf(to);
     let from = after ?? 0;

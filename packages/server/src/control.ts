@@ -61,7 +61,14 @@ export class Control<P extends AnyProtocol> {
         // (the replay from the new start covers them) and its replay, if any, stops.
         if (existing) unhold(conn, existing, undefined);
         else pool.subscribe(conn, command.stream);
-        conn.streams.set({ stream: command.stream, next: undefined, epoch, sent: offset, pending: REPLAYING, acked: offset });
+        conn.streams.set({
+          stream: command.stream,
+          next: undefined,
+          epoch,
+          sent: offset,
+          pending: REPLAYING,
+          acked: offset,
+        });
         out.send(conn, subJoinFrame(command.room, command.stream, epoch, offset));
         // The open messages at or below the start first (§10.4), then anything appended
         // between reading the head and subscribing; live messages wait meanwhile.

@@ -147,7 +147,8 @@ export class Delivery<P extends AnyProtocol> {
     this.core.counters.deliveries += 1;
     if (paced) conn.replayed += 1;
     const parts = m.parts;
-    if (parts === undefined || parts.length === 0) return this.out.send(conn, frame ?? m.frame, paced, flushed);
+    if (parts === undefined || parts.length === 0)
+      return this.out.send(conn, frame ?? m.frame, paced, flushed);
     this.out.send(conn, m.frame, paced);
     for (let i = 0; i < parts.length - 1; i++) this.out.send(conn, parts[i]!, paced);
     return this.out.send(conn, parts[parts.length - 1]!, paced, flushed);

@@ -29,7 +29,9 @@ import { resError, resOk, welcomeFrame } from './wire.js';
 export interface Hello {
   version: number;
   token?: string | undefined;
-  resume?: { sessionId: string; resumeToken: string; cursors: Cursor[]; snapshots?: boolean | undefined } | undefined;
+  resume?:
+    | { sessionId: string; resumeToken: string; cursors: Cursor[]; snapshots?: boolean | undefined }
+    | undefined;
 }
 
 /** An accepted authentication. */

@@ -1,10 +1,5 @@
 import type { Cursor } from '@holdfast/protocol';
-import type {
-  ControlCommand,
-  Engine,
-  PresenceEntry,
-  SessionRecord,
-} from './engine.js';
+import type { ControlCommand, Engine, PresenceEntry, SessionRecord } from './engine.js';
 import { HandledIds } from './handled-ids.js';
 import {
   ACK_STRIDE,
@@ -15,8 +10,8 @@ import {
   type StoredSession,
   toRecord,
 } from './memory-session.js';
-import { SetMap } from './set-map.js';
 import { type Listeners, type MemoryEngineOptions, MemoryStreams } from './memory-streams.js';
+import { SetMap } from './set-map.js';
 
 export type { MemoryEngineOptions } from './memory-streams.js';
 

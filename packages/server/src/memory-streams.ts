@@ -211,5 +211,4 @@ export abstract class MemoryStreams {
       }
     }
   }
-
 }

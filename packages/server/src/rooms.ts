@@ -122,7 +122,10 @@ export class Rooms<P extends AnyProtocol> {
         n === undefined || (Number.isInteger(n) && n >= 1 && n <= max);
       if (!int(count, WireLimits.rewind) || !int(ageMs, Number.MAX_SAFE_INTEGER)) {
         return Promise.reject(
-          new HoldfastError(ErrorCode.ValidationFailed, 'Invalid rewind: count 1-10000, ageMs >= 1 (integers)'),
+          new HoldfastError(
+            ErrorCode.ValidationFailed,
+            'Invalid rewind: count 1-10000, ageMs >= 1 (integers)',
+          ),
         );
       }
       grant = {

@@ -14,10 +14,10 @@ import type {
   MessageTarget,
   MessageWriter,
   SendOptions,
-  StartMessageOptions,
   ServerApi,
   ServerEvents,
   ServerHooks,
+  StartMessageOptions,
 } from './api.js';
 import { Appends } from './appends.js';
 import { AddressBuckets } from './buckets.js';

@@ -69,9 +69,21 @@ export class StreamLog {
   ): StoredMessage {
     this.offset += 1;
     const entry: Entry = open
-      ? { offset: this.offset, frame, except, bytes: frame.length, at, parts: undefined, open: true, start: this.offset }
+      ? {
+          offset: this.offset,
+          frame,
+          except,
+          bytes: frame.length,
+          at,
+          parts: undefined,
+          open: true,
+          start: this.offset,
+        }
       : { offset: this.offset, frame, except, bytes: frame.length, at };
-    if (open) (this.growing ??= new Map()).set(this.offset, entry);
+    if (open) {
+      if (!this.growing) this.growing = new Map();
+      this.growing.set(this.offset, entry);
+    }
     this.slots.push(entry);
     this.live += 1;
     this.bytes += entry.bytes;
@@ -116,7 +128,8 @@ export class StreamLog {
       e.parts = undefined;
       e.bytes = snapshot.length;
     } else {
-      (e.parts ??= []).push(frame);
+      if (e.parts) e.parts.push(frame);
+      else e.parts = [frame];
       e.bytes += frame.length;
       this.bytes += frame.length;
     }

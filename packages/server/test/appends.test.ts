@@ -16,9 +16,10 @@ async function spec(url: string): Promise<SpecClient> {
 const tokens = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `t${from + i} `);
 
 /** The answer's value as the client holds it (open or done). */
-function valueOf(c: SpecClient, stream: string, start: number): unknown {
+function heldValue(c: SpecClient, stream: string, start: number): unknown {
   for (const [key, g] of c.openMessages) if (key === `${stream}|${g.epoch}|${start}`) return g.value;
-  for (const [key, v] of c.doneMessages) if (key.startsWith(`${stream}|`) && key.endsWith(`|${start}`)) return v;
+  for (const [key, v] of c.doneMessages)
+    if (key.startsWith(`${stream}|`) && key.endsWith(`|${start}`)) return v;
   return undefined;
 }
 
@@ -82,7 +83,14 @@ describe('appends (PROTOCOL.md §10.1-10.4)', () => {
     expect([...a.doneMessages.values()]).toEqual([{ steps: ['plan', 'done'] }]);
     const h = await server.history({ session: a.session!.sessionId });
     expect(h.messages).toEqual([
-      { offset: 3, start: 1, type: 'run', data: { steps: ['plan', 'done'] }, open: false, ts: expect.any(Number) },
+      {
+        offset: 3,
+        start: 1,
+        type: 'run',
+        data: { steps: ['plan', 'done'] },
+        open: false,
+        ts: expect.any(Number),
+      },
     ]);
   });
 
@@ -154,7 +162,7 @@ describe('appends (PROTOCOL.md §10.1-10.4)', () => {
     for (const t of tokens(100, 110)) void w.append(t);
     await w.end();
     await a.until(() => a.doneMessages.size === 1);
-    expect(valueOf(a, `session:${sid}`, w.start)).toBe(`x${tokens(0, 110).join('')}`);
+    expect(heldValue(a, `session:${sid}`, w.start)).toBe(`x${tokens(0, 110).join('')}`);
     expect(a.orphanApps).toEqual([]);
   });
 
@@ -204,7 +212,9 @@ describe('appends (PROTOCOL.md §10.1-10.4)', () => {
 
   it('rejects appends to a closed message with MESSAGE_CLOSED, and bad input with typed errors', async () => {
     const { server } = await startServer({ retention: { room: { maxMessages: 2 } } });
-    await expect(server.startMessage({ room: 'r' }, 'tick' as never, { n: 1 } as never)).rejects.toMatchObject({
+    await expect(
+      server.startMessage({ room: 'r' }, 'tick' as never, { n: 1 } as never),
+    ).rejects.toMatchObject({
       code: ErrorCode.ValidationFailed,
     });
     await expect(server.startMessage({ room: 'r' }, 'answer', 5 as never)).rejects.toMatchObject({

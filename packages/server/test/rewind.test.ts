@@ -12,7 +12,8 @@ async function spec(url: string): Promise<SpecClient> {
   return c;
 }
 
-const ticks = (c: SpecClient) => c.deliveries.filter((d) => d.stream === 'room:r').map((d) => (d.data as { n: number }).n);
+const ticks = (c: SpecClient) =>
+  c.deliveries.filter((d) => d.stream === 'room:r').map((d) => (d.data as { n: number }).n);
 
 describe('rewind (PROTOCOL.md §10.5)', () => {
   it('joins with the last count messages, then live; the default cap is limits.maxRewind (100)', async () => {
@@ -122,7 +123,12 @@ describe('retention per stream kind and by position', () => {
     const clock = new ManualClock();
     const engine = new MemoryEngine({
       clock,
-      retention: { maxMessages: 5, room: { maxMessages: 2 }, user: { maxBytes: 300 }, broadcast: { maxAgeMs: 1000 } },
+      retention: {
+        maxMessages: 5,
+        room: { maxMessages: 2 },
+        user: { maxBytes: 300 },
+        broadcast: { maxAgeMs: 1000 },
+      },
     });
     for (let i = 0; i < 6; i++) {
       await engine.append('session:s', `"type":"tick","data":{"n":${i}},"ts":0`);

@@ -394,7 +394,8 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
   for (const g of x.grown ?? []) {
     const name = streamOf(g.to);
     const written = answers.get(name) ?? [];
-    if (written.length !== g.answers) problems.push(`${name}: ${written.length} answers written, expected ${g.answers}`);
+    if (written.length !== g.answers)
+      problems.push(`${name}: ${written.length} answers written, expected ${g.answers}`);
     await until(
       () => written.every((a) => client.growth(name).some((e) => e.start === a.start && e.done)),
       `${name}: the client to hold every answer done`,
@@ -406,15 +407,20 @@ export async function runStream(s: StreamScenario, kind: 'spec' | 'official'): P
         const v = String(e.value);
         // Exactly once, in order: every value is a prefix of the final text, never shorter than before.
         if (!a.value.startsWith(v) || v.length < previous.length) {
-          problems.push(`${name}#${a.start}: went through a value that is not the text so far (${v.length} chars)`);
+          problems.push(
+            `${name}#${a.start}: went through a value that is not the text so far (${v.length} chars)`,
+          );
           break;
         }
         previous = v;
       }
-      if (previous !== a.value) problems.push(`${name}#${a.start}: holds ${previous.length} chars, expected ${a.value.length}`);
+      if (previous !== a.value)
+        problems.push(`${name}#${a.start}: holds ${previous.length} chars, expected ${a.value.length}`);
     }
     if (client.spec && client.spec.orphanApps.length > 0)
-      problems.push(`${name}: ${client.spec.orphanApps.length} app frames of messages the client never got the start of`);
+      problems.push(
+        `${name}: ${client.spec.orphanApps.length} app frames of messages the client never got the start of`,
+      );
   }
   for (const index of x.freed ?? []) {
     const id = client.welcomes[index]?.sessionId;

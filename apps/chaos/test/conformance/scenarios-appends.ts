@@ -140,7 +140,11 @@ export const appendWireScenarios: WireScenario[] = [
   {
     name: 'welcome lists the extensions appends and rewind',
     section: '10',
-    steps: [{ open: {} }, { hello: { token: 'a' } }, { expect: { t: 'welcome', extensions: ['appends', 'rewind'] } }],
+    steps: [
+      { open: {} },
+      { hello: { token: 'a' } },
+      { expect: { t: 'welcome', extensions: ['appends', 'rewind'] } },
+    ],
     open: true,
   },
   {

@@ -1,5 +1,5 @@
-import { appendScenarios, appendWireScenarios } from './scenarios-appends.js';
 import type { StreamScenario, WireScenario } from './scenario.js';
+import { appendScenarios, appendWireScenarios } from './scenarios-appends.js';
 
 /**
  * The conformance table (docs/PROTOCOL.md §9), run with both the reference client and

@@ -240,7 +240,12 @@ export class SpecClient {
 
   /** Send `join {id, room}` (§4.5), with `rewind` (§10.5) when given. */
   join(room: string, options: { rewind?: { count?: number; ageMs?: number } } = {}): Promise<SpecResult> {
-    return this.request({ t: 'join', id: this.nextId(), room, ...(options.rewind ? { rewind: options.rewind } : {}) });
+    return this.request({
+      t: 'join',
+      id: this.nextId(),
+      room,
+      ...(options.rewind ? { rewind: options.rewind } : {}),
+    });
   }
 
   /** Send `leave {id, room}` (§4.5). */
@@ -423,7 +428,14 @@ export class SpecClient {
       this.growthDropped += 1;
       return;
     }
-    const g: Growing = held ?? { stream: f.stream, epoch: f.epoch, start, type: f.type, value: undefined, at: 0 };
+    const g: Growing = held ?? {
+      stream: f.stream,
+      epoch: f.epoch,
+      start,
+      type: f.type,
+      value: undefined,
+      at: 0,
+    };
     g.value = f.data;
     g.at = f.offset;
     this.openMessages.set(key, g);
@@ -458,6 +470,7 @@ export class SpecClient {
 
   /** §10.3: an epoch change drops every open message of that stream. */
   private dropOtherEpochs(stream: string, epoch: string): void {
-    for (const [key, g] of this.openMessages) if (g.stream === stream && g.epoch !== epoch) this.openMessages.delete(key);
+    for (const [key, g] of this.openMessages)
+      if (g.stream === stream && g.epoch !== epoch) this.openMessages.delete(key);
   }
 }
