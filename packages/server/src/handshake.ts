@@ -119,9 +119,14 @@ export class Handshake<P extends AnyProtocol> {
     this.core.track(this.presence.connected(open.sessionId, open.user, open.id, opened.record.rooms));
     // Replay every stream after its cursor, then switch to live.
     const start = this.core.hooks ? performance.now() : 0;
-    // A client that lost its state of open messages (§10.4) gets their snapshots first.
-    const snapshots = hello.resume?.snapshots === true && !found.resumeError;
-    for (const stream of open.streams.keys()) await this.delivery.replay(open, stream, snapshots);
+    // Open messages at or below a stream's listed offset go first (§10.4) where the client holds
+    // no state of them: it asked (`snapshots`, reloaded), or it sent no cursor of the stream (a
+    // new session, a room joined while it was away).
+    const resumed = hello.resume !== undefined && !found.resumeError;
+    const all = !resumed || hello.resume?.snapshots === true;
+    const held = all ? undefined : new Set(hello.resume?.cursors.map((c) => c.stream));
+    for (const stream of open.streams.keys())
+      await this.delivery.replay(open, stream, all || !held!.has(stream));
     if (start) for (const h of this.core.hooks ?? []) h.replay?.(performance.now() - start);
   }
 

@@ -166,6 +166,23 @@ describe('appends (PROTOCOL.md §10.1-10.4)', () => {
     expect(a.orphanApps).toEqual([]);
   });
 
+  it('gives a new session, and a session joined while away, the open messages first', async () => {
+    const { server, url } = await startServer();
+    const w = await server.startMessage({ broadcast: true }, 'answer', 'b');
+    const v = await server.startMessage({ room: 'r' }, 'answer', 'r');
+    await w.append('1');
+    await v.append('1');
+    const a = await spec(url);
+    await a.close();
+    await server.join(a.session!.sessionId, 'r');
+    await a.connect();
+    await w.end('2');
+    await v.end('2');
+    await a.until(() => a.doneMessages.size === 2);
+    expect([...a.doneMessages.values()].sort()).toEqual(['b12', 'r12']);
+    expect(a.orphanApps).toEqual([]);
+  });
+
   it('keeps one entry per compacted message, about the size of its text', async () => {
     const engine = new MemoryEngine();
     const { server } = await startServer({ engine });
