@@ -20,6 +20,21 @@ describe('server types from defineProtocol', () => {
     server.handle('said', () => undefined);
   });
 
+  it('types growing messages: appendable types only, typed initial value and deltas', async () => {
+    const w = await server.startMessage({ room: 'r' }, 'answer', '');
+    expectTypeOf(w.value).toEqualTypeOf<string>();
+    expectTypeOf(w.append).parameter(0).toEqualTypeOf<string>();
+    const run = await server.startMessage({ session: 's' }, 'run', { steps: [] });
+    expectTypeOf(run.value).toEqualTypeOf<{ steps: string[] }>();
+    void run.append({ step: 'x' });
+    // @ts-expect-error: a delta of 'run' is { step }
+    void run.append('x');
+    // @ts-expect-error: 'tick' is not appendable
+    void server.startMessage({ room: 'r' }, 'tick', { n: 1 });
+    // @ts-expect-error: wrong initial value
+    void server.startMessage({ broadcast: true }, 'answer', 1);
+  });
+
   it('types sends', () => {
     expectTypeOf(server.sendToRoom('r', 'said', { from: 'a', text: 'b' })).toEqualTypeOf<Promise<number>>();
     // @ts-expect-error: wrong data for 'tick'
