@@ -105,6 +105,29 @@ describe('rewind (PROTOCOL.md §10.5)', () => {
     expect(ticks(a)).toEqual([2]);
   });
 
+  it("reads a stream's history by count, age and offset (server side)", async () => {
+    const clock = new ManualClock();
+    const { server } = await startServer({ clock });
+    await server.sendToRoom('h', 'tick', { n: 1 });
+    const w = await server.startMessage({ room: 'h' }, 'answer', 'a');
+    clock.advance(10_000);
+    await server.sendToRoom('h', 'tick', { n: 2 });
+    await w.append('b');
+    const all = await server.history({ room: 'h' });
+    expect(all).toMatchObject({ stream: 'room:h', offset: 4, first: 1 });
+    expect(all.messages.map((m) => [m.offset, m.start, m.type, m.data, m.open])).toEqual([
+      [1, 1, 'tick', { n: 1 }, false],
+      [3, 3, 'tick', { n: 2 }, false],
+      [4, 2, 'answer', 'ab', true],
+    ]);
+    expect((await server.history({ room: 'h' }, { count: 1 })).messages.map((m) => m.offset)).toEqual([4]);
+    expect((await server.history({ room: 'h' }, { ageMs: 5000 })).messages.map((m) => m.offset)).toEqual([
+      3, 4,
+    ]);
+    expect((await server.history({ room: 'h' }, { after: 1 })).messages.map((m) => m.offset)).toEqual([3, 4]);
+    expect((await server.history({ room: 'none' })).messages).toEqual([]);
+  });
+
   it('closes a join with a rewind out of range (4400) and refuses one from the server API', async () => {
     const { server, url, connect } = await startServer({ authorizeJoin: () => true });
     const raw = await connect();
