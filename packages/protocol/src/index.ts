@@ -7,6 +7,7 @@
 export * from './close-codes.js';
 export * from './codec.js';
 export * from './define.js';
+export * from './english.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './logger.js';
