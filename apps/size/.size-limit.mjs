@@ -29,7 +29,7 @@ export const holdfast = [
   {
     name: '@holdfast/client own code',
     path: 'entries/client.js',
-    ignore: ['@holdfast/protocol', 'eventemitter3', 'zod'],
+    ignore: ['@holdfast/protocol', 'zod'],
   },
   // Every hook of the binding (its whole entry), with the client and protocol it imports.
   { name: '@holdfast/react (react external)', path: '../../packages/react/dist/index.js', ignore: ['react'] },
