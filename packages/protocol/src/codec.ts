@@ -1,13 +1,8 @@
 import type * as z from 'zod/mini';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
-import {
-  CLIENT_FRAME_SCHEMAS,
-  FRAME_SCHEMAS,
-  isWireId,
-  isWireType,
-  SERVER_FRAME_SCHEMAS,
-  WireLimits,
-} from './frames.js';
+import { CLIENT_FRAME_SCHEMAS, isWireId, isWireType, WireLimits } from './frames.js';
+import { LENIENT_SERVER_FRAME_SCHEMAS } from './lenient.js';
+import { FRAME_SCHEMAS, SERVER_FRAME_SCHEMAS } from './server-frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
@@ -194,6 +189,26 @@ export function decode(
  */
 export function decodeServerFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ServerFrame> {
   return decodeWith(raw, SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
+}
+
+/**
+ * What a browser client decodes: {@link decodeServerFrame} over
+ * {@link LENIENT_SERVER_FRAME_SCHEMAS}, which check the structure of server frames (types,
+ * required fields, integers and their lower bounds, enumerated values) but not the length limits
+ * and character rules of fields the client only reads. Accepts every frame `decodeServerFrame`
+ * accepts, with the same result; a structurally wrong frame fails with the same error code.
+ *
+ * @example
+ * ```ts
+ * const r = decodeServerFrameLenient(event.data, { maxBytes: 1 << 20 });
+ * if (!r.ok) report(r.error.code);
+ * ```
+ */
+export function decodeServerFrameLenient(
+  raw: unknown,
+  options: DecodeOptions = {},
+): DecodeResult<ServerFrame> {
+  return decodeWith(raw, LENIENT_SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
 }
 
 /**

@@ -10,5 +10,7 @@ export * from './define.js';
 export * from './english.js';
 export * from './errors.js';
 export * from './frames.js';
+export * from './lenient.js';
 export * from './logger.js';
+export * from './server-frames.js';
 export * from './unions.js';
