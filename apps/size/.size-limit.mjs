@@ -18,18 +18,14 @@ const check = (c) => ({ gzip: true, modifyEsbuildConfig, ...c });
 
 /** Holdfast's own bundles, measured by the size test. */
 export const holdfast = [
-  // Issue 17's target is 15 kB; out of reach without a decision (see the client README's Size
-  // section): this budget sits just above today's size so it cannot grow unnoticed.
-  // +0.2 kB (issue 16 phase 2): the `debug` switch read from HOLDFAST_DEBUG / DEBUG where `process`
-  // exists, send() of request types, the state in the client's debug log (main was at 20.498 kB).
-  // +0.3 kB (issues 13 and 15): close({ endSession }) (logout), the resend of a message answered
-  // UNAVAILABLE with its id, and the outbox kept per user.
-  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '21 kB' },
+  // Issue 17's target is 15 kB, not met yet (17.5 kB: see the client README's Size section).
+  // This budget sits just above today's size so it cannot grow unnoticed; lower it as it shrinks.
+  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '18 kB' },
   { name: 'typical app, classic zod', path: 'entries/app-classic.js' },
   {
     name: '@holdfast/client own code',
     path: 'entries/client.js',
-    ignore: ['@holdfast/protocol', 'eventemitter3', 'zod'],
+    ignore: ['@holdfast/protocol', 'zod'],
   },
   // Every hook of the binding (its whole entry), with the client and protocol it imports.
   { name: '@holdfast/react (react external)', path: '../../packages/react/dist/index.js', ignore: ['react'] },

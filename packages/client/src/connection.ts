@@ -1,7 +1,7 @@
 import type { ProtocolError, ServerFrame } from '@holdfast/protocol';
 import type { CloseInfo, TransitionReason } from './connection-state.js';
 import type { ResolvedOptions } from './options.js';
-import { CloseCode, decodeServerFrame, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
+import { CloseCode, decodeServerFrameLenient, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
 import { OPEN, type WebSocketLike } from './socket.js';
 
 /** What a {@link Connection} reports to its client. */
@@ -137,7 +137,7 @@ export class Connection {
     // Any frame is a sign of life, even one we cannot decode. Reading the clock per frame is
     // cheaper than re-arming a timer per frame.
     this.#lastFrameAt = this.#o.clock.now();
-    const r = decodeServerFrame(data, { maxBytes: this.#o.maxIncomingBytes });
+    const r = decodeServerFrameLenient(data, { maxBytes: this.#o.maxIncomingBytes });
     if (r.ok) this.#h.frame(r.frame);
     else this.#h.badFrame(r.error);
   }

@@ -1,5 +1,4 @@
 import type { GapReason, HoldfastError, StreamStatus } from '@holdfast/protocol';
-import { EventEmitter } from 'eventemitter3';
 import type { CloseInfo, StateChange } from './connection-state.js';
 import type { Logger } from './options.js';
 
@@ -102,27 +101,42 @@ export interface Listenable<M extends { [K in keyof M]: (...args: any[]) => void
   off<K extends keyof M & string>(event: K, listener: M[K]): void;
 }
 
-/** A typed eventemitter3 whose `on` returns an unsubscribe function. */
+type AnyListener = ((...args: any[]) => void) & { listener?: unknown };
+
+/**
+ * A typed event emitter whose `on` and `once` return an unsubscribe function. Listeners run in
+ * the order they were added; those added or removed while an event is emitted take effect from
+ * the next one (the lists are copied on write). What a listener throws propagates to the caller
+ * of `emit` (the client catches and reports it). Listeners are kept in a `Map`, so any event name
+ * is safe (an app message may be called `constructor`).
+ */
 export class Emitter<M extends { [K in keyof M]: (...args: any[]) => void }> implements Listenable<M> {
-  readonly #ee = new EventEmitter();
+  readonly #listeners = new Map<string, AnyListener[]>();
 
   on<K extends keyof M & string>(event: K, listener: M[K]): Unsubscribe {
-    this.#ee.on(event, listener);
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
     return () => this.off(event, listener);
   }
 
   once<K extends keyof M & string>(event: K, listener: M[K]): Unsubscribe {
-    this.#ee.once(event, listener);
-    return () => this.off(event, listener);
+    const once: AnyListener = (...args) => {
+      this.off(event, once as M[K]);
+      listener(...args);
+    };
+    once.listener = listener;
+    return this.on(event, once as M[K]);
   }
 
+  /** Remove every registration of `listener` for `event` (with `on` or `once`). */
   off<K extends keyof M & string>(event: K, listener: M[K]): void {
-    this.#ee.off(event, listener);
+    const left = this.#listeners.get(event)?.filter((l) => l !== listener && l.listener !== listener);
+    if (left?.length) this.#listeners.set(event, left);
+    else this.#listeners.delete(event);
   }
 
-  /** Call the listeners of `event`. Returns whether there were any. */
-  emit<K extends keyof M & string>(event: K, ...args: Parameters<M[K]>): boolean {
-    return this.#ee.emit(event, ...args);
+  /** Call the listeners of `event`, in order. */
+  emit<K extends keyof M & string>(event: K, ...args: Parameters<M[K]>): void {
+    for (const l of this.#listeners.get(event) ?? []) l(...args);
   }
 }
 

@@ -7,6 +7,11 @@ import { type OutboxEntry, outboxEntry } from './outbox.js';
 import { CloseCode, decodeClientFrame, HelloSchema, JoinSchema } from './protocol.js';
 import type { CloseOptions } from './types.js';
 
+// A refinement, not z.enum(): the frame schemas already bundle refinements, not enums.
+const outboxKind = z.string().check(z.refine((k) => k === 'send' || k === 'request')) as z.ZodMiniType<
+  'send' | 'request'
+>;
+
 /** What a client keeps in storage (version 1). Validated on load; anything else is ignored. */
 const PersistedSchema = z.object({
   v: z.literal(1),
@@ -16,7 +21,7 @@ const PersistedSchema = z.object({
   user: z.optional(z.string().check(z.maxLength(256))),
   rooms: z.array(JoinSchema.shape.room),
   /** Encoded `pub` frames, in send order. */
-  outbox: z.array(z.object({ kind: z.enum(['send', 'request']), text: z.string() })),
+  outbox: z.array(z.object({ kind: outboxKind, text: z.string() })),
   /** The id counter, so a restored client never reuses a stored message's id. */
   seq: z.int().check(z.nonnegative()),
   maxPayload: z.optional(z.int().check(z.positive())),

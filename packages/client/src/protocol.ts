@@ -7,7 +7,7 @@
 export {
   CloseCode,
   decodeClientFrame,
-  decodeServerFrame,
+  decodeServerFrameLenient,
   ErrorCode,
   encodeClientFrame,
   HelloSchema,

@@ -1,14 +1,8 @@
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+import type * as z from 'zod/mini';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
-import {
-  CLIENT_FRAME_SCHEMAS,
-  FRAME_SCHEMAS,
-  isWireId,
-  isWireType,
-  SERVER_FRAME_SCHEMAS,
-  WireLimits,
-} from './frames.js';
+import { CLIENT_FRAME_SCHEMAS, isWireId, isWireType, WireLimits } from './frames.js';
+import { LENIENT_SERVER_FRAME_SCHEMAS } from './lenient.js';
+import { FRAME_SCHEMAS, SERVER_FRAME_SCHEMAS } from './server-frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
@@ -26,7 +20,19 @@ export interface DecodeOptions {
    * @default 64
    */
   maxDepth?: number;
+  /**
+   * Options passed to zod's `safeParse` of the frame schemas, e.g. {@link ENGLISH_MESSAGES}
+   * (what `@holdfast/server` passes). None by default: the messages are then those of the
+   * locale the app configured with `z.config()`, or zod's default ones.
+   */
+  parse?: ParseOptions;
 }
+
+/**
+ * Options for zod's `safeParse` that the codec and the validators of {@link defineProtocol}
+ * accept, e.g. {@link ENGLISH_MESSAGES}.
+ */
+export type ParseOptions = z.core.ParseContext<z.core.$ZodIssue>;
 
 /** Which peer sent the frame: `'client'` frames are decoded by servers and vice versa. */
 export type Direction = 'client' | 'server' | 'any';
@@ -109,28 +115,6 @@ function isBinary(raw: unknown): boolean {
   );
 }
 
-let english: z.core.$ZodErrorMap | undefined;
-
-/**
- * Options for zod's `safeParse` that give its English messages when the app configured none.
- * Classic `zod` installs the English locale when imported, `zod/mini` installs none (its
- * messages are then all "Invalid input"): with these, frame errors and app validation issues
- * read the same whichever flavour the app imports, and an app's own `z.config()` still wins.
- *
- * @example
- * ```ts
- * const r = z.safeParse(schema, data, PARSE_OPTIONS);
- * ```
- */
-export const PARSE_OPTIONS: z.core.ParseContext<z.core.$ZodIssue> = {
-  error: (issue) => {
-    const { customError, localeError } = z.config();
-    if (customError || localeError) return undefined;
-    english ??= en().localeError;
-    return english(issue);
-  },
-};
-
 /** Map a zod issue to the most specific protocol error code. */
 function codeOf(issue: z.core.$ZodIssue): ProtocolErrorCode {
   switch (issue.code) {
@@ -208,6 +192,26 @@ export function decodeServerFrame(raw: unknown, options: DecodeOptions = {}): De
 }
 
 /**
+ * What a browser client decodes: {@link decodeServerFrame} over
+ * {@link LENIENT_SERVER_FRAME_SCHEMAS}, which check the structure of server frames (types,
+ * required fields, integers and their lower bounds, enumerated values) but not the length limits
+ * and character rules of fields the client only reads. Accepts every frame `decodeServerFrame`
+ * accepts, with the same result; a structurally wrong frame fails with the same error code.
+ *
+ * @example
+ * ```ts
+ * const r = decodeServerFrameLenient(event.data, { maxBytes: 1 << 20 });
+ * if (!r.ok) report(r.error.code);
+ * ```
+ */
+export function decodeServerFrameLenient(
+  raw: unknown,
+  options: DecodeOptions = {},
+): DecodeResult<ServerFrame> {
+  return decodeWith(raw, LENIENT_SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
+}
+
+/**
  * {@link decode} of a frame a client sent (what servers decode): the same results as
  * `decode(raw, 'client', options)`, without the schemas of server frames.
  *
@@ -262,7 +266,7 @@ function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): D
     const frame = quickPub(value as Record<string, unknown>);
     if (frame) return { ok: true, frame };
   }
-  const parsed = schema.safeParse(value, PARSE_OPTIONS);
+  const parsed = schema.safeParse(value, options.parse);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
     const where = first.path.length ? ` at ${first.path.map(String).join('.')}` : '';
@@ -276,7 +280,8 @@ function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): D
 }
 
 /**
- * Validate a frame and serialize it to JSON text.
+ * Validate a frame and serialize it to JSON text. `options` are passed to zod's `safeParse`
+ * (e.g. {@link ENGLISH_MESSAGES} for English messages whatever the app configured).
  *
  * @throws {ProtocolError} when the frame does not match its schema (a programming error).
  *
@@ -285,8 +290,8 @@ function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): D
  * ws.send(encode({ t: 'ping', ts: Date.now() }));
  * ```
  */
-export function encode(frame: Frame): string {
-  return encodeWith(frame, FRAME_SCHEMAS);
+export function encode(frame: Frame, options?: ParseOptions): string {
+  return encodeWith(frame, FRAME_SCHEMAS, options);
 }
 
 /**
@@ -300,8 +305,8 @@ export function encode(frame: Frame): string {
  * ws.send(encodeClientFrame({ t: 'join', id: 'j1', room: 'lobby' }));
  * ```
  */
-export function encodeClientFrame(frame: ClientFrame): string {
-  return encodeWith(frame, CLIENT_FRAME_SCHEMAS);
+export function encodeClientFrame(frame: ClientFrame, options?: ParseOptions): string {
+  return encodeWith(frame, CLIENT_FRAME_SCHEMAS, options);
 }
 
 /**
@@ -315,14 +320,14 @@ export function encodeClientFrame(frame: ClientFrame): string {
  * ws.send(encodeServerFrame({ t: 'pong', ts: Date.now() }));
  * ```
  */
-export function encodeServerFrame(frame: ServerFrame): string {
-  return encodeWith(frame, SERVER_FRAME_SCHEMAS);
+export function encodeServerFrame(frame: ServerFrame, options?: ParseOptions): string {
+  return encodeWith(frame, SERVER_FRAME_SCHEMAS, options);
 }
 
-function encodeWith(frame: Frame, schemas: Schemas): string {
+function encodeWith(frame: Frame, schemas: Schemas, options: ParseOptions | undefined): string {
   const schema = schemas.get((frame as { t?: unknown }).t as string);
   if (!schema) throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
-  const parsed = schema.safeParse(frame, PARSE_OPTIONS);
+  const parsed = schema.safeParse(frame, options);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
     throw new ProtocolError(codeOf(first), `Cannot encode "${frame.t}": ${first.message}`, {

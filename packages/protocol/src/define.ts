@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { PARSE_OPTIONS, toIssues } from './codec.js';
+import { type ParseOptions, toIssues } from './codec.js';
 import { ErrorCode, HoldfastError } from './errors.js';
 
 /**
@@ -78,12 +78,16 @@ export interface Protocol<
   isClientMessage(type: string): boolean;
   /** Whether `type` is a declared request. */
   isRequest(type: string): boolean;
-  /** Validate data a client sent as message or request `type`. */
-  parseInbound(type: string, data: unknown): Validated<unknown>;
-  /** Validate data the server sends as message `type`. */
-  parseServer(type: string, data: unknown): Validated<unknown>;
-  /** Validate the response to request `type`. */
-  parseResponse(type: string, data: unknown): Validated<unknown>;
+  /**
+   * Validate data a client sent as message or request `type`. `options` go to zod's
+   * `safeParse` (the server passes {@link ENGLISH_MESSAGES}; without, the issues' messages are
+   * those of the locale the app configured, or zod's default ones).
+   */
+  parseInbound(type: string, data: unknown, options?: ParseOptions): Validated<unknown>;
+  /** Validate data the server sends as message `type` (`options` as for `parseInbound`). */
+  parseServer(type: string, data: unknown, options?: ParseOptions): Validated<unknown>;
+  /** Validate the response to request `type` (`options` as for `parseInbound`). */
+  parseResponse(type: string, data: unknown, options?: ParseOptions): Validated<unknown>;
 }
 
 /** Names starting with `$` are reserved for Holdfast's own messages. */
@@ -91,7 +95,7 @@ const RESERVED = /^\$/;
 const TYPE_NAME = /^[\x21-\x7e]{1,64}$/;
 
 function validator(schemas: Record<string, AnySchema>, kind: string) {
-  return (type: string, data: unknown): Validated<unknown> => {
+  return (type: string, data: unknown, options?: ParseOptions): Validated<unknown> => {
     const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
     if (!schema) {
       return {
@@ -99,7 +103,7 @@ function validator(schemas: Record<string, AnySchema>, kind: string) {
         error: new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type "${type.slice(0, 64)}"`),
       };
     }
-    const r = z.safeParse(schema, data, PARSE_OPTIONS);
+    const r = z.safeParse(schema, data, options);
     if (r.success) return { ok: true, value: r.data };
     return {
       ok: false,

@@ -1,25 +1,27 @@
 import * as z from 'zod/mini';
 import {
   AckSchema,
-  AppSchema,
   type CursorSchema,
-  ErrorFrameSchema,
-  GapSchema,
   HelloSchema,
   JoinSchema,
   LeaveSchema,
-  MsgSchema,
   PingSchema,
   PongSchema,
-  PresenceSchema,
   PubSchema,
   RefreshSchema,
+} from './frames.js';
+import {
+  AppSchema,
+  ErrorFrameSchema,
+  GapSchema,
+  MsgSchema,
+  PresenceSchema,
   ResSchema,
   type StreamStatusSchema,
   SubSchema,
   VolSchema,
   WelcomeSchema,
-} from './frames.js';
+} from './server-frames.js';
 
 // The unions of frames, apart from frames.ts: nothing on a hot path needs them (the codec looks
 // schemas up by `t`), and a module of its own is dropped whole by bundlers when unused (the

@@ -1,8 +1,9 @@
 // This file imports zod/mini only (vitest runs each test file in its own module graph), so no
-// classic zod has installed its English locale: the messages below are the protocol's doing.
+// classic zod has installed its English locale: English messages below are ENGLISH_MESSAGES'
+// doing, and without them the messages are zod/mini's defaults.
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { decode, defineProtocol, HoldfastError } from '../src/index.js';
+import { decode, defineProtocol, ENGLISH_MESSAGES, HoldfastError } from '../src/index.js';
 
 const app = defineProtocol({
   client: { say: z.object({ room: z.string(), text: z.string().check(z.maxLength(5)) }) },
@@ -24,8 +25,8 @@ describe('defineProtocol with zod/mini schemas', () => {
     expect(app.parseResponse('history', [1]).ok).toBe(false);
   });
 
-  it("reports issues in zod's English, as with classic zod", () => {
-    const bad = app.parseInbound('say', { room: 'a', text: 'too long' });
+  it("reports issues in zod's English with ENGLISH_MESSAGES, as with classic zod", () => {
+    const bad = app.parseInbound('say', { room: 'a', text: 'too long' }, ENGLISH_MESSAGES);
     expect(bad.ok).toBe(false);
     if (!bad.ok) {
       expect(bad.error).toBeInstanceOf(HoldfastError);
@@ -36,8 +37,20 @@ describe('defineProtocol with zod/mini schemas', () => {
     }
   });
 
-  it("keeps the wire's frame error messages without classic zod", () => {
+  it("keeps zod/mini's default messages without them (no locale loaded, none set globally)", () => {
+    // After the English parse above: nothing global was set by it.
+    const bad = app.parseInbound('say', { room: 'a', text: 'too long' });
+    expect(bad.ok ? [] : bad.error.issues).toEqual([{ path: ['text'], message: 'Invalid input' }]);
     const r = decode(`{"t":"pub","id":"${'x'.repeat(65)}","type":"x"}`, 'client');
+    expect(r.ok ? '' : `${r.error.code}: ${r.error.message}`).toBe(
+      'STRING_TOO_LONG: Invalid "pub" frame at id: Invalid input',
+    );
+  });
+
+  it("keeps the wire's frame error messages without classic zod", () => {
+    const r = decode(`{"t":"pub","id":"${'x'.repeat(65)}","type":"x"}`, 'client', {
+      parse: ENGLISH_MESSAGES,
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.error.code).toBe('STRING_TOO_LONG');
@@ -50,8 +63,10 @@ describe('defineProtocol with zod/mini schemas', () => {
   it("lets the app's own zod config win", () => {
     z.config({ customError: () => 'custom' });
     try {
-      const bad = app.parseInbound('say', { room: 1, text: 'hi' });
+      const bad = app.parseInbound('say', { room: 1, text: 'hi' }, ENGLISH_MESSAGES);
       expect(bad.ok ? [] : bad.error.issues).toEqual([{ path: ['room'], message: 'custom' }]);
+      const local = app.parseInbound('say', { room: 1, text: 'hi' });
+      expect(local.ok ? [] : local.error.issues).toEqual([{ path: ['room'], message: 'custom' }]);
     } finally {
       z.config({ customError: undefined });
     }

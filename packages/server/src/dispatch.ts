@@ -2,7 +2,7 @@
  * Client messages and requests (`pub`): deduplicated by id, validated, run by their handler
  * (or put in the session's inbox), answered with `res` exactly once per id.
  */
-import { type AnyProtocol, ErrorCode, HoldfastError } from '@holdfast/protocol';
+import { type AnyProtocol, ENGLISH_MESSAGES, ErrorCode, HoldfastError } from '@holdfast/protocol';
 import type { Handler, HandlerContext, InboundType, ServerApi } from './api.js';
 import type { SessionConnection } from './connection.js';
 import type { Core } from './core.js';
@@ -173,7 +173,8 @@ export class Dispatch<P extends AnyProtocol> {
   ): string | Promise<string> {
     const { core } = this;
     const { sessionId, user } = conn;
-    const parsed = core.protocol.parseInbound(type, data);
+    // English issues whatever the app's zod flavour: they go on the wire.
+    const parsed = core.protocol.parseInbound(type, data, ENGLISH_MESSAGES);
     if (!parsed.ok) {
       core.log.debug({ type, sessionId, user, messageId: id, code: parsed.error.code }, 'message refused');
       return resError(id, parsed.error);
@@ -234,7 +235,7 @@ export class Dispatch<P extends AnyProtocol> {
     const protocol = this.core.protocol;
     const { messageId: id, sessionId, user } = ctx;
     if (protocol.isRequest(type)) {
-      const checked = protocol.parseResponse(type, result);
+      const checked = protocol.parseResponse(type, result, ENGLISH_MESSAGES);
       if (!checked.ok) {
         this.timed(type, start, false);
         const message = `Handler for "${type}" returned an invalid response`;

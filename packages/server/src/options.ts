@@ -1,5 +1,12 @@
 import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
-import { type AnyProtocol, consoleLogger, debugFromEnv, type Logger } from '@holdfast/protocol';
+import {
+  type AnyProtocol,
+  consoleLogger,
+  type DecodeOptions,
+  debugFromEnv,
+  ENGLISH_MESSAGES,
+  type Logger,
+} from '@holdfast/protocol';
 import { type Clock, systemClock } from './clock.js';
 import type { Engine, RetentionOptions } from './engine.js';
 import { type IdSource, randomIds } from './ids.js';
@@ -373,8 +380,8 @@ export interface ResolvedOptions<P extends AnyProtocol> {
   sweepIntervalMs: number;
   drainTimeoutMs: number;
   shutdownCode: 1001 | 1012;
-  /** What the decoder accepts. */
-  decodeOptions: { maxBytes: number };
+  /** What the decoder accepts, and its messages: zod's English ones (they go on the wire). */
+  decodeOptions: DecodeOptions & { maxBytes: number };
   /**
    * Bytes corked per socket at most. Corked bytes count as buffered: kept well under both marks,
    * so coalescing never makes a healthy socket look slow (volatile drops, 4008).
@@ -426,7 +433,7 @@ export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>)
     sweepIntervalMs: Math.max(10, options.sweepIntervalMs ?? d.sweepIntervalMs),
     drainTimeoutMs: options.drainTimeoutMs ?? d.drainTimeoutMs,
     shutdownCode: options.shutdownCode ?? d.shutdownCode,
-    decodeOptions: { maxBytes: limits.maxPayload },
+    decodeOptions: { maxBytes: limits.maxPayload, parse: ENGLISH_MESSAGES },
     corkBytes: Math.max(1, Math.min(CORK_BYTES, limits.volatileHighWaterMark / 2, limits.highWaterMark / 4)),
   };
 }

@@ -2,7 +2,7 @@
  * The app's sends: validate once, serialize once, append to (or publish volatile on) the
  * audience's streams, and count the sessions addressed.
  */
-import { type AnyProtocol, encodeMsgBody, Streams } from '@holdfast/protocol';
+import { type AnyProtocol, ENGLISH_MESSAGES, encodeMsgBody, Streams } from '@holdfast/protocol';
 import type { SendOptions } from './api.js';
 import type { Core } from './core.js';
 import type { Except } from './engine.js';
@@ -49,7 +49,7 @@ export class Publish<P extends AnyProtocol> {
 
   /** Throw the protocol's `VALIDATION_FAILED` error for data that does not fit the type. */
   private validate(type: string, data: unknown): void {
-    const checked = this.core.protocol.parseServer(type, data);
+    const checked = this.core.protocol.parseServer(type, data, ENGLISH_MESSAGES);
     if (!checked.ok) throw checked.error;
   }
 

@@ -1,14 +1,11 @@
 import { defineProtocol } from '@holdfast/protocol';
-// Classic zod: on this commit defineProtocol's schema type is classic zod's ZodType, which
-// zod/mini schemas do not satisfy. Switch to `import * as z from 'zod/mini'` once it accepts them.
-import { z } from 'zod';
+// zod/mini: its functions tree-shake, so the web bundle carries only the zod it uses.
+import * as z from 'zod/mini';
 
 /** A room name as the example allows it. */
 export const RoomName = z
   .string()
-  .min(1)
-  .max(40)
-  .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes');
+  .check(z.minLength(1), z.maxLength(40), z.regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes'));
 
 /** A chat line as broadcast to the room. */
 export const ChatLine = z.object({
@@ -23,7 +20,10 @@ export type ChatLine = z.infer<typeof ChatLine>;
 /** The example's protocol, shared by its server and its React UI. */
 export const example = defineProtocol({
   client: {
-    say: z.object({ room: RoomName, text: z.string().trim().min(1, 'say something').max(280) }),
+    say: z.object({
+      room: RoomName,
+      text: z.string().check(z.trim(), z.minLength(1, 'say something'), z.maxLength(280)),
+    }),
   },
   server: {
     said: ChatLine,
@@ -38,8 +38,8 @@ export const example = defineProtocol({
     startJob: {
       request: z.object({
         room: RoomName,
-        steps: z.int().min(1).max(500),
-        intervalMs: z.int().min(0).max(2000),
+        steps: z.int().check(z.minimum(1), z.maximum(500)),
+        intervalMs: z.int().check(z.minimum(0), z.maximum(2000)),
       }),
       response: z.object({ job: z.string(), total: z.int() }),
     },
