@@ -20,9 +20,40 @@ export class Keys {
     return `${this.prefix}{s:${stream}}:meta`;
   }
 
-  /** Redis Stream of retained messages; entry id `<offset>-0`, fields f (frame), t (ms), x (except). */
+  /**
+   * Redis Stream of retained messages, one entry per message, id `<position>-0`: fields f
+   * (frame), t (ms), x (except); a growing message has g (start), b (bytes), o (open) instead of f.
+   */
   streamLog(stream: string): string {
     return `${this.prefix}{s:${stream}}:log`;
+  }
+
+  /**
+   * Hash: start -> snapshot `msg` frame of each retained growing message (extension `appends`).
+   * The `app` frames after a message's snapshot are the list `<this key>:<start>` (same slot).
+   */
+  streamGrowing(stream: string): string {
+    return `${this.prefix}{s:${stream}}:g`;
+  }
+
+  /** The parts list of growing message `start` (see {@link Keys.streamGrowing}). */
+  streamParts(stream: string, start: number): string {
+    return `${this.streamGrowing(stream)}:${start}`;
+  }
+
+  /** Sorted set: start of each open growing message, scored by its position. */
+  streamOpen(stream: string): string {
+    return `${this.prefix}{s:${stream}}:o`;
+  }
+
+  /** What a stream stores, in the order the stream scripts expect them: meta, log, grow, open. */
+  streamKeys(stream: string): [string, string, string, string] {
+    return [
+      this.streamMeta(stream),
+      this.streamLog(stream),
+      this.streamGrowing(stream),
+      this.streamOpen(stream),
+    ];
   }
 
   /** Pub/sub channel of a stream: appended messages, volatile frames and (rooms) presence. */

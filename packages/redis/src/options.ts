@@ -53,7 +53,11 @@ export interface RedisEngineOptions {
    * @default 'holdfast:'
    */
   prefix?: string;
-  /** Retention bounds of every stream (count, bytes, age). @default DEFAULT_RETENTION */
+  /**
+   * Retention bounds of every stream (count, bytes, age), with optional overrides per stream
+   * kind (`session`, `user`, `room`, `broadcast`). A growing message counts once; its bytes are
+   * its snapshot's and pending parts'. @default DEFAULT_RETENTION
+   */
   retention?: RetentionOptions;
   /**
    * This node's id: owner of the sessions connected here, holder of handler claims. Must be

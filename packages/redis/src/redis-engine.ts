@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type { Cursor } from '@holdfast/protocol';
+import { type Cursor, ErrorCode, HoldfastError } from '@holdfast/protocol';
 import {
   type ControlCommand,
-  DEFAULT_RETENTION,
   type Engine,
   type Except,
   type PresenceEntry,
   type ReadResult,
+  resolveRetention,
   type SessionRecord,
+  STREAM_KINDS,
   type StreamHead,
   silentLogger,
   systemClock,
 } from '@holdfast/server';
-import type { RedisClientOptions } from 'redis';
+import { clientOptions } from './client-options.js';
 import { Control } from './control.js';
 import { Handled } from './handled.js';
 import { Health } from './health.js';
@@ -20,7 +21,7 @@ import { Housekeeping } from './housekeeping.js';
 import { type EngineParts, PARTS } from './internal.js';
 import { Keys } from './keys.js';
 import { Link, type RedisEngineEvents } from './link.js';
-import { backoff, DEFAULT_REDIS_ENGINE_OPTIONS, type RedisEngineOptions } from './options.js';
+import { DEFAULT_REDIS_ENGINE_OPTIONS, type RedisEngineOptions } from './options.js';
 import { Rooms } from './rooms.js';
 import { Sessions } from './sessions.js';
 import { Slots } from './slots.js';
@@ -29,67 +30,9 @@ import { type Listeners, Watches } from './watches.js';
 
 export type { RedisConnectionName, RedisEngineEvents } from './link.js';
 
-/** A snapshot of the engine's health, for stats and readiness probes. */
-export interface RedisEngineStatus {
-  /** This node's id. */
-  nodeId: string;
-  /** Whether the commands connection is up. */
-  commands: 'ready' | 'down';
-  /** Whether the pub/sub connection is up. */
-  subscriber: 'ready' | 'down';
-  /** Operations that failed (each also reaches its caller as an error). */
-  errors: number;
-  /** Connection errors reported by the Redis clients (one per failed attempt). */
-  connectionErrors: number;
-  /** Successful reconnections after a connection was lost. */
-  reconnects: number;
-  /** Streams watched (subscribed) by this node. */
-  watchedStreams: number;
-  /** Sessions whose lease this node renews (connected here). */
-  leasedSessions: number;
-  /** Per-user connection slots this node renews. */
-  slots: number;
-  /** The last error's message, if any. */
-  lastError: string | undefined;
-  /** Both connections up and answering the health probe (this node can serve clients). */
-  healthy: boolean;
-  /** A connection is up but did not answer the health probe in time (cut off from Redis). */
-  partitioned: boolean;
-  /** Partitions detected since start. */
-  partitions: number;
-  /** How long the last partition took to detect, from the unanswered probe (ms). */
-  lastPartitionDetectionMs: number | undefined;
-}
+import type { RedisEngineStatus } from './status.js';
 
-/** The node-redis options both connections get. */
-function clientOptions(options: RedisEngineOptions, nodeId: string): RedisClientOptions {
-  const base = options.redis ?? {};
-  const health = { ...DEFAULT_REDIS_ENGINE_OPTIONS.healthCheck, ...options.healthCheck };
-  return {
-    // A name makes the connection handshake one round trip (CLIENT SETNAME): something in
-    // front of Redis that accepts TCP and then resets fails the handshake, so the
-    // reconnection backoff applies instead of a "ready" connection lost at once, again and
-    // again. It also shows the node in CLIENT LIST.
-    name: `holdfast:${nodeId.replace(/[^\w:.-]/g, '_')}`,
-    ...base,
-    ...(options.url !== undefined ? { url: options.url } : {}),
-    // Fail fast during an outage: a queue of commands waiting for Redis would grow without
-    // bound and replay stale work (appends into a new epoch) when it comes back.
-    disableOfflineQueue: true,
-    // node-redis 5 sends CLIENT SETINFO while (re)connecting and ignores its errors: a
-    // connection reset during that handshake then leaves the client "ready" on a dead
-    // socket, never reconnecting (seen when Redis dies right after accepting). Without
-    // the handshake, a reset after connecting is noticed as a lost ready connection.
-    disableClientInfo: true,
-    socket: {
-      // A dead link (partition) never errors by itself: once the health probe stops writing
-      // to it, this idle timeout drops the socket and node-redis reconnects.
-      socketTimeout: health.intervalMs + 2 * health.timeoutMs,
-      ...base.socket,
-      reconnectStrategy: base.socket?.reconnectStrategy ?? backoff(options.reconnect, options.random),
-    } as RedisClientOptions['socket'],
-  };
-}
+export type { RedisEngineStatus } from './status.js';
 
 /**
  * The Redis engine: runs Holdfast on many nodes sharing one Redis.
@@ -131,7 +74,8 @@ export class RedisEngine implements Engine {
     const d = DEFAULT_REDIS_ENGINE_OPTIONS;
     this.nodeId = options.nodeId ?? `n_${randomBytes(8).toString('base64url')}`;
     this.keys = new Keys(options.prefix ?? d.prefix);
-    const retention = { ...DEFAULT_RETENTION, ...options.retention };
+    const retention = resolveRetention(options.retention);
+    const maxAgeMs = Math.min(...STREAM_KINDS.map((kind) => retention[kind].maxAgeMs));
     const leaseMs = options.sessionLeaseMs ?? d.sessionLeaseMs;
     const slotTtlMs = options.slotTtlMs ?? d.slotTtlMs;
     const idleTtlMs = options.idleStreamTtlMs ?? d.idleStreamTtlMs;
@@ -155,7 +99,7 @@ export class RedisEngine implements Engine {
       { name: 'slots', everyMs: Math.max(250, slotTtlMs / 3), run: () => slots.renew() },
       {
         name: 'streams',
-        everyMs: Math.min(60_000, Math.max(1000, retention.maxAgeMs / 2), idleTtlMs / 4),
+        everyMs: Math.min(60_000, Math.max(1000, maxAgeMs / 2), idleTtlMs / 4),
         run: () => watches.maintain(),
       },
     ]);
@@ -257,10 +201,59 @@ export class RedisEngine implements Engine {
 
   /**
    * Append one message: one EVALSHA that assigns the offset, stores the frame, trims and
-   * publishes it to every node watching the stream.
+   * publishes it to every node watching the stream. `options.open`: a growing message
+   * (extension `appends`), its body already ending with `,"open":true`.
    */
-  append(stream: string, body: string, except?: Except): Promise<{ epoch: string; offset: number }> {
-    return this.#link.op('append', () => this.#streams.append(stream, body, except));
+  append(
+    stream: string,
+    body: string,
+    except?: Except,
+    options?: { open?: boolean },
+  ): Promise<{ epoch: string; offset: number }> {
+    return this.#link.op('append', () => this.#streams.append(stream, body, except, options?.open === true));
+  }
+
+  /**
+   * Append one `app` to open message `start` (extension `appends`, docs/PROTOCOL.md §10): one
+   * EVALSHA that takes the next offset, builds the frame, moves the message's entry to that
+   * position (replacing its snapshot and dropping its parts when `snapshot` is given, ending it
+   * with `end`), trims and publishes the frame like `append`, so every node delivers it live in
+   * offset order. Rejects with `HoldfastError` `MESSAGE_CLOSED` when the message is not open
+   * in the stream's current epoch (or in `epoch`, when given): ended, dropped by retention,
+   * or its stream lost its history.
+   */
+  async appendPart(
+    stream: string,
+    start: number,
+    body: string,
+    options: { end?: boolean; snapshot?: string; epoch?: string } = {},
+  ): Promise<{ epoch: string; offset: number }> {
+    const done = await this.#link.op('appendPart', () =>
+      this.#streams.appendPart(stream, start, body, options),
+    );
+    if (done) return done;
+    throw new HoldfastError(
+      ErrorCode.MessageClosed,
+      `message ${start} of stream ${JSON.stringify(stream)} is not open (ended, dropped by retention, or its epoch changed)`,
+    );
+  }
+
+  /** Retained open messages of a stream at positions <= `upTo`, in position order (§10.4). */
+  openMessages(stream: string, upTo: number): Promise<ReadResult> {
+    return this.#link.op('openMessages', () => this.#streams.openMessages(stream, upTo));
+  }
+
+  /**
+   * Where a rewind starts (§10.5): the position just below the oldest of the newest `count`
+   * retained entries whose position was written at or after `since` (ms, the engine's clock);
+   * the head when none. `count` in the answer: how many entries are after it.
+   */
+  rewindPoint(
+    stream: string,
+    count: number,
+    since?: number,
+  ): Promise<{ epoch: string; offset: number; count: number }> {
+    return this.#link.op('rewindPoint', () => this.#streams.rewindPoint(stream, count, since));
   }
 
   /** Publish a volatile frame to the stream's channel (never stored). */
@@ -269,7 +262,8 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Retained messages after `after` (never older than `maxAgeMs`). When this node just
+   * Retained entries whose position is > `after`, in position order (a growing message is one
+   * entry: its snapshot and pending parts), never older than `maxAgeMs`. When this node just
    * started watching the stream, waits for the subscription first, so that whatever is
    * appended after this read is delivered live.
    */

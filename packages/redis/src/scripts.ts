@@ -1,146 +1,7 @@
-import { createHash } from 'node:crypto';
+import { Script } from './script.js';
+import { APPEND, APPEND_PART, OPEN_MESSAGES, READ, REWIND_POINT } from './stream-scripts.js';
 
-/**
- * A Lua script run with EVALSHA, falling back to EVAL when Redis lost its script cache
- * (restart, failover, `SCRIPT FLUSH`). Each script touches keys of one hash tag only, so it
- * is valid on Redis Cluster too.
- */
-export class Script {
-  /** SHA-1 of the source, as EVALSHA wants it. */
-  readonly sha: string;
-
-  constructor(
-    /** Name for error messages. */
-    readonly name: string,
-    /** Lua source. */
-    readonly source: string,
-  ) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-}
-
-// Shared helpers of the stream scripts. Offsets and times are integers below 2^53: Lua 5.1
-// numbers are doubles, so they are formatted with %d (tostring would switch to 1e+14 notation).
-const STREAM_LIB = `
-local function int(n) return string.format('%d', n) end
-local function field(fields, name)
-  for i = 1, #fields, 2 do
-    if fields[i] == name then return fields[i + 1] end
-  end
-  return nil
-end
--- The stream's state, created with a new epoch when missing (never existed, flushed,
--- expired). A new epoch starts an empty log: whatever was left of an older one is dropped.
-local function meta(mkey, lkey, newEpoch, now)
-  local m = redis.call('HMGET', mkey, 'e', 'seq', 'first', 'bytes', 'ft')
-  if not m[1] then
-    redis.call('DEL', lkey)
-    redis.call('HSET', mkey, 'e', newEpoch, 'seq', 0, 'first', 1, 'bytes', 0, 'ft', int(now))
-    return newEpoch, 0, 1, 0, now
-  end
-  return m[1], tonumber(m[2]) or 0, tonumber(m[3]) or 1, tonumber(m[4]) or 0, tonumber(m[5]) or now
-end
--- Drop the oldest entries while over a bound (count, bytes, age). Returns the new first
--- offset, retained bytes, time of the oldest entry and whether anything changed.
-local function trim(lkey, seq, first, bytes, ft, maxM, maxB, minTs)
-  local changed = false
-  while first <= seq and ((seq - first + 1) > maxM or (bytes > maxB and first < seq) or ft < minTs) do
-    local r = redis.call('XRANGE', lkey, '-', '+', 'COUNT', 2)
-    local e = r[1]
-    changed = true
-    if not e then
-      first = seq + 1
-      bytes = 0
-      break
-    end
-    local f = field(e[2], 'f')
-    bytes = bytes - (f and string.len(f) or 0)
-    local n = r[2]
-    if n then
-      first = tonumber(string.match(n[1], '^%d+'))
-      ft = tonumber(field(n[2], 't')) or ft
-      if bytes < 0 then bytes = 0 end
-    else
-      first = seq + 1
-      bytes = 0
-    end
-    redis.call('XTRIM', lkey, 'MINID', int(first) .. '-0')
-  end
-  return first, bytes, ft, changed
-end
-`;
-
-/**
- * Append one message. KEYS: meta, log, channel. ARGV: new epoch (used only when the stream
- * has none), stream name as JSON, body, except JSON ('' for none), now, maxMessages,
- * maxBytes, oldest time kept, idle TTL, '1' for SPUBLISH / '0' for PUBLISH.
- *
- * Builds the `msg` frame (the protocol's `encodeMsgFrame`), stores it, trims, and publishes
- * one payload `m\n<epoch>\n<offset>\n<except>\n<frame>` to the stream's channel. One
- * command per message, whatever the audience.
- */
-export const APPEND = new Script(
-  'append',
-  `${STREAM_LIB}
-local mkey, lkey, chan = KEYS[1], KEYS[2], KEYS[3]
-local now = tonumber(ARGV[5])
-local epoch, seq, first, bytes, ft = meta(mkey, lkey, ARGV[1], now)
-if first > seq then
-  first = seq + 1
-  ft = now
-end
-seq = seq + 1
-local off = int(seq)
-local frame = '{"t":"msg","stream":' .. ARGV[2] .. ',"epoch":"' .. epoch .. '","offset":' .. off .. ',' .. ARGV[3] .. '}'
-if ARGV[4] ~= '' then
-  redis.call('XADD', lkey, off .. '-0', 'f', frame, 't', ARGV[5], 'x', ARGV[4])
-else
-  redis.call('XADD', lkey, off .. '-0', 'f', frame, 't', ARGV[5])
-end
-bytes = bytes + string.len(frame)
-first, bytes, ft = trim(lkey, seq, first, bytes, ft, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
-redis.call('HSET', mkey, 'seq', off, 'first', int(first), 'bytes', int(bytes), 'ft', int(ft))
-local ttl = ARGV[9]
-redis.call('PEXPIRE', mkey, ttl)
-redis.call('PEXPIRE', lkey, ttl)
-local payload = 'm\\n' .. epoch .. '\\n' .. off .. '\\n' .. ARGV[4] .. '\\n' .. frame
-if ARGV[10] == '1' then
-  redis.call('SPUBLISH', chan, payload)
-else
-  redis.call('PUBLISH', chan, payload)
-end
-return {epoch, seq}
-`,
-);
-
-/**
- * Read retained messages (and trim by age first, so nothing older than maxAgeMs is ever
- * returned). KEYS: meta, log. ARGV: new epoch, now, maxMessages, maxBytes, oldest time kept,
- * idle TTL, after, limit (0: head only). Returns {epoch, last offset, first offset, entries}.
- */
-export const READ = new Script(
-  'read',
-  `${STREAM_LIB}
-local mkey, lkey = KEYS[1], KEYS[2]
-local now = tonumber(ARGV[2])
-local epoch, seq, first, bytes, ft = meta(mkey, lkey, ARGV[1], now)
-local changed
-first, bytes, ft, changed = trim(lkey, seq, first, bytes, ft, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
-if changed then
-  redis.call('HSET', mkey, 'first', int(first), 'bytes', int(bytes), 'ft', int(ft))
-end
-redis.call('PEXPIRE', mkey, ARGV[6])
-redis.call('PEXPIRE', lkey, ARGV[6])
-local after, limit = tonumber(ARGV[7]), tonumber(ARGV[8])
-local entries = {}
-if limit > 0 and after < seq and first <= seq then
-  local from = after + 1
-  if from < first then from = first end
-  entries = redis.call('XRANGE', lkey, int(from) .. '-0', '+', 'COUNT', limit)
-end
-return {epoch, seq, first, entries}
-`,
-);
+export { Script };
 
 /**
  * Connect, touch or refresh a session. KEYS: session, handled, handled order, claims.
@@ -185,16 +46,21 @@ return {e, redis.call('HGET', sess, 'u'), n}
 
 /**
  * Delete a session and everything it owns, atomically: one caller wins and gets the record.
- * KEYS: session, handled, handled order, claims, session stream meta, session stream log.
- * ARGV: now, '1' to delete only when expired. Returns {1, fields} (deleted), {0} (missing),
- * or {2, expiry} (not expired: it was resumed since it was listed as expired).
+ * KEYS: session, handled, handled order, claims, session stream meta, log, grow and open (the
+ * parts lists of its growing messages are named from grow). ARGV: now, '1' to delete only when
+ * expired. Returns {1, fields} (deleted), {0} (missing), or {2, expiry} (not expired: it was
+ * resumed since it was listed as expired).
  */
 export const DELETE_SESSION = new Script(
   'deleteSession',
   `
+local function delete()
+  for _, s in ipairs(redis.call('HKEYS', KEYS[7])) do redis.call('DEL', KEYS[7] .. ':' .. s) end
+  redis.call('DEL', unpack(KEYS))
+end
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then
-  redis.call('DEL', unpack(KEYS))
+  delete()
   return {0}
 end
 if ARGV[2] == '1' then
@@ -202,7 +68,7 @@ if ARGV[2] == '1' then
     if h[i] == 'e' and tonumber(h[i + 1]) > tonumber(ARGV[1]) then return {2, h[i + 1]} end
   end
 end
-redis.call('DEL', unpack(KEYS))
+delete()
 return {1, h}
 `,
 );
@@ -412,7 +278,10 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 /** Every script, for `SCRIPT LOAD` at start. */
 export const ALL_SCRIPTS: readonly Script[] = [
   APPEND,
+  APPEND_PART,
   READ,
+  OPEN_MESSAGES,
+  REWIND_POINT,
   TOUCH,
   DELETE_SESSION,
   CLAIM_EXPIRED,

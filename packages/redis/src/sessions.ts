@@ -146,7 +146,7 @@ export class Sessions {
     const stream = Streams.session(id);
     const r = await link.run<[number, string[] | string | undefined]>(
       DELETE_SESSION,
-      [...keys.sessionKeys(id), keys.streamMeta(stream), keys.streamLog(stream)],
+      [...keys.sessionKeys(id), ...keys.streamKeys(stream)],
       [clock.now(), conditional ? '1' : '0'],
     );
     if (r[0] === 2) {
@@ -164,9 +164,9 @@ export class Sessions {
     if ((await cmd.zCard(keys.userSessions(record.user))) === 0) {
       // No session can resume with a cursor of a user stream whose sessions are all gone:
       // free it (as the memory engine does) instead of leaving its keys for the idle TTL. A
-      // later session of the user starts at the stream's head, in a new epoch.
-      const userStream = Streams.user(record.user);
-      await cmd.del([keys.streamMeta(userStream), keys.streamLog(userStream)]);
+      // later session of the user starts at the stream's head, in a new epoch. (The parts lists
+      // of its growing messages expire by their TTL; a message started later empties its own.)
+      await cmd.del(keys.streamKeys(Streams.user(record.user)));
     }
     return record;
   }
