@@ -140,7 +140,9 @@ export class StreamWatch {
             const sameEpoch = page.epoch === this.epoch;
             let delivered = 0;
             for (const m of page.messages) {
-              if (until && m.offset >= until.message.offset) return;
+              // No stop at `until`: history is read by position, and a growing message's
+              // entry (extension `appends`) further on may hold frames below `until` that
+              // were lost live too. Read on to the end; what comes live after is dropped.
               if (sameEpoch && m.offset <= this.offset) continue;
               this.emit(page.epoch, m);
               delivered += 1;

@@ -7,6 +7,7 @@ import { Cleanups, ManualClock } from '@holdfast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backoff, createRedisEngine, type RedisEngine, type RedisEngineOptions } from '../src/index.js';
 import { partsOf } from '../src/internal.js';
+import { type AppendsEngine, appendsSuite } from './appends-suite.js';
 import { Recorder, range } from './support/recorder.js';
 import { uniquePrefix } from './support/redis-server.js';
 
@@ -60,6 +61,11 @@ export function engineSuite(target: EngineTarget): void {
     await engine.start(rec.listeners);
     return { engine, rec };
   }
+
+  appendsSuite({
+    node: async (options) => node(options) as Promise<{ engine: AppendsEngine; rec: Recorder }>,
+    nodes: true,
+  });
 
   describe('streams', () => {
     it('assigns offsets, stores the msg frame as the protocol encodes it, and reads it back', async () => {
