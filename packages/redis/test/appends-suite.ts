@@ -300,7 +300,13 @@ export function appendsSuite(target: AppendsTarget): void {
       await a.engine.append(s, plain(2));
       await a.engine.appendPart(s, 1, encodeAppBody(1, 'x', false), { snapshot: snapshot('x') });
       await a.rec.messagesOf(s, 3);
-      expect(a.rec.messages.get(s)!.map((m) => [m.epoch, m.message])).toEqual([
+      // As delivered at the time (an open message's stored entry changes later), fields of the contract.
+      const { messages } = a.rec;
+      expect(
+        messages
+          .get(s)!
+          .map(({ epoch, message: { offset, frame, except } }) => [epoch, { offset, frame, except }]),
+      ).toEqual([
         [epoch, { offset: 1, frame: encodeMsgFrame(s, epoch, 1, opening('')), except }],
         [epoch, { offset: 2, frame: encodeMsgFrame(s, epoch, 2, plain(2)), except: undefined }],
         [epoch, { offset: 3, frame: encodeAppFrame(s, epoch, 3, encodeAppBody(1, 'x', false)), except }],

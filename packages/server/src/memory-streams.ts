@@ -99,7 +99,9 @@ export abstract class MemoryStreams {
     const r = retentionOf(this.retention, stream);
     const frame = encodeMsgFrame(stream, log.epoch, log.offset + 1, body);
     const message = log.append(frame, except, this.clock.now(), r.maxMessages, r.maxBytes, options?.open);
-    this.listeners?.message(stream, log.epoch, message);
+    // An open message's entry changes with its appends: live delivery (which the server may hold
+    // during a replay) gets the frame as appended, not the entry.
+    this.listeners?.message(stream, log.epoch, options?.open ? { offset: message.offset, frame, except } : message);
     return { epoch: log.epoch, offset: message.offset };
   }
 
