@@ -34,9 +34,13 @@ export {
   type Except,
   type PresenceEntry,
   type ReadResult,
+  type ResolvedRetention,
   type RetentionBounds,
   type RetentionOptions,
+  resolveRetention,
+  retentionOf,
   type SessionRecord,
+  STREAM_KINDS,
   type StoredMessage,
   type StreamHead,
 } from './engine.js';

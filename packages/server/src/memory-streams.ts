@@ -101,7 +101,11 @@ export abstract class MemoryStreams {
     const message = log.append(frame, except, this.clock.now(), r.maxMessages, r.maxBytes, options?.open);
     // An open message's entry changes with its appends: live delivery (which the server may hold
     // during a replay) gets the frame as appended, not the entry.
-    this.listeners?.message(stream, log.epoch, options?.open ? { offset: message.offset, frame, except } : message);
+    this.listeners?.message(
+      stream,
+      log.epoch,
+      options?.open ? { offset: message.offset, frame, except } : message,
+    );
     return { epoch: log.epoch, offset: message.offset };
   }
 
