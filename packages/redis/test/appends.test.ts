@@ -3,10 +3,11 @@
 // costs, and a deleted session taking its growing messages with it.
 import { encodeAppBody, encodeMsgBody } from '@holdfast/protocol';
 import type { StoredMessage } from '@holdfast/server';
-import { Cleanups } from '@holdfast/testkit';
+import { Cleanups, SpecClient } from '@holdfast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine, type RedisEngineOptions } from '../src/index.js';
 import { StreamWatch } from '../src/stream-watch.js';
+import { defer, startNode } from './support/fixture.js';
 import { Recorder, range } from './support/recorder.js';
 import { TestRedis, uniquePrefix } from './support/redis-server.js';
 
@@ -177,5 +178,50 @@ describe('appends on one Redis', () => {
     expect((await keys()).length).toBeGreaterThan(3);
     expect(await engine.deleteSession('sess1')).toMatchObject({ id: 'sess1' });
     expect(await keys()).toEqual([]);
+  });
+
+  it('streams an answer written on one node to live, late and reloaded clients of another, each delta once', async () => {
+    const a = await startNode(redis.url, prefix);
+    const b = await startNode(redis.url, prefix);
+    const client = async (token: string) => {
+      const c = new SpecClient({ url: b.url, token });
+      defer(() => c.close());
+      await c.connect();
+      return c;
+    };
+    const tokens = (from: number, to: number) => range(from, to - 1).map((n) => `t${n} `);
+    const live = await client('alice');
+    expect(live.welcomes[0]!.extensions).toEqual(['appends', 'rewind']);
+    expect((await live.join('r')).ok).toBe(true);
+    const w = await a.server.startMessage({ room: 'r' }, 'answer', '>');
+    // ~9 KB of tokens: the writer compacts (a snapshot once the parts reach 4 KiB).
+    for (const t of tokens(0, 1500)) void w.append(t);
+    await live.until(() => live.growth.length === 1501);
+    const late = await client('bob');
+    const joined = late.join('r');
+    for (const t of tokens(1500, 1600)) void w.append(t);
+    expect((await joined).ok).toBe(true);
+    await live.close();
+    for (const t of tokens(1600, 2500)) void w.append(t);
+    await w.append('t2500 ');
+    live.reload();
+    await live.connect();
+    for (const t of tokens(2501, 2600)) void w.append(t);
+    await w.end();
+    const full = `>${tokens(0, 2600).join('')}`;
+    for (const c of [live, late]) {
+      await c.until(() => c.doneMessages.size === 1);
+      const values = c.growth.map((g) => g.value as string);
+      // Every value the client went through is a prefix of the next: no delta twice, none lost.
+      expect(
+        values.every((v, i) => full.startsWith(v) && (i === 0 || v.length >= values[i - 1]!.length)),
+      ).toBe(true);
+      expect(values.at(-1)).toBe(full);
+      expect(c.orphanApps).toEqual([]);
+    }
+    // The late joiner and the reloaded client got the folded text, not one frame per token.
+    expect(late.growth[0]!.kind).toBe('snapshot');
+    const resumed = live.frames.slice(live.frames.indexOf(live.welcomes[1]!));
+    expect(resumed.filter((f) => f.t === 'app').length).toBeLessThan(1000);
   });
 });
