@@ -224,4 +224,25 @@ describe('appends on one Redis', () => {
     const resumed = live.frames.slice(live.frames.indexOf(live.welcomes[1]!));
     expect(resumed.filter((f) => f.t === 'app').length).toBeLessThan(1000);
   });
+
+  it('rewinds a room on another node: the last entries by position, a growing message as one', async () => {
+    const a = await startNode(redis.url, prefix);
+    const b = await startNode(redis.url, prefix);
+    for (const n of range(1, 5)) await a.server.sendToRoom('r', 'tick', { n });
+    const w = await a.server.startMessage({ room: 'r' }, 'answer', '>'); // 6
+    for (const t of ['a', 'b', 'c']) await w.append(t); // 7, 8, 9: the message's position is 9
+    await a.server.sendToRoom('r', 'tick', { n: 10 });
+    const c = new SpecClient({ url: b.url, token: 'carol' });
+    defer(() => c.close());
+    await c.connect();
+    const res = await c.join('r', { rewind: { count: 3 } });
+    expect(res.result).toEqual({ stream: 'room:r', epoch: expect.any(String), offset: 4, rewound: 3 });
+    await w.end('!');
+    await c.until(() => c.doneMessages.size === 1);
+    expect(c.deliveries.filter((d) => d.type === 'tick').map((d) => (d.data as { n: number }).n)).toEqual([
+      5, 10,
+    ]);
+    expect([...c.doneMessages.values()]).toEqual(['>abc!']);
+    expect(c.orphanApps).toEqual([]);
+  });
 });
