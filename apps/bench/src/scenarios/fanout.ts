@@ -53,6 +53,11 @@ function layoutOf(target: TargetName, cfg: BenchConfig): { nodes: number; redis:
   return { nodes: 1, redis: target === 'holdfast-redis' };
 }
 
+/** Whether the nodes of a multi-node run are spread over the cores (see `BenchConfig.multinode.spread`). */
+export function spreadOf(cfg: BenchConfig): boolean {
+  return cfg.multinode.spread === true || process.env.BENCH_MULTINODE_SPREAD === '1';
+}
+
 interface FloodResult {
   first: number;
   last: number;
@@ -99,6 +104,11 @@ export function fanoutScenario(
     labels?: Partial<Record<TargetName, string>>;
     /** Whose closed-loop capacity sets the open loop's rate (half of it). @default the limit */
     rateFrom?: TargetName;
+    /**
+     * Publish without awaiting each append before the next: the closed loop's window, and the
+     * open loop's messages that are due (see the server's `flood`). @default false
+     */
+    pipeline?: boolean;
     skipped?: string;
   } = {},
 ): Scenario {
@@ -158,7 +168,12 @@ export function fanoutScenario(
             try {
               flood = await pub.call<FloodResult>(
                 'flood',
-                { window, durationMs: cfg.fanout.floodMs, timeoutMs: cfg.fanout.floodMs + 30_000 },
+                {
+                  window,
+                  durationMs: cfg.fanout.floodMs,
+                  timeoutMs: cfg.fanout.floodMs + 30_000,
+                  pipeline: options.pipeline ?? false,
+                },
                 cfg.fanout.floodMs + 60_000,
               );
             } finally {
@@ -184,7 +199,12 @@ export function fanoutScenario(
             await loadgen.call('latencyStart');
             const paced = await pub.call<{ lastIds: Record<string, number> }>(
               'paced',
-              { channels: [BROADCAST], rate, durationMs: cfg.fanout.latencyMs },
+              {
+                channels: [BROADCAST],
+                rate,
+                durationMs: cfg.fanout.latencyMs,
+                pipeline: options.pipeline ?? false,
+              },
               cfg.fanout.latencyMs + 60_000,
             );
             const last = paced.lastIds[BROADCAST] ?? flood.last;
@@ -243,6 +263,7 @@ export function fanoutScenario(
             };
           },
           nodes,
+          spreadOf(cfg),
         );
       } finally {
         if (redis) {
@@ -295,6 +316,7 @@ export function multinodeScenario(cfg: BenchConfig, skipped?: string): Scenario 
       `capacity of the ${k} nodes (measured in this run's warm-up).`,
     targets: ['holdfast-cluster', 'holdfast', 'holdfast-redis'],
     rateFrom: 'holdfast-cluster',
+    pipeline: true,
     limit: 'holdfast',
     peer: 'holdfast-redis',
     metrics: MULTINODE_METRICS,
