@@ -161,6 +161,8 @@ export function fanoutScenario(
             // Closed loop.
             const window = Math.max(4, Math.ceil(cfg.fanout.windowDeliveries / n));
             const off = relayProgress(loadgen, pub);
+            // With BENCH_PROFILE_DIR the other nodes profile the closed loop too (`flood-node-<pid>`).
+            await Promise.all(servers.slice(1).map((s) => s.call('profileStart')));
             const others0 = await Promise.all(servers.slice(1).map((s) => s.call<number>('cpu')));
             const loadCpu0 = await loadgen.call<number>('cpu');
             const redisCpu0 = await redisCpu();
@@ -182,6 +184,7 @@ export function fanoutScenario(
             const redisCpu1 = await redisCpu();
             const loadCpu1 = await loadgen.call<number>('cpu');
             const others1 = await Promise.all(servers.slice(1).map((s) => s.call<number>('cpu')));
+            await Promise.all(servers.slice(1).map((s) => s.call('profileStop', { name: 'flood-node' })));
             const otherCpu = others1.reduce((a, v, i) => a + v - others0[i]!, 0);
             const floodCheck = await loadgen.call<DeliveryCheck>('check', {
               from: { [BROADCAST]: flood.first },
@@ -306,13 +309,19 @@ export function multinodeScenario(cfg: BenchConfig, skipped?: string): Scenario 
     description:
       `The broadcast of scenario 1 (${count} connections, 150-byte messages, closed loop then open loop) on ` +
       `${k} Holdfast server processes sharing one Redis (\`@holdfast/redis\`, a key prefix per run): the load ` +
-      `generator spreads its connections over the nodes (connection i on node i mod ${k}), node 0 publishes, ` +
-      'and each message travels through Redis pub/sub to every node, which writes it to its own sockets. ' +
+      `generator spreads its connections over the nodes (connection i on node i mod ${k}), node 0 publishes ` +
+      '(pipelined: the closed-loop window and the due open-loop messages are sent without awaiting each ' +
+      'append, as concurrent handlers would; in order), and each message travels through Redis pub/sub ' +
+      'to every node, which writes it to its own sockets. ' +
       'Server CPU per delivery is summed over the nodes; Redis CPU per delivery is the whole `redis-server` ' +
       'process over the same span. Compared, interleaved, with one node on the in-memory engine (as in ' +
-      'scenario 1; the ratios are to it) and one node on the Redis engine. Every node is pinned to the ' +
-      "server's core and Redis is not pinned, so on this machine the ratios show what distribution costs, " +
-      'not what more machines would gain. The open loop runs, for all three, at half the closed-loop ' +
+      'scenario 1; the ratios are to it) and one node on the Redis engine. ' +
+      (cfg.multinode.spread
+        ? 'The nodes are spread over the cores (node i on core i mod the cores, sharing them with the load ' +
+          'generator) and Redis is not pinned. '
+        : "Every node is pinned to the server's core and Redis is not pinned, so on this machine the ratios " +
+          'show what distribution costs, not what more machines would gain. ') +
+      'The open loop runs, for all three, at half the closed-loop ' +
       `capacity of the ${k} nodes (measured in this run's warm-up).`,
     targets: ['holdfast-cluster', 'holdfast', 'holdfast-redis'],
     rateFrom: 'holdfast-cluster',
