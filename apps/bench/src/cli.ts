@@ -8,7 +8,8 @@
  *
  * Scenario 5 (multi-node, Redis at `REDIS_URL`, default `redis://127.0.0.1:6379`) runs by default
  * when Redis answers there and is reported as skipped when it does not; `--multinode` requires it
- * (a skip then fails the run), `--no-multinode` leaves it out.
+ * (a skip then fails the run), `--no-multinode` leaves it out, `--multinode-spread` spreads its
+ * nodes over the cores instead of pinning them all to the server's.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     multinode: { type: 'boolean', default: false },
     'no-multinode': { type: 'boolean', default: false },
+    'multinode-spread': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
   },
 });
@@ -45,6 +47,7 @@ const cfg: BenchConfig = {
     ...base.multinode,
     enabled: values.multinode ? true : values['no-multinode'] ? false : base.multinode.enabled,
     redisUrl: process.env.REDIS_URL ?? base.multinode.redisUrl,
+    spread: values['multinode-spread'],
   },
 };
 const scenarios = values.scenarios?.split(',').map(Number);

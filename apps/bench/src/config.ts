@@ -31,7 +31,17 @@ export interface BenchConfig {
    * `redisUrl` (else it is reported as skipped), `true` requires it (a skip is a failure), `false`
    * leaves it out.
    */
-  multinode: { enabled: boolean | 'auto'; nodes: number; redisUrl: string };
+  multinode: {
+    enabled: boolean | 'auto';
+    nodes: number;
+    redisUrl: string;
+    /**
+     * Pin node _i_ to core _i_ mod the cores (node 0 on the server's core, node 1 on the load
+     * generator's, ...) instead of every node on the server's core (`--multinode-spread`, or
+     * `BENCH_MULTINODE_SPREAD=1` in the orchestrator's environment). @default false
+     */
+    spread?: boolean;
+  };
 }
 
 /** The full run (`pnpm bench`): well under 30 minutes on 2 cores. */

@@ -48,6 +48,13 @@ const variants = values.variant.map((v) => {
 });
 pinSelf(LOADGEN_CORE);
 
+/** The notes that explain a run's figures (loss at the end, engine trouble), when present. */
+function notesOf(notes: Record<string, unknown> | undefined): string {
+  const keys = ['behindAtEnd', 'engineErrors', 'engineReconnects', 'serverBusy', 'loadgenBusy'];
+  const shown = keys.filter((k) => typeof notes?.[k] === 'number');
+  return shown.map((k) => ` ${k}=${Number((notes![k] as number).toFixed(2))}`).join('');
+}
+
 const results = new Map<string, Record<string, number>[]>();
 const rounds = Number(values.warmup) + Number(values.rounds);
 for (let round = 0; round < rounds; round++) {
@@ -61,7 +68,7 @@ for (let round = 0; round < rounds; round++) {
       const busy = foreign(Number(out.notes?.redisCpuUs ?? 0)) ?? 0;
       const line = scenario.metrics.map((m) => `${m.key}=${out.metrics[m.key]?.toFixed(m.digits)}`).join(' ');
       console.log(
-        `${round < Number(values.warmup) ? 'warm-up' : `round ${round}`} ${v.label}: ${line} lost=${out.delivery.lost} dup=${out.delivery.duplicates} others=${Math.round(busy * 100)}%`,
+        `${round < Number(values.warmup) ? 'warm-up' : `round ${round}`} ${v.label}: ${line} lost=${out.delivery.lost} dup=${out.delivery.duplicates} others=${Math.round(busy * 100)}%${notesOf(out.notes)}`,
       );
       if (round >= Number(values.warmup))
         results.set(v.label, [...(results.get(v.label) ?? []), out.metrics]);

@@ -67,7 +67,7 @@ export function renderResults(results: BenchResults, machine: MachineInfo, chart
     ...(results.scenarios.some((s) => s.id === 'multinode' && !s.skipped)
       ? [
           `- Multi-node: @holdfast/redis ${v['@holdfast/redis']}, node-redis ${v.redis}, Redis server ${results.redisServer ?? 'unknown'} ` +
-            `(not pinned; shared with whatever else uses it), ${cfg.multinode.nodes} server nodes all pinned to the server's core`,
+            `(not pinned; shared with whatever else uses it), ${cfg.multinode.nodes} server nodes ${cfg.multinode.spread ? 'spread over the cores (node i on core i mod the cores)' : "all pinned to the server's core"}`,
         ]
       : []),
     `- Processes: server and load generator ${results.pinned ? 'pinned to separate cores with `taskset` (server: core 0; load generator and orchestrator: core 1)' : 'not pinned (no `taskset` or fewer than 2 cores)'}`,

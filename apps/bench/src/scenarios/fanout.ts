@@ -53,6 +53,11 @@ function layoutOf(target: TargetName, cfg: BenchConfig): { nodes: number; redis:
   return { nodes: 1, redis: target === 'holdfast-redis' };
 }
 
+/** Whether the nodes of a multi-node run are spread over the cores (see `BenchConfig.multinode.spread`). */
+export function spreadOf(cfg: BenchConfig): boolean {
+  return cfg.multinode.spread === true || process.env.BENCH_MULTINODE_SPREAD === '1';
+}
+
 interface FloodResult {
   first: number;
   last: number;
@@ -99,6 +104,11 @@ export function fanoutScenario(
     labels?: Partial<Record<TargetName, string>>;
     /** Whose closed-loop capacity sets the open loop's rate (half of it). @default the limit */
     rateFrom?: TargetName;
+    /**
+     * Publish without awaiting each append before the next: the closed loop's window, and the
+     * open loop's messages that are due (see the server's `flood`). @default false
+     */
+    pipeline?: boolean;
     skipped?: string;
   } = {},
 ): Scenario {
@@ -151,6 +161,8 @@ export function fanoutScenario(
             // Closed loop.
             const window = Math.max(4, Math.ceil(cfg.fanout.windowDeliveries / n));
             const off = relayProgress(loadgen, pub);
+            // With BENCH_PROFILE_DIR the other nodes profile the closed loop too (`flood-node-<pid>`).
+            await Promise.all(servers.slice(1).map((s) => s.call('profileStart')));
             const others0 = await Promise.all(servers.slice(1).map((s) => s.call<number>('cpu')));
             const loadCpu0 = await loadgen.call<number>('cpu');
             const redisCpu0 = await redisCpu();
@@ -158,7 +170,12 @@ export function fanoutScenario(
             try {
               flood = await pub.call<FloodResult>(
                 'flood',
-                { window, durationMs: cfg.fanout.floodMs, timeoutMs: cfg.fanout.floodMs + 30_000 },
+                {
+                  window,
+                  durationMs: cfg.fanout.floodMs,
+                  timeoutMs: cfg.fanout.floodMs + 30_000,
+                  pipeline: options.pipeline ?? false,
+                },
                 cfg.fanout.floodMs + 60_000,
               );
             } finally {
@@ -167,6 +184,7 @@ export function fanoutScenario(
             const redisCpu1 = await redisCpu();
             const loadCpu1 = await loadgen.call<number>('cpu');
             const others1 = await Promise.all(servers.slice(1).map((s) => s.call<number>('cpu')));
+            await Promise.all(servers.slice(1).map((s) => s.call('profileStop', { name: 'flood-node' })));
             const otherCpu = others1.reduce((a, v, i) => a + v - others0[i]!, 0);
             const floodCheck = await loadgen.call<DeliveryCheck>('check', {
               from: { [BROADCAST]: flood.first },
@@ -184,7 +202,12 @@ export function fanoutScenario(
             await loadgen.call('latencyStart');
             const paced = await pub.call<{ lastIds: Record<string, number> }>(
               'paced',
-              { channels: [BROADCAST], rate, durationMs: cfg.fanout.latencyMs },
+              {
+                channels: [BROADCAST],
+                rate,
+                durationMs: cfg.fanout.latencyMs,
+                pipeline: options.pipeline ?? false,
+              },
               cfg.fanout.latencyMs + 60_000,
             );
             const last = paced.lastIds[BROADCAST] ?? flood.last;
@@ -243,6 +266,7 @@ export function fanoutScenario(
             };
           },
           nodes,
+          spreadOf(cfg),
         );
       } finally {
         if (redis) {
@@ -285,16 +309,23 @@ export function multinodeScenario(cfg: BenchConfig, skipped?: string): Scenario 
     description:
       `The broadcast of scenario 1 (${count} connections, 150-byte messages, closed loop then open loop) on ` +
       `${k} Holdfast server processes sharing one Redis (\`@holdfast/redis\`, a key prefix per run): the load ` +
-      `generator spreads its connections over the nodes (connection i on node i mod ${k}), node 0 publishes, ` +
-      'and each message travels through Redis pub/sub to every node, which writes it to its own sockets. ' +
+      `generator spreads its connections over the nodes (connection i on node i mod ${k}), node 0 publishes ` +
+      '(pipelined: the closed-loop window and the due open-loop messages are sent without awaiting each ' +
+      'append, as concurrent handlers would; in order), and each message travels through Redis pub/sub ' +
+      'to every node, which writes it to its own sockets. ' +
       'Server CPU per delivery is summed over the nodes; Redis CPU per delivery is the whole `redis-server` ' +
       'process over the same span. Compared, interleaved, with one node on the in-memory engine (as in ' +
-      'scenario 1; the ratios are to it) and one node on the Redis engine. Every node is pinned to the ' +
-      "server's core and Redis is not pinned, so on this machine the ratios show what distribution costs, " +
-      'not what more machines would gain. The open loop runs, for all three, at half the closed-loop ' +
+      'scenario 1; the ratios are to it) and one node on the Redis engine. ' +
+      (cfg.multinode.spread
+        ? 'The nodes are spread over the cores (node i on core i mod the cores, sharing them with the load ' +
+          'generator) and Redis is not pinned. '
+        : "Every node is pinned to the server's core and Redis is not pinned, so on this machine the ratios " +
+          'show what distribution costs, not what more machines would gain. ') +
+      'The open loop runs, for all three, at half the closed-loop ' +
       `capacity of the ${k} nodes (measured in this run's warm-up).`,
     targets: ['holdfast-cluster', 'holdfast', 'holdfast-redis'],
     rateFrom: 'holdfast-cluster',
+    pipeline: true,
     limit: 'holdfast',
     peer: 'holdfast-redis',
     metrics: MULTINODE_METRICS,

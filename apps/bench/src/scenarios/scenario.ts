@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchConfig } from '../config.js';
 import { ChildRpc } from '../ipc.js';
@@ -72,14 +73,17 @@ export interface Processes {
 
 /**
  * Start `nodes` server processes of `target` and one load generator, run `fn`, and stop
- * everything (server first, so lingering TIME_WAIT sockets stay on its own old port).
+ * everything (server first, so lingering TIME_WAIT sockets stay on its own old port). Every
+ * server is pinned to the server's core, or with `spread` node _i_ to core _i_ mod the cores.
  */
 export async function withProcesses<T>(
   target: TargetName,
   start: Omit<ServerStart, 'target'>,
   fn: (p: Processes) => Promise<T>,
   nodes = 1,
+  spread = false,
 ): Promise<T> {
+  const cores = availableParallelism();
   const servers: ChildRpc[] = [];
   let loadgen: ChildRpc | undefined;
   try {
@@ -87,7 +91,7 @@ export async function withProcesses<T>(
       servers.push(
         await ChildRpc.spawn(dist('server/main.js'), {
           name: `server(${target})`,
-          core: SERVER_CORE,
+          core: spread ? (SERVER_CORE + i) % cores : SERVER_CORE,
           // BENCH_SERVER_NODE_ARGS: extra flags for profiling, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
           nodeArgs: [
             '--expose-gc',

@@ -112,6 +112,9 @@ interface Flood {
   first: number;
   t0: number;
   cpu0: number;
+  /** Publish the window without awaiting each message (see `flood`); `inflight`: not yet acked. */
+  pipeline: boolean;
+  inflight: number;
 }
 let flood: Flood | undefined;
 
@@ -122,7 +125,17 @@ async function pump(): Promise<void> {
   try {
     while (!f.stopped && f.last - f.completed < f.window) {
       f.last += 1;
-      await publish(BROADCAST, nowMs());
+      const sent = publish(BROADCAST, nowMs());
+      if (f.pipeline) {
+        f.inflight += 1;
+        Promise.resolve(sent).then(
+          () => {
+            f.inflight -= 1;
+            pump();
+          },
+          (err: Error) => f.fail(err),
+        );
+      } else await sent;
       if (nowMs() >= f.stopAt) f.stopped = true;
     }
   } catch (err) {
@@ -131,7 +144,7 @@ async function pump(): Promise<void> {
   } finally {
     f.pumping = false;
   }
-  if (f.stopped && f.completed >= f.last) {
+  if (f.stopped && f.completed >= f.last && f.inflight === 0 && flood === f) {
     flood = undefined;
     f.done({ first: f.first, last: f.last, wallMs: nowMs() - f.t0, cpuUs: cpuNow() - f.cpu0 });
   }
@@ -145,9 +158,13 @@ interface Paced {
 }
 let paced: Paced | undefined;
 
-/** Publish `rate` messages/s round-robin over `channels` until stopped; ts = the scheduled time. */
-function startPaced(channels: string[], rate: number, durationMs: number): Promise<void> {
+/**
+ * Publish `rate` messages/s round-robin over `channels` until stopped; ts = the scheduled time.
+ * `pipeline`: publish what is due without awaiting each message before the next (see `flood`).
+ */
+function startPaced(channels: string[], rate: number, durationMs: number, pipeline = false): Promise<void> {
   const p: Paced = { stop: false, published: new Map() };
+  const inflight: Promise<unknown>[] = [];
   paced = p;
   const t0 = nowMs();
   const interval = 1000 / rate;
@@ -159,10 +176,13 @@ function startPaced(channels: string[], rate: number, durationMs: number): Promi
         const due = Math.floor((Math.min(now, t0 + durationMs) - t0) / interval) + 1;
         while (n < due && !p.stop) {
           const ch = channels[n % channels.length]!;
-          await publish(ch, Math.round((t0 + n * interval) * 1000) / 1000);
+          const sent = publish(ch, Math.round((t0 + n * interval) * 1000) / 1000);
+          if (pipeline) inflight.push(Promise.resolve(sent));
+          else await sent;
           p.published.set(ch, seq.get(ch)!);
           n += 1;
         }
+        if (inflight.length > 0) await Promise.all(inflight.splice(0));
         if (p.stop || now >= t0 + durationMs) {
           resolve();
           return;
@@ -208,9 +228,19 @@ serveRpc({
 
   /**
    * Closed loop: broadcast as fast as the window allows (at most `window` messages not yet
-   * delivered to every client) for `durationMs`, then wait until all are delivered.
+   * delivered to every client) for `durationMs`, then wait until all are delivered. `pipeline`:
+   * publish without awaiting each message before the next (as concurrent app handlers would;
+   * the messages are still published in order), so an engine with a round trip per append
+   * (Redis) has the whole window in flight, as the in-memory engine does within one tick.
+   * `BENCH_FLOOD_SERIAL=1` in the server's environment turns it off (to measure the difference).
    */
-  async flood(p: { window: number; durationMs: number; timeoutMs: number; profile?: string }) {
+  async flood(p: {
+    window: number;
+    durationMs: number;
+    timeoutMs: number;
+    profile?: string;
+    pipeline?: boolean;
+  }) {
     if (flood) throw new Error('flood already running');
     await profileStart();
     const result = await new Promise((resolve, reject) => {
@@ -231,6 +261,8 @@ serveRpc({
         pumping: false,
         t0: nowMs(),
         cpu0: cpuNow(),
+        pipeline: (p.pipeline ?? false) && process.env.BENCH_FLOOD_SERIAL !== '1',
+        inflight: 0,
         done: (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -263,10 +295,11 @@ serveRpc({
   },
 
   /** Open loop at `rate` messages/s over `channels` for `durationMs`; resolves when done publishing. */
-  async paced(p: { channels: string[]; rate: number; durationMs: number }) {
+  async paced(p: { channels: string[]; rate: number; durationMs: number; pipeline?: boolean }) {
     const cpu0 = cpuNow();
     const t0 = nowMs();
-    await startPaced(p.channels, p.rate, p.durationMs);
+    const pipeline = (p.pipeline ?? false) && process.env.BENCH_FLOOD_SERIAL !== '1';
+    await startPaced(p.channels, p.rate, p.durationMs, pipeline);
     paced = undefined;
     return { lastIds: Object.fromEntries(seq), cpuUs: cpuNow() - cpu0, wallMs: nowMs() - t0 };
   },
