@@ -24,7 +24,15 @@ import { watchEnvironment } from './environment.js';
 import { type ClientEvents, Emitter, Lifecycle, type Listenable, type Unsubscribe } from './events.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { PendingMessage } from './outbox.js';
-import { closeFor, Persister, restore, resumeOf, type StoredParts, snapshot } from './persistence.js';
+import {
+  closeFor,
+  Persister,
+  restore,
+  resumeOf,
+  type StoredParts,
+  snapshot,
+  welcomed,
+} from './persistence.js';
 import {
   CloseCode,
   ErrorCode,
@@ -33,7 +41,7 @@ import {
   isRetryable,
   PROTOCOL_VERSION,
 } from './protocol.js';
-import { Rooms } from './rooms.js';
+import { type JoinOptions, Rooms } from './rooms.js';
 import { TokenRefresh } from './token-refresh.js';
 import type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
 import { welcomeGaps } from './welcome.js';
@@ -101,10 +109,11 @@ export class HoldfastClient<P extends AnyProtocol> {
       send: (text) => this.#conn?.send(text),
       persist: () => this.#persist(),
       report: lifecycle.report,
+      welcomed: () => this.#waiters.wait(),
     });
     const rooms = this.#rooms.names;
     this.#parts = { session: undefined, user: undefined, cursors: this.#cursors, rooms, calls: this.#calls };
-    this.#delivery = new Delivery(options.protocol, this.#cursors, rooms, this.#messages, {
+    this.#delivery = new Delivery(options.protocol, this.#cursors, this.#rooms, this.#messages, {
       persist: () => this.#persist(),
       emit: (event, ...args) => lifecycle.fire(event, ...args),
       report: lifecycle.report,
@@ -131,7 +140,9 @@ export class HoldfastClient<P extends AnyProtocol> {
 
   /**
    * Listen to app message `type` from the server, validated with the protocol's schema.
-   * Lifecycle events are on {@link HoldfastClient.events} instead.
+   * Lifecycle events are on {@link HoldfastClient.events} instead. For an appendable type
+   * (an AI answer that grows token by token), the listener gets the folded value on every
+   * update, and `meta` adds `key`, `start`, `done` and the `delta` (see `GrowingMeta`).
    *
    * @returns a function that removes the listener
    * @example
@@ -228,16 +239,17 @@ export class HoldfastClient<P extends AnyProtocol> {
   }
 
   /**
-   * Join a room: its stream's messages are delivered from now on. The client remembers its
-   * rooms and joins them again when the server starts a new session.
+   * Join a room: its stream's messages are delivered from now on (with `rewind`, also its
+   * recent past; `UNSUPPORTED` when the server lacks extension `rewind`). The client remembers
+   * its rooms and joins them again when the server starts a new session.
    *
    * @example
    * ```ts
-   * const { stream, offset } = await client.join('lobby');
+   * const { stream, offset } = await client.join('lobby', { rewind: { count: 50 } });
    * ```
    */
-  join(room: string): Promise<JoinResult> {
-    return this.#rooms.join(room);
+  join(room: string, options?: JoinOptions): Promise<JoinResult> {
+    return this.#rooms.join(room, options);
   }
 
   /**
@@ -345,7 +357,7 @@ export class HoldfastClient<P extends AnyProtocol> {
         t: 'hello',
         version: PROTOCOL_VERSION,
         token: this.#o.tokenTransport === 'hello' ? token : undefined,
-        resume: resumeOf(this.#parts),
+        resume: resumeOf(this.#parts, true),
       });
     } catch (error) {
       // An invalid token (or stored session) would fail the same way on every retry.
@@ -450,19 +462,9 @@ export class HoldfastClient<P extends AnyProtocol> {
   #welcome(w: WelcomeFrame): void {
     if (this.#current.status === 'connected') return;
     this.#conn?.watch(w.heartbeat);
-    this.#parts.session = { sessionId: w.sessionId, resumeToken: w.resumeToken };
-    this.#calls.maxPayload = w.limits.maxPayload;
-    // The welcome lists every subscribed stream, so its cursors replace ours.
     const gaps = welcomeGaps(w, this.#cursors.list());
-    this.#cursors.reset(w.streams);
-    // The outbox belongs to a user: after a resume that landed on another user (the token now
-    // names someone else), pending messages fail here instead of being sent as that user.
-    // Without a token every session is a new anonymous user: the outbox is resent.
-    const { user } = this.#parts;
-    if (w.resumeError && this.#o.token !== undefined && user !== undefined && w.user !== user) {
-      this.#calls.forsake(new HoldfastError(ErrorCode.Forbidden, 'Not sent: queued by another user'));
-    }
-    this.#parts.user = w.user;
+    welcomed(this.#parts, w, this.#o.token === undefined);
+    this.#delivery.growing.welcome(w.streams);
     // Rooms, then the outbox, before any event: what a listener sends goes behind them.
     this.#rooms.resubscribe(w);
     this.#calls.resend();

@@ -1,7 +1,9 @@
 import { ErrorCode, HoldfastError } from './protocol.js';
 
 /** Frames the client sends outside the outbox (less their id), each answered by a `res` with that id. */
-export type ControlFrame = { t: 'join' | 'leave'; room: string } | { t: 'refresh'; token: string };
+export type ControlFrame =
+  | { t: 'join' | 'leave'; room: string; rewind?: { count?: number; ageMs?: number } }
+  | { t: 'refresh'; token: string };
 
 /** A caller's promise. */
 export interface Caller {
@@ -65,6 +67,13 @@ export class Controls {
     this.#byId.delete(id);
     settle(control, outcome);
     return true;
+  }
+
+  /** Drop the `rewind` of pending joins of `room` (it was granted: a resend would rewind twice). */
+  unrewind(room: string): void {
+    for (const c of this.#byId.values()) {
+      if (c.room === room) c.text = c.text.replace(/,"rewind":\{[^}]*\}/, '');
+    }
   }
 
   /** The pending joins and leaves, in send order: resent after a reconnect. */

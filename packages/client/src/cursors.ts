@@ -42,11 +42,11 @@ export class Cursors {
 
   /**
    * Move a cursor forward (as a message or the server announced: join, gap), never backward
-   * in one epoch. Returns whether it moved.
+   * in one epoch unless `back` (a rewind, docs/PROTOCOL.md §10.5). Returns whether it moved.
    */
-  advance(stream: string, epoch: string, offset: number): boolean {
+  advance(stream: string, epoch: string, offset: number, back?: boolean): boolean {
     const c = this.#map.get(stream);
-    if (c && c.epoch === epoch && offset <= c.offset) return false;
+    if (!back && c && c.epoch === epoch && offset <= c.offset) return false;
     this.#map.set(stream, { stream, epoch, offset });
     return true;
   }

@@ -1,10 +1,12 @@
-import type { AnyProtocol, FrameOf } from '@holdfast/protocol';
+import type { AnyProtocol, FrameOf, StreamStatus } from '@holdfast/protocol';
+import { Growing } from './appends.js';
 import type { Cursors } from './cursors.js';
 import type { ClientEvents, Emitter, MessageMeta } from './events.js';
 import { Streams } from './protocol.js';
+import type { Rooms } from './rooms.js';
 
 /** The frames about streams a connected client receives. */
-export type StreamFrame = FrameOf<'msg' | 'vol' | 'sub' | 'presence' | 'gap'>;
+export type StreamFrame = FrameOf<'msg' | 'app' | 'vol' | 'sub' | 'presence' | 'gap'>;
 
 /** What a {@link Delivery} asks of its client. */
 export interface DeliveryHandlers {
@@ -19,21 +21,24 @@ export interface DeliveryHandlers {
 /**
  * The stream side of a connected client. A `msg` at or below its stream's cursor is a
  * duplicate and dropped; any other is validated with the protocol and delivered once, in
- * stream order. Loss is only ever what the server announces (welcome gaps, `gap` frames),
+ * stream order. Starts, snapshots and `app`s of growing messages follow §10.3 instead
+ * ({@link Growing}). Loss is only ever what the server announces (welcome gaps, `gap` frames),
  * raised as `gap` events. `sub` frames keep the client's rooms and cursors in step.
  */
 export class Delivery {
   readonly #protocol: AnyProtocol;
   readonly #cursors: Cursors;
-  readonly #rooms: Set<string>;
+  readonly #rooms: Rooms;
   readonly #messages: Emitter<any>;
   readonly #h: DeliveryHandlers;
+  /** Growing messages (§10.3); a `welcome` passes its streams to `growing.welcome`. */
+  readonly growing: Growing;
 
-  /** Works on the client's cursors, room set and app message emitter. */
+  /** Works on the client's cursors, rooms and app message emitter. */
   constructor(
     protocol: AnyProtocol,
     cursors: Cursors,
-    rooms: Set<string>,
+    rooms: Rooms,
     messages: Emitter<any>,
     handlers: DeliveryHandlers,
   ) {
@@ -42,6 +47,7 @@ export class Delivery {
     this.#rooms = rooms;
     this.#messages = messages;
     this.#h = handlers;
+    this.growing = new Growing(protocol);
   }
 
   /** A stream frame from the current connection, after its `welcome`. */
@@ -50,18 +56,28 @@ export class Delivery {
     const h = this.#h;
     switch (f.t) {
       case 'msg':
-        if (!cursors.accept(f.stream, f.epoch, f.offset)) return;
-        h.persist();
-        return this.#deliver(f);
+        if (f.start === undefined && !f.open) {
+          if (!cursors.accept(f.stream, f.epoch, f.offset)) return;
+          h.persist();
+          // A whole message of an appendable type gets its `key` and `done` too.
+          if (!this.#protocol.isAppendable(f.type)) return this.#deliver(f);
+        }
+        return this.#grow(f);
+      case 'app':
+        return this.#grow(f);
       case 'vol':
         return this.#deliver(f);
       case 'sub':
         if (f.op === 'join') {
-          this.#rooms.add(f.room);
-          if (f.epoch !== undefined && f.offset !== undefined) cursors.advance(f.stream, f.epoch, f.offset);
+          this.#rooms.joined(f.room);
+          // A `sub` starts a subscription or moves its start down (a rewind, §10.5): the one
+          // case where a cursor moves back.
+          if (f.epoch !== undefined && f.offset !== undefined)
+            cursors.advance(f.stream, f.epoch, f.offset, true);
         } else {
-          this.#rooms.delete(f.room);
+          this.#rooms.names.delete(f.room);
           cursors.delete(f.stream);
+          this.growing.forget(f.stream);
         }
         h.persist();
         return h.emit('room', { op: f.op, room: f.room, stream: f.stream });
@@ -73,6 +89,7 @@ export class Delivery {
       case 'gap': {
         const { t, ...gap } = f;
         cursors.advance(f.stream, f.epoch, f.to);
+        this.growing.forget(f.stream, f.epoch);
         h.persist();
         return h.emit('gap', { ...gap, source: 'frame' });
       }
@@ -91,8 +108,23 @@ export class Delivery {
       volatile: t === 'vol',
       room: stream === undefined ? undefined : Streams.roomOf(stream),
     };
+    this.#emit(type, v.value, meta);
+  }
+
+  /** A start, snapshot or `app` of a growing message: applied under §10.3, or dropped. */
+  #grow(f: FrameOf<'msg' | 'app'>): void {
+    const a = this.growing.apply(f);
+    if (!a) return;
+    this.#cursors.accept(f.stream, f.epoch, f.offset);
+    this.#h.persist();
+    if (a.error) this.#h.report(a.error);
+    // An invalid delta that ended its message still says so, with the value it had.
+    if (!a.error || (a.meta.done && f.t === 'app')) this.#emit(a.type, a.value, a.meta);
+  }
+
+  #emit(type: string, value: unknown, meta: MessageMeta): void {
     try {
-      this.#messages.emit(type, v.value, meta);
+      this.#messages.emit(type, value, meta);
     } catch (error) {
       // A throwing app listener must not break delivery of the next message.
       this.#h.report(error);

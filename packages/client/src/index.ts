@@ -16,6 +16,8 @@
  *
  * @packageDocumentation
  */
+
+export type { GrowingMeta } from './appends.js';
 export { backoffDelay, retryDelay } from './backoff.js';
 export { HoldfastClient } from './client.js';
 export type {
@@ -51,6 +53,14 @@ export {
   type TokenTransport,
 } from './options.js';
 export type { OutboxKind, PendingMessage } from './outbox.js';
+export type { JoinOptions } from './rooms.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';
-export type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
+export type {
+  CloseOptions,
+  JoinResult,
+  MessageListener,
+  MessageMetaOf,
+  RequestOptions,
+  SendOptions,
+} from './types.js';

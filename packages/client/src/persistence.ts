@@ -1,10 +1,18 @@
+import type { WelcomeFrame } from '@holdfast/protocol';
 import * as z from 'zod/mini';
 import type { Calls } from './calls.js';
 import type { CloseInfo } from './connection-state.js';
 import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, outboxEntry } from './outbox.js';
-import { CloseCode, decodeClientFrame, HelloSchema, JoinSchema } from './protocol.js';
+import {
+  CloseCode,
+  decodeClientFrame,
+  ErrorCode,
+  HelloSchema,
+  HoldfastError,
+  JoinSchema,
+} from './protocol.js';
 import type { CloseOptions } from './types.js';
 
 // A refinement, not z.enum(): the frame schemas already bundle refinements, not enums.
@@ -43,11 +51,19 @@ export interface StoredParts {
   /** The rooms joined or being joined. */
   rooms: Set<string>;
   calls: Calls;
+  /**
+   * Restored from storage and not welcomed since: the client holds no state of its streams'
+   * open messages, so its `hello` asks for their snapshots (docs/PROTOCOL.md §10.4).
+   */
+  snapshots?: boolean;
 }
 
-/** What `hello.resume` carries, and what is stored of the session. */
-export function resumeOf({ session, cursors }: StoredParts): PersistedState['resume'] {
-  return session && { ...session, cursors: cursors.list() };
+/** What is stored of the session, and what `hello.resume` carries (`hello`: with `snapshots`). */
+export function resumeOf(
+  { session, cursors, snapshots }: StoredParts,
+  hello?: boolean,
+): PersistedState['resume'] {
+  return session && { ...session, cursors: cursors.list(), ...(hello && snapshots ? { snapshots } : {}) };
 }
 
 /** The state to store: the session (`hello.resume`), rooms, outbox, id counter, frame limit. */
@@ -73,9 +89,29 @@ export function restore(state: PersistedState, parts: StoredParts): void {
   calls.maxPayload ??= state.maxPayload;
   calls.outbox.prepend(restoredEntries(state.outbox));
   if (!state.resume) return;
-  const { cursors, ...session } = state.resume;
+  const { cursors, snapshots, ...session } = state.resume;
   parts.session = session;
+  parts.snapshots = true;
   parts.cursors.reset(cursors);
+}
+
+/**
+ * A `welcome`: its session, frame limit, cursors (it lists every subscribed stream) and user
+ * replace the client's. The outbox belongs to a user: after a resume that landed on another
+ * user (the token now names someone else), pending messages fail here instead of being sent as
+ * that user. Without a token (`anonymous`) every session is a new anonymous user: the outbox is
+ * resent.
+ */
+export function welcomed(parts: StoredParts, w: WelcomeFrame, anonymous: boolean): void {
+  parts.session = { sessionId: w.sessionId, resumeToken: w.resumeToken };
+  parts.calls.maxPayload = w.limits.maxPayload;
+  parts.cursors.reset(w.streams);
+  parts.snapshots = false;
+  const { user } = parts;
+  if (w.resumeError && !anonymous && user !== undefined && w.user !== user) {
+    parts.calls.forsake(new HoldfastError(ErrorCode.Forbidden, 'Not sent: queued by another user'));
+  }
+  parts.user = w.user;
 }
 
 /**

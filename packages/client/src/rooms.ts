@@ -1,7 +1,17 @@
-import type { HoldfastError, WelcomeFrame } from '@holdfast/protocol';
+import type { WelcomeFrame } from '@holdfast/protocol';
 import type { Calls } from './calls.js';
-import { ErrorCode, Streams } from './protocol.js';
+import { ErrorCode, HoldfastError, Streams } from './protocol.js';
 import type { JoinResult } from './types.js';
+
+/** Options of `join()`. */
+export interface JoinOptions {
+  /**
+   * Extension `rewind` (docs/PROTOCOL.md §10.5): also deliver the room's last `count` retained
+   * messages and/or those of the last `ageMs`, before live ones (the server may cap or refuse
+   * it). Joining a room the client is in again with `rewind` delivers them again.
+   */
+  rewind?: { count?: number; ageMs?: number };
+}
 
 /** What {@link Rooms} asks of its client. */
 export interface RoomsHandlers {
@@ -11,6 +21,8 @@ export interface RoomsHandlers {
   persist(): void;
   /** Report an error (an `error` event). */
   report(error: unknown): void;
+  /** Resolves at the next `welcome` (rejects when the client stops first). */
+  welcomed(): Promise<void>;
 }
 
 /**
@@ -20,6 +32,8 @@ export interface RoomsHandlers {
 export class Rooms {
   /** The room names. */
   readonly names = new Set<string>();
+  /** The extensions of the last `welcome` (undefined before the first). */
+  #extensions: readonly string[] | undefined;
   readonly #calls: Calls;
   readonly #h: RoomsHandlers;
 
@@ -29,9 +43,19 @@ export class Rooms {
     this.#h = handlers;
   }
 
-  /** Join `room`; it is forgotten again when the server refuses (not when the client stops). */
-  async join(room: string): Promise<JoinResult> {
-    const done = this.#calls.control({ t: 'join', room });
+  /**
+   * Join `room`; it is forgotten again when the server refuses (not when the client stops). A
+   * `rewind` waits for the first welcome, and fails with `UNSUPPORTED` unless the server has
+   * extension `rewind`.
+   */
+  async join(room: string, { rewind }: JoinOptions = {}): Promise<JoinResult> {
+    if (rewind) {
+      if (!this.#extensions) await this.#h.welcomed();
+      if (!this.#extensions!.includes('rewind')) {
+        throw new HoldfastError(ErrorCode.Unsupported, 'The server does not offer extension "rewind"');
+      }
+    }
+    const done = this.#calls.control({ t: 'join', room, rewind });
     this.names.add(room);
     this.#h.persist();
     try {
@@ -50,8 +74,15 @@ export class Rooms {
     await done;
   }
 
+  /** A `sub` joined `room`: a resend of its pending join must not rewind again. */
+  joined(room: string): void {
+    this.names.add(room);
+    this.#calls.controls.unrewind(room);
+  }
+
   /** After a welcome: resend pending joins/leaves, join remembered rooms the session lacks. */
   resubscribe(w: WelcomeFrame): void {
+    this.#extensions = w.extensions ?? [];
     const listed = new Set(w.streams.map((s) => s.stream));
     const covered = new Set<string>();
     for (const { text, room } of this.#calls.controls.rooms()) {

@@ -1,10 +1,19 @@
-import type { AnyProtocol, ServerMessages } from '@holdfast/protocol';
+import type { AnyProtocol, AppendDeltas, ServerMessages } from '@holdfast/protocol';
+import type { GrowingMeta } from './appends.js';
 import type { MessageMeta } from './events.js';
 
-/** The listener of app message `K`: its validated data and where it came from. */
+/** The meta of app message `K`: {@link GrowingMeta} (with its delta type) for an appendable type. */
+export type MessageMetaOf<P extends AnyProtocol, K> = K extends keyof AppendDeltas<P>
+  ? GrowingMeta<AppendDeltas<P>[K]>
+  : MessageMeta;
+
+/**
+ * The listener of app message `K`: its validated data and where it came from. For an
+ * appendable type (extension `appends`), called on every update with the folded value.
+ */
 export type MessageListener<P extends AnyProtocol, K extends keyof ServerMessages<P>> = (
   data: ServerMessages<P>[K],
-  meta: MessageMeta,
+  meta: MessageMetaOf<P, K>,
 ) => void;
 
 /** Per-call options of `send()`. */
@@ -31,6 +40,8 @@ export interface JoinResult {
   stream: string;
   epoch: string;
   offset: number;
+  /** With `rewind`: how many retained messages the server replays from `offset` on. */
+  rewound?: number;
 }
 
 /** Options of `close()`. */

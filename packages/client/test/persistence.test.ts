@@ -60,6 +60,8 @@ describe('persistence', () => {
         { stream: 'broadcast', epoch: 'e1', offset: 3 },
         { stream: 'room:lobby', epoch: 'e1', offset: 0 },
       ],
+      // Reloaded: it holds no open message, so it asks for their snapshots (PROTOCOL.md §10.4).
+      snapshots: true,
     });
     expect(await connB.next('pub')).toEqual(pub);
     connB.send({ t: 'res', id: pub.id, ok: true, result: 'done' });

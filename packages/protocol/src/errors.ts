@@ -87,6 +87,8 @@ export const ErrorCode = {
   ClientClosed: 'CLIENT_CLOSED',
   /** The message is larger than the server's announced maxPayload. */
   MessageTooBig: 'MESSAGE_TOO_BIG',
+  /** The server does not offer what was asked (an optional extension it does not list in `welcome`). */
+  Unsupported: 'UNSUPPORTED',
 } as const;
 
 /** A stable Holdfast error code, one of {@link ErrorCode}'s values. */

@@ -42,7 +42,8 @@ export class RoomRegistry {
   readonly #signals = new Map<string, Signal>();
 
   constructor(
-    private readonly client: HoldfastClient<AnyProtocol>,
+    /** Any client: only its `join` and `leave` are used, which do not depend on the protocol. */
+    private readonly client: Pick<HoldfastClient<AnyProtocol>, 'join' | 'leave'>,
     private readonly defer: Defer,
     /** Where a failed `leave` goes (a closed client's `CLIENT_CLOSED` is filtered out before). */
     private readonly report: (error: unknown) => void,

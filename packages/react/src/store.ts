@@ -58,7 +58,7 @@ export class HoldfastStore<P extends AnyProtocol> {
     this.report = (error) => {
       if (!(error instanceof HoldfastError && error.code === ErrorCode.ClientClosed)) onError(error);
     };
-    this.rooms = new RoomRegistry(client as HoldfastClient<AnyProtocol>, this.defer, this.report);
+    this.rooms = new RoomRegistry(client, this.defer, this.report);
     this.gaps = new GapLog(options.gapLimit ?? 100);
     this.#snapshot = { ...client.state, transition: undefined };
   }
