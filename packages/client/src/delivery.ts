@@ -1,4 +1,4 @@
-import type { AnyProtocol, FrameOf, StreamStatus } from '@holdfast/protocol';
+import type { AnyProtocol, FrameOf } from '@holdfast/protocol';
 import { Growing } from './appends.js';
 import type { Cursors } from './cursors.js';
 import type { ClientEvents, Emitter, MessageMeta } from './events.js';

@@ -5,7 +5,9 @@ import { z } from 'zod';
 import {
   type ConnectionState,
   createClient,
+  type GrowingMeta,
   type HoldfastClient,
+  type JoinResult,
   type MessageMeta,
   type StateChange,
   type Unsubscribe,
@@ -37,6 +39,33 @@ describe('inferred client API', () => {
     client.on('state', () => {});
     // @ts-expect-error: wrong data type in the listener
     client.on('said', (data: { text: number }) => data);
+  });
+
+  it('types growing messages: the folded value, and meta with the delta type (extension appends)', () => {
+    client.on('answer', (text, meta) => {
+      expectTypeOf(text).toEqualTypeOf<string>();
+      expectTypeOf(meta).toEqualTypeOf<GrowingMeta<string>>();
+      expectTypeOf(meta.delta).toEqualTypeOf<string | undefined>();
+      expectTypeOf(meta.done).toEqualTypeOf<boolean>();
+      expectTypeOf(meta.key).toEqualTypeOf<string>();
+    });
+    client.on('run', (run, meta) => {
+      expectTypeOf(run).toEqualTypeOf<{ steps: string[] }>();
+      expectTypeOf(meta.start).toEqualTypeOf<number>();
+    });
+    // Plain types keep the plain meta.
+    client.on('tick', (_, meta) => {
+      // @ts-expect-error: no key on a plain message
+      meta.key;
+    });
+  });
+
+  it('types join() options and result', () => {
+    expectTypeOf(client.join('r', { rewind: { count: 10, ageMs: 60_000 } })).toEqualTypeOf<
+      Promise<JoinResult>
+    >();
+    // @ts-expect-error: a count is a number
+    client.join('r', { rewind: { count: '10' } });
   });
 
   it('types send() data from the client messages', () => {

@@ -20,6 +20,17 @@ export const app = defineProtocol({
   server: {
     said: z.object({ text: z.string() }),
     tick: z.object({ n: z.number() }),
+    /** Appendable (extension `appends`): text that grows by concatenation. */
+    answer: z.string(),
+    /** Appendable with a fold: steps appended one by one. */
+    run: z.object({ steps: z.array(z.string()) }),
+  },
+  appends: {
+    answer: { delta: z.string() },
+    run: {
+      delta: z.string().min(1),
+      fold: (run: { steps: string[] }, step: string) => ({ steps: [...run.steps, step] }),
+    },
   },
   requests: {
     echo: {

@@ -19,6 +19,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 export interface FakeServerOptions {
   /** Fields to put in (or override of) the welcome; `false` to not answer the hello. */
   welcome?: (hello: HelloFrame, conn: FakeConnection) => Partial<WelcomeFrame> | false;
+  /** Handle a `join`/`leave` instead of the default answer (`sub` then `res`): return true. */
+  room?: (frame: Extract<ClientFrame, { t: 'join' | 'leave' }>, conn: FakeConnection) => boolean;
   /** Answer a `pub`: return `{ result }` or `{ error }`, or undefined to leave it unanswered. */
   answer?: (
     pub: Extract<ClientFrame, { t: 'pub' }>,
@@ -111,7 +113,8 @@ export class FakeServer {
   constructor(
     private readonly wss: WebSocketServer,
     readonly url: string,
-    private readonly options: FakeServerOptions,
+    /** Its options: a test may change them between connections. */
+    readonly options: FakeServerOptions,
   ) {
     wss.on('connection', (ws, req) => this.accept(ws, req.headers['sec-websocket-protocol'], req.url ?? '/'));
   }
@@ -199,6 +202,7 @@ export class FakeServer {
         return;
       case 'join':
       case 'leave': {
+        if (this.options.room?.(f, conn)) return;
         const stream = `room:${f.room}`;
         conn.send(
           f.t === 'join'
