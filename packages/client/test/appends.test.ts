@@ -1,7 +1,7 @@
 import type { ServerFrame, StreamStatus } from '@holdfast/protocol';
 import { describe, expect, it } from 'vitest';
 import { type GrowingMeta, memoryStorage } from '../src/index.js';
-import { clientOf, nextEvent, reach, type TestClient } from './support/app.js';
+import { clientOf, reach, type TestClient } from './support/app.js';
 import { ManualClock } from './support/clock.js';
 import { type FakeConnection, startFakeServer } from './support/fake-server.js';
 
@@ -339,7 +339,7 @@ describe('join with rewind (§10.5)', () => {
     for (const n of [1, 2]) first.send(tick(n, 'room:r'));
     await r.sync(first, 3, 'room:r');
     const again = client.join('r', { rewind: { count: 2 } });
-    await new Promise<void>((resolve) => client.on('tick', (d, m) => m.offset === 3 && resolve()));
+    await new Promise<void>((resolve) => client.on('tick', (_, m) => m.offset === 3 && resolve()));
     expect(r.ticks).toEqual([1, 2, 3, 2, 3]);
     expect(joins).toEqual([{ t: 'join', id: expect.any(String), room: 'r', rewind: { count: 2 } }]);
     rewinding!.ws.terminate();

@@ -8,6 +8,7 @@ import {
 } from '@holdfast/client';
 import {
   type AnyProtocol,
+  type AppendDeltas,
   type ClientMessageInputs,
   ErrorCode,
   HoldfastError,
@@ -38,6 +39,7 @@ import { type ConnectionSnapshot, HoldfastStore, type HoldfastStoreOptions } fro
 type ServerType<P extends AnyProtocol> = keyof ServerMessages<P> & string;
 type SendType<P extends AnyProtocol> = keyof ClientMessageInputs<P> & string;
 type RequestType<P extends AnyProtocol> = keyof RequestInputs<P> & string;
+type AppendType<P extends AnyProtocol> = keyof AppendDeltas<P> & ServerType<P>;
 
 /** Props of the provider made by {@link createHoldfastHooks}. */
 export interface HoldfastProviderProps<P extends AnyProtocol> {
@@ -111,8 +113,16 @@ export interface HoldfastHooks<P extends AnyProtocol> {
     handler: MessageListener<P, K>,
     options?: { room?: string },
   ): void;
-  /** The last `limit` messages of some types and/or a room; re-renders only when one matches. */
+  /**
+   * The last `limit` messages of some types and/or a room; re-renders only when one matches. A
+   * growing message (an AI answer streamed token by token) is one entry, updated in place.
+   */
   useMessages<K extends ServerType<P> = ServerType<P>>(filter?: MessageFilter<K>): readonly Received<P, K>[];
+  /**
+   * The newest message of appendable type `type` (of `room` only, if given) as it grows: `data`
+   * is its value folded so far, `meta.done` whether it is complete; undefined before the first.
+   */
+  useGrowing<K extends AppendType<P>>(type: K, options?: { room?: string }): Received<P, K> | undefined;
   /** Hold `room` (joined while any component holds it); its state. `null` holds nothing. */
   useRoom(room: string | null | undefined): RoomState;
   /** Hold `room` and return its members, sorted by user. */
@@ -252,6 +262,13 @@ export function createHoldfastHooks<P extends AnyProtocol>(protocol: P): Holdfas
     );
   }
 
+  function useGrowing<K extends AppendType<P>>(
+    type: K,
+    options: { room?: string } = {},
+  ): Received<P, K> | undefined {
+    return useMessages<K>({ type, room: options.room, limit: 1 }).at(-1);
+  }
+
   function useRoom(room: string | null | undefined): RoomState {
     const store = useStore();
     useHold(store, room);
@@ -367,6 +384,7 @@ export function createHoldfastHooks<P extends AnyProtocol>(protocol: P): Holdfas
     useConnectionState,
     useMessage,
     useMessages,
+    useGrowing,
     useRoom,
     usePresence,
     useSend,

@@ -1,13 +1,17 @@
-import type { HoldfastClient, MessageMeta } from '@holdfast/client';
+import type { GrowingMeta, HoldfastClient, MessageMetaOf } from '@holdfast/client';
 import type { AnyProtocol, ServerMessages } from '@holdfast/protocol';
 import { Signal } from './signal.js';
 
-/** A server message as the hooks keep it: its type, validated data and where it came from. */
+/**
+ * A server message as the hooks keep it: its type, validated data and where it came from. A
+ * growing message (extension `appends`) is one entry, updated in place: `data` is its value
+ * folded so far, `meta.done` says whether it is complete.
+ */
 export type Received<
   P extends AnyProtocol,
   K extends keyof ServerMessages<P> & string = keyof ServerMessages<P> & string,
 > = {
-  [T in K]: { type: T; data: ServerMessages<P>[T]; meta: MessageMeta };
+  [T in K]: { type: T; data: ServerMessages<P>[T]; meta: MessageMetaOf<P, T> };
 }[K];
 
 /** Which messages a {@link MessageBuffer} keeps. */
@@ -25,8 +29,10 @@ export interface MessageFilter<K extends string> {
 
 /**
  * The last `limit` messages matching a filter, as an immutable array replaced on every match
- * (what `useSyncExternalStore` compares). Listens to the client only while subscribed; what
- * it kept survives an unsubscribe/subscribe (StrictMode) as long as the buffer object lives.
+ * (what `useSyncExternalStore` compares). An update of a growing message replaces its entry
+ * (same `meta.key`) where it is, or is added at the end when it was not kept. Listens to the
+ * client only while subscribed; what it kept survives an unsubscribe/subscribe (StrictMode) as
+ * long as the buffer object lives.
  */
 export class MessageBuffer<P extends AnyProtocol, K extends keyof ServerMessages<P> & string> {
   readonly #signal = new Signal();
@@ -67,7 +73,13 @@ export class MessageBuffer<P extends AnyProtocol, K extends keyof ServerMessages
       this.client.on(type, (data, meta) => {
         if (this.#room !== undefined && meta.room !== this.#room) return;
         const item = { type, data, meta } as Received<P, K>;
-        this.#items = Object.freeze([...this.#items, item].slice(-this.#limit));
+        const { key } = meta as Partial<GrowingMeta>;
+        const items = [...this.#items];
+        const at =
+          key === undefined ? -1 : items.findLastIndex((x) => (x.meta as Partial<GrowingMeta>).key === key);
+        if (at >= 0) items[at] = item;
+        else items.push(item);
+        this.#items = Object.freeze(items.slice(-this.#limit));
         this.#signal.notify();
       }),
     );
