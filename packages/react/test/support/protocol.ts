@@ -10,7 +10,10 @@ export const app = defineProtocol({
     said: z.object({ room: z.string(), from: z.string(), text: z.string() }),
     progress: z.object({ job: z.string(), done: z.int(), total: z.int() }),
     notice: z.object({ text: z.string() }),
+    /** Appendable (extension `appends`): an answer streamed token by token. */
+    answer: z.string(),
   },
+  appends: { answer: { delta: z.string() } },
   requests: {
     add: { request: z.object({ a: z.number(), b: z.number() }), response: z.number() },
     members: {
