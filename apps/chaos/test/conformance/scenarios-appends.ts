@@ -4,11 +4,8 @@
  */
 import type { StreamScenario, WireScenario } from './scenario.js';
 
-/**
- * The clients that run these scenarios. The official `@holdfast/client` speaks §10 from the
- * branch `appends-client` on: add `'official'` once it is merged.
- */
-const CLIENTS: ('spec' | 'official')[] = ['spec'];
+/** The clients that run these scenarios: the reference client and the official `@holdfast/client`. */
+const CLIENTS: ('spec' | 'official')[] = ['spec', 'official'];
 
 const room = { room: 'a' };
 
