@@ -20,7 +20,9 @@ const check = (c) => ({ gzip: true, modifyEsbuildConfig, ...c });
 export const holdfast = [
   // Issue 17's target is 15 kB, not met yet (17.5 kB: see the client README's Size section).
   // This budget sits just above today's size so it cannot grow unnoticed; lower it as it shrinks.
-  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '18 kB' },
+  // +0.7 kB (issue 19): the client's growing messages (PROTOCOL.md §10.3, appends.ts), join rewind
+  // and resume.snapshots after a reload (main was at 17.822 kB).
+  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '18.55 kB' },
   { name: 'typical app, classic zod', path: 'entries/app-classic.js' },
   {
     name: '@holdfast/client own code',
