@@ -455,8 +455,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       return this.#o.logger?.warn({ t: f.t }, 'holdfast: frame before welcome ignored');
     }
     if (f.t === 'res') return this.#calls.res(f);
-    // `app` frames (extension appends) are not handled by this client yet: dropped.
-    if (f.t !== 'pong' && f.t !== 'app') this.#delivery.frame(f);
+    if (f.t !== 'pong') this.#delivery.frame(f);
   };
 
   #welcome(w: WelcomeFrame): void {
