@@ -1,14 +1,25 @@
 /** Names and parameters shared by the orchestrator, the server process and the load generator. */
 
 /**
- * What is measured. `ws-frame` is `ws` with the frame built once per broadcast. `holdfast` is one
- * node on the in-memory engine; the multi-node scenario adds `holdfast-redis` (one node on the
- * Redis engine) and `holdfast-cluster` (several nodes on Redis).
+ * What is measured. `ws-frame` is `ws` with the frame built once per broadcast; `ws-cork` adds
+ * corking each socket until the end of the tick (Holdfast's trick); `uws` is uWebSockets.js with
+ * its C++ `publish`. `holdfast` is one node on the in-memory engine; the multi-node scenario adds
+ * `holdfast-redis` (one node on the Redis engine) and `holdfast-cluster` (several nodes on Redis).
  */
-export type TargetName = 'ws' | 'ws-frame' | 'socketio' | 'holdfast' | 'holdfast-redis' | 'holdfast-cluster';
+export type TargetName =
+  | 'ws'
+  | 'ws-frame'
+  | 'ws-cork'
+  | 'uws'
+  | 'socketio'
+  | 'holdfast'
+  | 'holdfast-redis'
+  | 'holdfast-cluster';
 
 /** Every target, in the order they run within a round. */
 export const ALL_TARGETS: readonly TargetName[] = [
+  'ws-cork',
+  'uws',
   'ws-frame',
   'ws',
   'socketio',
@@ -22,7 +33,7 @@ export type WireProtocol = 'ws' | 'socketio' | 'holdfast';
 
 /** The protocol the load generator speaks to a target. */
 export function wireOf(target: TargetName): WireProtocol {
-  if (target === 'ws-frame') return 'ws';
+  if (target === 'ws-frame' || target === 'ws-cork' || target === 'uws') return 'ws';
   if (target === 'holdfast-redis' || target === 'holdfast-cluster') return 'holdfast';
   return target;
 }

@@ -58,11 +58,7 @@ function panels(s: ScenarioResult): Panel[] {
       digits: m.digits,
       limit: s.limit,
       limitName:
-        s.limit === 'ws-frame'
-          ? 'frame-once ws'
-          : s.limit === 'ws'
-            ? 'ws'
-            : labelIn(s, s.limit).replace(/`/g, ''),
+        s.limit === 'ws-cork' ? 'corked ws' : s.limit === 'ws' ? 'ws' : labelIn(s, s.limit).replace(/`/g, ''),
       bars,
     });
   }
@@ -108,7 +104,7 @@ export function renderChart(results: BenchResults, subtitle: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">`,
     '<style>.t{font-size:14px;font-weight:600;fill:#222}.l{font-size:12px;text-anchor:end;fill:#333}.v{font-size:12px;fill:#333}.w{stroke:#222;stroke-width:1.5}.h{font-size:18px;font-weight:700}.s{font-size:12px;fill:#555}</style>',
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    '<text x="16" y="24" class="h">Holdfast vs raw ws (the limit) vs Socket.IO (the peer)</text>',
+    '<text x="16" y="24" class="h">Holdfast vs raw ws and uWebSockets.js (the limits) vs Socket.IO (the peer)</text>',
     `<text x="16" y="42" class="s">${esc(subtitle)}. Bars: medians; whiskers: min–max.</text>`,
     ...parts,
     '</svg>',

@@ -49,9 +49,16 @@ export function machineInfo(): MachineInfo {
     os: `${type()} ${release()}`,
     node: process.version,
     versions: Object.fromEntries(
-      ['ws', 'socket.io', '@holdfast/server', '@holdfast/protocol', 'zod', '@holdfast/redis', 'redis'].map(
-        (p) => [p, versionOf(p)],
-      ),
+      [
+        'ws',
+        '@trufflesuite/uws-js-unofficial',
+        'socket.io',
+        '@holdfast/server',
+        '@holdfast/protocol',
+        'zod',
+        '@holdfast/redis',
+        'redis',
+      ].map((p) => [p, versionOf(p)]),
     ),
     commit: git.status === 0 ? git.stdout.trim() : undefined,
   };

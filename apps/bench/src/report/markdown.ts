@@ -62,7 +62,7 @@ export function renderResults(results: BenchResults, machine: MachineInfo, chart
       `scenario, targets interleaved; ${Math.round(results.durationSec / 60)} min).`,
     '',
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}`,
-    `- Node ${machine.node}; ws ${v.ws}, socket.io ${v['socket.io']}, @holdfast/server ${v['@holdfast/server']}, ` +
+    `- Node ${machine.node}; ws ${v.ws}, uWebSockets.js ${v['@trufflesuite/uws-js-unofficial']} (\`@trufflesuite/uws-js-unofficial\`), socket.io ${v['socket.io']}, @holdfast/server ${v['@holdfast/server']}, ` +
       `@holdfast/protocol ${v['@holdfast/protocol']}, zod ${v.zod}${machine.commit ? `; commit ${machine.commit}` : ''}`,
     ...(results.scenarios.some((s) => s.id === 'multinode' && !s.skipped)
       ? [

@@ -5,6 +5,10 @@ export function targetLabel(t: TargetName, versions: Record<string, string> = {}
   switch (t) {
     case 'ws-frame':
       return '`ws` frame-once';
+    case 'ws-cork':
+      return '`ws` corked';
+    case 'uws':
+      return 'uWebSockets.js';
     case 'ws':
       return '`ws` naive';
     case 'socketio':
@@ -29,6 +33,8 @@ export function labelIn(
 
 /** Chart colours per target. */
 export const COLORS: Record<TargetName, string> = {
+  'ws-cork': '#515a5a',
+  uws: '#1e8449',
   'ws-frame': '#7f8c8d',
   ws: '#b2babb',
   socketio: '#2e86c1',

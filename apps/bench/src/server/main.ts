@@ -13,6 +13,7 @@ import type { ServerStart } from '../types.js';
 import { createHoldfastTarget } from './holdfast-target.js';
 import { createSocketIoTarget } from './socketio-target.js';
 import type { ServerTarget } from './target.js';
+import { createUwsTarget } from './uws-target.js';
 import { createWsTarget } from './ws-target.js';
 
 let target: ServerTarget | undefined;
@@ -41,9 +42,13 @@ function publish(ch: string, ts: number): unknown {
 async function createTarget(p: ServerStart): Promise<ServerTarget> {
   switch (p.target) {
     case 'ws':
-      return createWsTarget(false);
+      return createWsTarget('naive');
     case 'ws-frame':
-      return createWsTarget(true);
+      return createWsTarget('frame');
+    case 'ws-cork':
+      return createWsTarget('cork');
+    case 'uws':
+      return createUwsTarget();
     case 'socketio':
       return createSocketIoTarget(p.recovery ?? false);
     case 'holdfast':

@@ -20,14 +20,27 @@ const HEARTBEAT_MS = 25_000;
 interface Member extends WebSocket {
   room?: string;
   alive?: boolean;
+  /** `cork`: the tick in which this socket was corked. */
+  corkedIn?: number;
 }
 
 /**
- * Raw `ws`, the limit. Naive: `JSON.stringify` once, `ws.send(string)` per client. With
- * `frameOnce`: the whole WebSocket frame is built once per broadcast and written to every socket.
+ * How the raw `ws` targets write a broadcast. `naive`: `JSON.stringify` once, `ws.send(string)` per
+ * client. `frame`: the whole WebSocket frame built once per broadcast and written to every socket.
+ * `cork`: `frame`, with each socket corked from its first write of the tick until the tick ends
+ * (`process.nextTick`), so a burst of broadcasts costs one syscall per socket: Holdfast's trick.
+ */
+export type WsMode = 'naive' | 'frame' | 'cork';
+
+/** The raw socket under a `ws` WebSocket (a `net.Socket`). */
+type RawSocket = { write(b: Buffer): void; cork(): void; uncork(): void };
+const rawOf = (ws: WebSocket) => (ws as unknown as { _socket: RawSocket })._socket;
+
+/**
+ * Raw `ws`, the limit, in one of three {@link WsMode}s.
  * Rooms are a `Map<room, Set<socket>>`; heartbeats are the ws README's ping/terminate loop.
  */
-export async function createWsTarget(frameOnce: boolean): Promise<ServerTarget> {
+export async function createWsTarget(mode: WsMode): Promise<ServerTarget> {
   const http = createServer((_req, res) => res.writeHead(426).end());
   const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
   const rooms = new Map<string, Set<Member>>();
@@ -71,9 +84,17 @@ export async function createWsTarget(frameOnce: boolean): Promise<ServerTarget> 
     }
   }, HEARTBEAT_MS);
 
+  /** `cork`: the sockets corked in this tick (number `corkTick`), uncorked when it ends. */
+  let corkTick = 0;
+  let corked: RawSocket[] = [];
+  const uncorkAll = () => {
+    const list = corked;
+    corked = [];
+    for (const s of list) s.uncork();
+  };
   const sendAll = (clients: Iterable<WebSocket>, tick: Tick) => {
     const json = JSON.stringify(tick);
-    if (!frameOnce) {
+    if (mode === 'naive') {
       for (const ws of clients) if (ws.readyState === WebSocket.OPEN) ws.send(json);
       return;
     }
@@ -87,10 +108,26 @@ export async function createWsTarget(frameOnce: boolean): Promise<ServerTarget> 
         rsv1: false,
       }),
     );
-    for (const ws of clients) {
-      if (ws.readyState === WebSocket.OPEN)
-        (ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(frame);
+    if (mode === 'frame') {
+      for (const ws of clients) if (ws.readyState === WebSocket.OPEN) rawOf(ws).write(frame);
+      return;
     }
+    const first = corked.length === 0;
+    for (const ws of clients as Iterable<Member>) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const raw = rawOf(ws);
+      if (ws.corkedIn !== corkTick) {
+        ws.corkedIn = corkTick;
+        raw.cork();
+        corked.push(raw);
+      }
+      raw.write(frame);
+    }
+    if (first && corked.length > 0)
+      process.nextTick(() => {
+        corkTick += 1;
+        uncorkAll();
+      });
   };
 
   const port = await listen(http);
