@@ -26,6 +26,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     variant: { type: 'string', multiple: true, default: [] },
     smoke: { type: 'boolean', default: false },
+    /** Notes of each run to print too, e.g. `--notes serverSysShare,loadgenBusy`. */
+    notes: { type: 'string', default: '' },
   },
 });
 
@@ -66,7 +68,11 @@ for (let round = 0; round < rounds; round++) {
     try {
       const out = await scenario.run(v.target, cfg);
       const busy = foreign(Number(out.notes?.redisCpuUs ?? 0)) ?? 0;
-      const line = scenario.metrics.map((m) => `${m.key}=${out.metrics[m.key]?.toFixed(m.digits)}`).join(' ');
+      const noteKeys = values.notes.split(',').filter(Boolean);
+      const line = [
+        ...scenario.metrics.map((m) => `${m.key}=${out.metrics[m.key]?.toFixed(m.digits)}`),
+        ...noteKeys.map((k) => `${k}=${JSON.stringify(out.notes?.[k])}`),
+      ].join(' ');
       console.log(
         `${round < Number(values.warmup) ? 'warm-up' : `round ${round}`} ${v.label}: ${line} lost=${out.delivery.lost} dup=${out.delivery.duplicates} others=${Math.round(busy * 100)}%${notesOf(out.notes)}`,
       );

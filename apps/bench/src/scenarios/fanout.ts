@@ -79,6 +79,12 @@ interface FloodResult {
   last: number;
   wallMs: number;
   cpuUs: number;
+  /** Of `cpuUs`, the kernel's (system) time. */
+  sysUs: number;
+  /** Main-thread garbage-collection pauses during the closed loop. */
+  gcMs: number;
+  /** The main thread's share of the server's CPU (the rest: GC helper threads and the like). */
+  mainThreadShare: number;
 }
 
 /** Add two delivery checks. */
@@ -260,6 +266,10 @@ export function fanoutScenario(
                 window,
                 // Share of one core each process used during the closed loop: which side was the bottleneck.
                 serverBusy: flood.cpuUs / 1000 / flood.wallMs,
+                // Where the publishing server's CPU went: the kernel's share, and GC pauses per delivery.
+                serverSysShare: flood.sysUs / flood.cpuUs,
+                gcNsPerDelivery: (flood.gcMs * 1e6) / deliveries,
+                mainThreadShare: flood.mainThreadShare,
                 loadgenBusy: (loadCpu1 - loadCpu0) / 1000 / flood.wallMs,
                 floodMessages: messages,
                 latencyRate: Math.round(rate),

@@ -2,9 +2,10 @@
  * The server process: runs one target and publishes on the orchestrator's command. Its own
  * `process.cpuUsage()` deltas are the server CPU figures.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import type { RedisEngine } from '@holdfast/redis';
 import { serveRpc } from '../ipc.js';
@@ -25,6 +26,31 @@ const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
+
+/**
+ * CPU ticks (1/100 s) of this process's main thread and of all its threads (GC helpers, libuv's
+ * pool, the profiler...), from /proc; zeros where there is no /proc.
+ */
+function threadTicks(): { main: number; all: number } {
+  const ticks = (path: string) => {
+    const s = readFileSync(path, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  try {
+    let all = 0;
+    for (const tid of readdirSync('/proc/self/task')) all += ticks(`/proc/self/task/${tid}/stat`);
+    return { main: ticks(`/proc/self/task/${process.pid}/stat`), all };
+  } catch {
+    return { main: 0, all: 0 };
+  }
+}
+
+/** Milliseconds of garbage-collection pauses of this process's main thread so far. */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
 
 function need(): ServerTarget {
   if (!target) throw new Error('server not started');
@@ -112,7 +138,15 @@ interface Flood {
   stopAt: number;
   stopped: boolean;
   pumping: boolean;
-  done: (r: { first: number; last: number; wallMs: number; cpuUs: number }) => void;
+  done: (r: {
+    first: number;
+    last: number;
+    wallMs: number;
+    cpuUs: number;
+    sysUs: number;
+    gcMs: number;
+    mainThreadShare: number;
+  }) => void;
   fail: (e: Error) => void;
   first: number;
   t0: number;
@@ -120,6 +154,14 @@ interface Flood {
   /** Publish the window without awaiting each message (see `flood`); `inflight`: not yet acked. */
   pipeline: boolean;
   inflight: number;
+  sys0: number;
+  gc0: number;
+  threads0: { main: number; all: number };
+}
+
+/** The main thread's share of the process's CPU between two {@link threadTicks} readings. */
+function mainShare(a: { main: number; all: number }, b: { main: number; all: number }): number {
+  return b.all > a.all ? (b.main - a.main) / (b.all - a.all) : 1;
 }
 let flood: Flood | undefined;
 
@@ -151,7 +193,15 @@ async function pump(): Promise<void> {
   }
   if (f.stopped && f.completed >= f.last && f.inflight === 0 && flood === f) {
     flood = undefined;
-    f.done({ first: f.first, last: f.last, wallMs: nowMs() - f.t0, cpuUs: cpuNow() - f.cpu0 });
+    f.done({
+      first: f.first,
+      last: f.last,
+      wallMs: nowMs() - f.t0,
+      cpuUs: cpuNow() - f.cpu0,
+      sysUs: process.cpuUsage().system - f.sys0,
+      gcMs: gcMs - f.gc0,
+      mainThreadShare: mainShare(f.threads0, threadTicks()),
+    });
   }
 }
 
@@ -268,6 +318,9 @@ serveRpc({
         cpu0: cpuNow(),
         pipeline: (p.pipeline ?? false) && process.env.BENCH_FLOOD_SERIAL !== '1',
         inflight: 0,
+        sys0: process.cpuUsage().system,
+        gc0: gcMs,
+        threads0: threadTicks(),
         done: (r) => {
           clearTimeout(timer);
           resolve(r);
