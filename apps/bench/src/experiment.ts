@@ -26,6 +26,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     variant: { type: 'string', multiple: true, default: [] },
     smoke: { type: 'boolean', default: false },
+    /** The memory scenario's connection count (default: the full run's). */
+    'memory-connections': { type: 'string' },
     /** Notes of each run to print too, e.g. `--notes serverSysShare,loadgenBusy`. */
     notes: { type: 'string', default: '' },
   },
@@ -35,6 +37,9 @@ const base = values.smoke ? SMOKE : FULL;
 const cfg = {
   ...base,
   multinode: { ...base.multinode, redisUrl: process.env.REDIS_URL ?? base.multinode.redisUrl },
+  ...(values['memory-connections']
+    ? { memory: { ...base.memory, connections: Number(values['memory-connections']) } }
+    : {}),
 };
 const scenario = buildScenarios(cfg, { scenarios: [1, 2, 3, 4, 5] }).find((s) => s.id === values.scenario);
 if (!scenario) throw new Error(`no scenario ${values.scenario}`);

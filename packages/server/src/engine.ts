@@ -135,6 +135,11 @@ export interface Engine {
      * storage: the server closes its connections with a retryable code so they resume there.
      */
     health?: (state: { healthy: boolean; partitioned: boolean }) => void;
+    /**
+     * Whether this node has subscribers of `stream` (the streams it `watch`es), for an engine
+     * that needs to ask rather than keep its own copy of the set.
+     */
+    watching?: (stream: string) => boolean;
   }): Promise<void>;
   /** Stop and release everything. */
   close(): Promise<void>;

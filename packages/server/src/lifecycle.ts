@@ -46,6 +46,7 @@ export class Lifecycle<P extends AnyProtocol> {
       volatile: (stream, frame, except) => delivery.deliverShared(stream, frame, except),
       presence: (room, event, user, sessions) => delivery.deliverPresence(room, event, user, sessions),
       control: (command) => control.run(command),
+      watching: (stream) => this.pool.subscribers.hasKey(stream),
       health: ({ partitioned }) => {
         // Cut off from storage while it may be fine for other nodes: move the clients away
         // (retryable close) so they resume on a healthy node. A plain outage keeps them.

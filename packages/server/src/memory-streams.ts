@@ -60,15 +60,24 @@ export abstract class MemoryStreams {
    */
   private baseEpoch: string;
 
-  /** Streams with subscribers on this node (their empty logs are kept: see `sweep`). */
+  /**
+   * Streams with subscribers on this node (their empty logs are kept: see `sweep`), kept here
+   * only when the server does not answer `watching` itself: a second set of every session's
+   * streams cost about 65 bytes per connection.
+   */
   private readonly watched = new Set<string>();
 
   watch(stream: string): void {
-    this.watched.add(stream);
+    if (!this.listeners?.watching) this.watched.add(stream);
   }
 
   unwatch(stream: string): void {
     this.watched.delete(stream);
+  }
+
+  private isWatched(stream: string): boolean {
+    const watching = this.listeners?.watching;
+    return watching ? watching(stream) : this.watched.has(stream);
   }
 
   /** Epochs of streams whose history was deliberately lost (`forget`): they restart in a new epoch. */
@@ -211,7 +220,7 @@ export abstract class MemoryStreams {
   sweep(): void {
     for (const [stream, log] of this.streams) {
       this.trim(stream, log);
-      if (log.size === 0 && !this.watched.has(stream)) {
+      if (log.size === 0 && !this.isWatched(stream)) {
         this.streams.delete(stream);
         this.retire(stream);
       }

@@ -1,4 +1,4 @@
-import { cursorsOf } from '@holdfast/testkit';
+import { cursorsOf, ManualClock } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../src/index.js';
 import { startServer } from './support/fixture.js';
@@ -447,5 +447,29 @@ describe('history lost while connected', () => {
     expect(closed.reason).toMatch(/retryAfterMs=1000/);
     expect(errors).toEqual(['hello: storage down']);
     expect(server.stats().counters.engineErrors).toBe(1);
+  });
+});
+
+describe('stream logs in the memory engine', () => {
+  it("keeps the empty log of a stream this node has subscribers for (the engine asks the server's subscriber table)", async () => {
+    const clock = new ManualClock();
+    const retention = { maxAgeMs: 1000 };
+    const engine = new MemoryEngine({ clock, retention });
+    const { server, connect } = await startServer({ engine, clock, authorizeJoin: () => true });
+    const member = await connect();
+    await member.hello();
+    member.send({ t: 'join', id: 'j', room: 'kept' });
+    await member.next((f) => f.t === 'res' && f.id === 'j');
+    await server.sendToRoom('kept', 'tick', { n: 1 });
+    await server.sendToRoom('gone', 'tick', { n: 1 });
+    await member.next((f) => f.t === 'msg' && f.stream === 'room:kept');
+    clock.advance(2000);
+    engine.sweep();
+    // Both logs are empty now; only the unwatched one is dropped.
+    expect(engine.stats().streams).toBe(1);
+    await server.sendToRoom('kept', 'tick', { n: 2 });
+    const m = await member.next((f) => f.t === 'msg' && f.data.n === 2);
+    expect([m.stream, m.offset]).toEqual(['room:kept', 2]);
+    expect(member.frames.filter((f) => f.t === 'gap')).toEqual([]);
   });
 });
