@@ -9,7 +9,7 @@ export default defineProject({
     name: 'bench',
     include: ['test/**/*.test.ts'],
     // The smoke run spawns real server and load-generator processes.
-    testTimeout: 170_000,
-    hookTimeout: 170_000,
+    testTimeout: 260_000,
+    hookTimeout: 260_000,
   },
 });

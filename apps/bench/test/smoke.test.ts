@@ -59,7 +59,7 @@ describe('pnpm bench:smoke', () => {
     const run = spawnSync(process.execPath, [join(pkg, 'dist', 'cli.js'), '--smoke', '--out', out], {
       cwd: pkg,
       encoding: 'utf8',
-      timeout: 150_000,
+      timeout: 240_000,
     });
     status = run.status;
     stdout = `${run.stdout}${run.stderr}`;
