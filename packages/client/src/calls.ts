@@ -1,10 +1,10 @@
-import type { AnyProtocol, ResFrame, ServerFrame } from '@holdfast/protocol';
+import type { AnyProtocol, ClientFrame, ResFrame, ServerFrame } from '@holdfast/protocol';
 import { backoffDelay } from './backoff.js';
 import { type ControlFrame, Controls, type Outcome, settle } from './controls.js';
 import type { AckEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbox, type OutboxEntry, type OutboxKind, outboxEntry, type PendingMessage } from './outbox.js';
-import { ErrorCode, encodeClientFrame, HoldfastError } from './protocol.js';
+import { ErrorCode, encodeOwnClientFrame, HoldfastError } from './protocol.js';
 
 /** What {@link Calls} asks of its client. */
 export interface CallsHandlers {
@@ -61,7 +61,7 @@ export class Calls {
       const v = this.#protocol.parseInbound(type, data);
       if (!v.ok) throw v.error;
       const frame = { t: 'pub', id: this.#nextId(), type, data } as const;
-      const entry = outboxEntry(kind, frame, encodeClientFrame(frame), false);
+      const entry = outboxEntry(kind, frame, encodeOwnClientFrame(frame), false);
       entry.settle = { resolve, reject };
       const error = this.#tooBig(entry.bytes) ?? this.outbox.add(entry);
       if (error) throw error;
@@ -77,7 +77,9 @@ export class Calls {
     this.#h.assertOpen();
     const id = this.#nextId();
     // Throws a ProtocolError when the frame is invalid (e.g. a room name with control characters).
-    const text = encodeClientFrame({ ...frame, id });
+    // `id` second: the keys in the schema's order, so the text is the one the schema would give.
+    const { t, ...rest } = frame;
+    const text = encodeOwnClientFrame({ t, id, ...rest } as ClientFrame);
     const room = 'room' in frame ? frame.room : undefined;
     const done = this.controls.add(id, text, room);
     if (now) this.#h.send(text);

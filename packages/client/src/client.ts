@@ -36,7 +36,7 @@ import {
 import {
   CloseCode,
   ErrorCode,
-  encodeClientFrame,
+  encodeOwnClientFrame,
   HoldfastError,
   isRetryable,
   PROTOCOL_VERSION,
@@ -485,7 +485,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   }
 
   #write(frame: ClientFrame): boolean {
-    return this.#conn?.send(encodeClientFrame(frame)) ?? false;
+    return this.#conn?.send(encodeOwnClientFrame(frame)) ?? false;
   }
 
   // ---------------------------------------------------------------- outgoing and storage

@@ -1,42 +1,72 @@
-import type { WelcomeFrame } from '@holdfast/protocol';
-import * as z from 'zod/mini';
+import type { Cursor, WelcomeFrame } from '@holdfast/protocol';
 import type { Calls } from './calls.js';
 import type { CloseInfo } from './connection-state.js';
 import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
-import { type OutboxEntry, outboxEntry } from './outbox.js';
+import { type OutboxEntry, type OutboxKind, outboxEntry } from './outbox.js';
 import {
   CloseCode,
-  decodeClientFrame,
+  checkClientFrame,
+  checkJsonValue,
   ErrorCode,
-  HelloSchema,
   HoldfastError,
-  JoinSchema,
+  isWireRoom,
+  PROTOCOL_VERSION,
 } from './protocol.js';
 import type { CloseOptions } from './types.js';
 
-// A refinement, not z.enum(): the frame schemas already bundle refinements, not enums.
-const outboxKind = z.string().check(z.refine((k) => k === 'send' || k === 'request')) as z.ZodMiniType<
-  'send' | 'request'
->;
-
 /** What a client keeps in storage (version 1). Validated on load; anything else is ignored. */
-const PersistedSchema = z.object({
-  v: z.literal(1),
+export interface PersistedState {
+  v: 1;
   /** Session, resume token and cursors: what `hello.resume` needs. */
-  resume: HelloSchema.shape.resume,
+  resume?: { sessionId: string; resumeToken: string; cursors: Cursor[]; snapshots?: boolean } | undefined;
   /** The user the session (and so the outbox) belongs to (docs/PROTOCOL.md §4.4). */
-  user: z.optional(z.string().check(z.maxLength(256))),
-  rooms: z.array(JoinSchema.shape.room),
+  user?: string | undefined;
+  rooms: string[];
   /** Encoded `pub` frames, in send order. */
-  outbox: z.array(z.object({ kind: outboxKind, text: z.string() })),
+  outbox: { kind: OutboxKind; text: string }[];
   /** The id counter, so a restored client never reuses a stored message's id. */
-  seq: z.int().check(z.nonnegative()),
-  maxPayload: z.optional(z.int().check(z.positive())),
-});
+  seq: number;
+  maxPayload?: number | undefined;
+}
 
-/** The persisted client state. */
-export type PersistedState = z.output<typeof PersistedSchema>;
+const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+
+/**
+ * A stored state read back (parsed JSON), checked by plain code with the wire's rules (the
+ * resume by those of `hello.resume`), as a fresh object of the known fields only; a string
+ * saying what is wrong otherwise.
+ */
+export function parsePersisted(value: unknown): PersistedState | string {
+  const s = value as Partial<Record<keyof PersistedState, unknown>> | null;
+  if (typeof s !== 'object' || s === null || s.v !== 1) return 'not a version 1 state';
+  const { user, rooms, outbox, seq, maxPayload } = s;
+  const r = s.resume as PersistedState['resume'];
+  const bad = checkClientFrame({ t: 'hello', version: PROTOCOL_VERSION, resume: r });
+  if (bad) return bad.message;
+  if (user !== undefined && (typeof user !== 'string' || user.length > 256)) return 'invalid user';
+  if (!Array.isArray(rooms) || !rooms.every(isWireRoom)) return 'invalid rooms';
+  if (
+    !Array.isArray(outbox) ||
+    !outbox.every((e) => (e?.kind === 'send' || e?.kind === 'request') && typeof e.text === 'string')
+  )
+    return 'invalid outbox';
+  if (!isCount(seq, 0) || (maxPayload !== undefined && !isCount(maxPayload, 1))) return 'invalid counters';
+  return {
+    v: 1,
+    resume: r && {
+      sessionId: r.sessionId,
+      resumeToken: r.resumeToken,
+      cursors: r.cursors.map(({ stream, epoch, offset }) => ({ stream, epoch, offset })),
+      ...(r.snapshots !== undefined ? { snapshots: r.snapshots } : {}),
+    },
+    user,
+    rooms,
+    outbox: outbox.map(({ kind, text }) => ({ kind, text })),
+    seq,
+    maxPayload,
+  };
+}
 
 /** A session to resume: what `welcome` gave. */
 export type Session = { sessionId: string; resumeToken: string };
@@ -140,12 +170,24 @@ export function closeFor(options: string | CloseOptions | undefined, parts: Stor
 export function restoredEntries(stored: PersistedState['outbox']): OutboxEntry[] {
   const entries: OutboxEntry[] = [];
   for (const { kind, text } of stored) {
-    const r = decodeClientFrame(text);
-    if (!r.ok || r.frame.t !== 'pub') continue;
+    const frame = pubOf(text);
     // `written`: it may have reached the server before the reload; a timeout never drops it.
-    entries.push(outboxEntry(kind, r.frame, text, true));
+    if (frame) entries.push(outboxEntry(kind, frame, text, true));
   }
   return entries;
+}
+
+/** A stored `pub` frame's fields, checked as the client checks the frames it sends; undefined when not one. */
+function pubOf(text: string): { id: string; type: string; data?: unknown } | undefined {
+  let f: { t: 'pub'; id: string; type: string; data?: unknown };
+  try {
+    f = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (typeof f !== 'object' || f === null || f.t !== 'pub') return;
+  if (checkJsonValue(f, 64) || checkClientFrame(f)) return;
+  return f;
 }
 
 /**
@@ -174,9 +216,9 @@ export class Persister {
     // JSON.parse may throw: that is a failed read too.
     const parse = (text: string | null | undefined): PersistedState | undefined => {
       if (text == null) return;
-      const r = PersistedSchema.safeParse(JSON.parse(text));
-      if (r.success) return r.data;
-      this.#warn('ignoring invalid stored state', r.error.issues[0]?.message);
+      const r = parsePersisted(JSON.parse(text));
+      if (typeof r === 'object') return r;
+      this.#warn('ignoring invalid stored state', r);
     };
     const failed = (error: unknown): undefined => {
       this.#warn('could not read stored state', error);

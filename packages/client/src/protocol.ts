@@ -6,14 +6,14 @@
  */
 export {
   CloseCode,
-  decodeClientFrame,
+  checkClientFrame,
+  checkJsonValue,
   decodeServerFrameLenient,
   ErrorCode,
-  encodeClientFrame,
-  HelloSchema,
+  encodeOwnClientFrame,
   HoldfastError,
   isRetryable,
-  JoinSchema,
+  isWireRoom,
   PROTOCOL_VERSION,
   parseRetryAfter,
   Streams,

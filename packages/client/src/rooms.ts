@@ -55,7 +55,12 @@ export class Rooms {
         throw new HoldfastError(ErrorCode.Unsupported, 'The server does not offer extension "rewind"');
       }
     }
-    const done = this.#calls.control({ t: 'join', room, rewind });
+    // Only the fields of the frame, in its order (the app's object may hold anything).
+    const done = this.#calls.control({
+      t: 'join',
+      room,
+      rewind: rewind && { count: rewind.count, ageMs: rewind.ageMs },
+    });
     this.names.add(room);
     this.#h.persist();
     try {

@@ -1,9 +1,10 @@
 import type * as z from 'zod/mini';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
-import { CLIENT_FRAME_SCHEMAS, isWireId, isWireType, WireLimits } from './frames.js';
+import { CLIENT_FRAME_SCHEMAS } from './frames.js';
 import { LENIENT_SERVER_FRAME_SCHEMAS } from './lenient.js';
 import { FRAME_SCHEMAS, SERVER_FRAME_SCHEMAS } from './server-frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
+import { isWireId, isWireType, WireLimits } from './wire.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
 export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };

@@ -1,84 +1,8 @@
 import * as z from 'zod/mini';
+import { noControl, noLoneSurrogate, visibleAscii, WireLimits } from './wire.js';
 
-// The wire's constants, field rules and field schemas, shared by the schemas of both
-// directions (frames.ts, server-frames.ts). The field schemas are not part of the package's API.
-
-/** The protocol version this package speaks (sent in `hello.version`). */
-export const PROTOCOL_VERSION = 1;
-/** Every protocol version this package can speak. */
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
-/** The WebSocket subprotocol naming this protocol version. */
-export const SUBPROTOCOL = 'holdfast.v1';
-/** Prefix of the optional subprotocol entry that carries a token: `holdfast.token.<token>`. */
-export const TOKEN_SUBPROTOCOL_PREFIX = 'holdfast.token.';
-
-/** Size limits of fields on the wire. Anything larger is a `STRING_TOO_LONG`/`ARRAY_TOO_LONG`. */
-export const WireLimits = {
-  /** Client message ids and request ids. */
-  idLength: 64,
-  /** App message type names. */
-  typeLength: 64,
-  /** Room names. */
-  roomLength: 128,
-  /** Stream names (`room:<name>` etc.). */
-  streamLength: 160,
-  /** Epoch strings. */
-  epochLength: 32,
-  /** Session ids and resume tokens. */
-  secretLength: 128,
-  /** Auth tokens (JWTs). */
-  tokenLength: 8192,
-  /** Cursors in one `hello` or `ack`. */
-  cursors: 1024,
-  /** Error messages. */
-  messageLength: 1024,
-  /** Nesting depth of `data`. */
-  depth: 64,
-  /** Messages one `join` may ask to rewind (extension `rewind`). */
-  rewind: 10_000,
-  /** Entries of `welcome.extensions`. */
-  extensions: 32,
-} as const;
-
-// Printable, no control characters (C0, DEL, C1), no lone surrogates.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const noControl = /^[^\u0000-\u001f\u007f-\u009f]*$/;
-const visibleAscii = /^[\x21-\x7e]+$/;
-const noLoneSurrogate = (s: string) => s.isWellFormed();
-
-/**
- * The `id` rule of the schemas as a plain predicate (1–64 visible ASCII characters), for code
- * that checks a frame by hand on a hot path and must agree with the schema.
- */
-export function isWireId(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= WireLimits.idLength &&
-    visibleAscii.test(value)
-  );
-}
-
-/** The `type` rule of the schemas as a plain predicate (1–64 visible ASCII characters). */
-export function isWireType(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= WireLimits.typeLength &&
-    visibleAscii.test(value)
-  );
-}
-
-/** The `stream` rule of the schemas as a plain predicate (1–160 characters, no control characters, well-formed). */
-export function isWireStream(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= WireLimits.streamLength &&
-    noControl.test(value) &&
-    noLoneSurrogate(value)
-  );
-}
+// The field schemas, shared by the schemas of both directions (frames.ts, server-frames.ts),
+// built from the rules of wire.ts. Not part of the package's API.
 
 // Built with `zod/mini`: its functions tree-shake, so an app whose own schemas use `zod/mini`
 // ships no classic zod at all. Each check below is the one the classic method of the same name

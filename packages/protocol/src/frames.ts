@@ -1,28 +1,6 @@
 import * as z from 'zod/mini';
-import {
-  appType,
-  epoch,
-  id,
-  offset,
-  room,
-  secret,
-  stream,
-  timestamp,
-  token,
-  version,
-  WireLimits,
-} from './fields.js';
-
-export {
-  isWireId,
-  isWireStream,
-  isWireType,
-  PROTOCOL_VERSION,
-  SUBPROTOCOL,
-  SUPPORTED_VERSIONS,
-  TOKEN_SUBPROTOCOL_PREFIX,
-  WireLimits,
-} from './fields.js';
+import { appType, epoch, id, offset, room, secret, stream, timestamp, token, version } from './fields.js';
+import { WireLimits } from './wire.js';
 
 // The schemas of client frames (what clients encode and servers decode) and of the frames both
 // sides send. The server's frames are in server-frames.ts: a browser client, which decodes them
@@ -129,17 +107,3 @@ export const CLIENT_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PU
   ['ping', PingSchema],
   ['pong', PongSchema],
 ]);
-/** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
-export const Streams = {
-  /** The direct stream of one session. */
-  session: (sessionId: string) => `session:${sessionId}`,
-  /** The stream of all sessions of one user. */
-  user: (userId: string) => `user:${userId}`,
-  /** The stream of one room. */
-  room: (name: string) => `room:${name}`,
-  /** The stream every session receives. */
-  broadcast: 'broadcast',
-  /** The room name of a `room:` stream, or undefined. */
-  roomOf: (streamName: string): string | undefined =>
-    streamName.startsWith('room:') ? streamName.slice(5) : undefined,
-} as const;

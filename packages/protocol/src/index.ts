@@ -12,5 +12,19 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './lenient.js';
 export * from './logger.js';
+export * from './own-frames.js';
 export * from './server-frames.js';
 export * from './unions.js';
+export {
+  isWireId,
+  isWireRoom,
+  isWireStream,
+  isWireToken,
+  isWireType,
+  PROTOCOL_VERSION,
+  Streams,
+  SUBPROTOCOL,
+  SUPPORTED_VERSIONS,
+  TOKEN_SUBPROTOCOL_PREFIX,
+  WireLimits,
+} from './wire.js';

@@ -4,11 +4,11 @@ import * as z from 'zod/mini';
 // field, integers and their lower bounds, and the allowed values of enumerations, each failing
 // with the issue code the exact schema (frames.ts) reports, so decoding gives the same typed
 // error codes. Left out: length limits, character rules and upper bounds of fields the client
-// only reads (the exact schemas check them where they protect a peer: on the server, and on
-// every frame the client sends). Built only from the zod/mini parts an app's own schemas
-// typically use (string, number, boolean, object, array, optional, custom checks), so the
-// client bundles none of the int formats, refinements, literals, enums, unions and records the
-// exact schemas need. test/lenient.test.ts proves it accepts every frame the exact schemas do,
+// only reads (they are checked where they protect a peer: by the exact schemas on the server,
+// and by own-frames.ts, the same rules in plain code, on every frame the client sends). Built
+// only from the zod/mini parts an app's own schemas typically use (string, number, boolean,
+// object, array, optional, custom checks), so the client bundles none of the int formats,
+// refinements, literals, enums, unions and records the exact schemas need. test/lenient.test.ts proves it accepts every frame the exact schemas do,
 // with the same output.
 
 type Payload = z.core.ParsePayload<unknown>;

@@ -1,18 +1,7 @@
 import * as z from 'zod/mini';
-import {
-  appType,
-  ascii,
-  epoch,
-  id,
-  offset,
-  room,
-  secret,
-  stream,
-  timestamp,
-  version,
-  WireLimits,
-} from './fields.js';
+import { appType, ascii, epoch, id, offset, room, secret, stream, timestamp, version } from './fields.js';
 import { CLIENT_FRAME_SCHEMAS, PingSchema, PongSchema } from './frames.js';
+import { WireLimits } from './wire.js';
 
 // The exact schemas of server frames: what servers encode (and what `decode` checks). A module of
 // its own, so bundles that do not use them (browser clients) leave it out whole: bundlers keep

@@ -1,0 +1,101 @@
+// The wire's constants, field rules as plain predicates, and stream names: no zod, so a bundle
+// that only needs these (a browser client) leaves the schemas out (bundlers keep the top-level
+// schema calls of any module they include). fields.ts builds the field schemas from the same rules.
+
+/** The protocol version this package speaks (sent in `hello.version`). */
+export const PROTOCOL_VERSION = 1;
+/** Every protocol version this package can speak. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/** The WebSocket subprotocol naming this protocol version. */
+export const SUBPROTOCOL = 'holdfast.v1';
+/** Prefix of the optional subprotocol entry that carries a token: `holdfast.token.<token>`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'holdfast.token.';
+
+/** Size limits of fields on the wire. Anything larger is a `STRING_TOO_LONG`/`ARRAY_TOO_LONG`. */
+export const WireLimits = {
+  /** Client message ids and request ids. */
+  idLength: 64,
+  /** App message type names. */
+  typeLength: 64,
+  /** Room names. */
+  roomLength: 128,
+  /** Stream names (`room:<name>` etc.). */
+  streamLength: 160,
+  /** Epoch strings. */
+  epochLength: 32,
+  /** Session ids and resume tokens. */
+  secretLength: 128,
+  /** Auth tokens (JWTs). */
+  tokenLength: 8192,
+  /** Cursors in one `hello` or `ack`. */
+  cursors: 1024,
+  /** Error messages. */
+  messageLength: 1024,
+  /** Nesting depth of `data`. */
+  depth: 64,
+  /** Messages one `join` may ask to rewind (extension `rewind`). */
+  rewind: 10_000,
+  /** Entries of `welcome.extensions`. */
+  extensions: 32,
+} as const;
+
+// The character rules (fields.ts builds the schemas' regex checks from the same expressions).
+// Printable, no control characters (C0, DEL, C1), no lone surrogates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+export const noControl = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+export const visibleAscii = /^[\x21-\x7e]+$/;
+export const noLoneSurrogate = (s: string) => s.isWellFormed();
+
+/**
+ * The `id` rule of the schemas as a plain predicate (1–64 visible ASCII characters), for code
+ * that checks a frame by hand on a hot path and must agree with the schema.
+ */
+export function isWireId(value: unknown): value is string {
+  return isAscii(value, WireLimits.idLength);
+}
+
+/** The `type` rule of the schemas as a plain predicate (1–64 visible ASCII characters). */
+export function isWireType(value: unknown): value is string {
+  return isAscii(value, WireLimits.typeLength);
+}
+
+/** The `stream` rule of the schemas as a plain predicate (1–160 characters, no control characters, well-formed). */
+export function isWireStream(value: unknown): value is string {
+  return isPrintable(value, WireLimits.streamLength);
+}
+
+/** The `room` rule of the schemas as a plain predicate (1–128 characters, no control characters, well-formed). */
+export function isWireRoom(value: unknown): value is string {
+  return isPrintable(value, WireLimits.roomLength);
+}
+
+/** The `token` rule of the schemas as a plain predicate (1–8192 visible ASCII characters). */
+export function isWireToken(value: unknown): value is string {
+  return isAscii(value, WireLimits.tokenLength);
+}
+
+/** 1 to `max` visible ASCII characters (ids, types, epochs, secrets, tokens). */
+export const isAscii = (value: unknown, max: number): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= max && visibleAscii.test(value);
+/** 1 to `max` characters, no control characters, well-formed (rooms, streams). */
+export const isPrintable = (value: unknown, max: number): value is string =>
+  typeof value === 'string' &&
+  value.length > 0 &&
+  value.length <= max &&
+  noControl.test(value) &&
+  noLoneSurrogate(value);
+
+/** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
+export const Streams = {
+  /** The direct stream of one session. */
+  session: (sessionId: string) => `session:${sessionId}`,
+  /** The stream of all sessions of one user. */
+  user: (userId: string) => `user:${userId}`,
+  /** The stream of one room. */
+  room: (name: string) => `room:${name}`,
+  /** The stream every session receives. */
+  broadcast: 'broadcast',
+  /** The room name of a `room:` stream, or undefined. */
+  roomOf: (streamName: string): string | undefined =>
+    streamName.startsWith('room:') ? streamName.slice(5) : undefined,
+} as const;
