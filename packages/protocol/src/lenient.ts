@@ -6,8 +6,8 @@ import * as z from 'zod/mini';
 // error codes. Left out: length limits, character rules and upper bounds of fields the client
 // only reads (they are checked where they protect a peer: by the exact schemas on the server,
 // and by own-frames.ts, the same rules in plain code, on every frame the client sends). Built
-// only from the zod/mini parts an app's own schemas typically use (string, number, boolean,
-// object, array, optional, custom checks), so the client bundles none of the int formats,
+// only from the zod/mini parts an app's own schemas typically use (string, number, object,
+// array, optional, unknown, custom checks), so the client bundles none of the int formats,
 // refinements, literals, enums, unions and records the exact schemas need. test/lenient.test.ts proves it accepts every frame the exact schemas do,
 // with the same output.
 
@@ -52,6 +52,13 @@ const key = z.unknown().check(
   }),
 ) as unknown as z.ZodMiniType<string | number>;
 
+/** A boolean (as `z.boolean()`, without bundling it: the client's other schemas do not need it). */
+const bool = z.unknown().check(
+  z.check((p: Payload) => {
+    if (typeof p.value !== 'boolean') push(p, { code: 'invalid_type', expected: 'boolean' });
+  }),
+) as unknown as z.ZodMiniType<boolean>;
+
 const str = z.string();
 const t = str; // already matched: frames are looked up by `t`
 const offset = int(0);
@@ -84,7 +91,7 @@ export const LENIENT_SERVER_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = 
       version: int(1),
       sessionId: str,
       resumeToken: str,
-      resumed: z.boolean(),
+      resumed: bool,
       resumeError: z.optional(oneOf(['expired', 'forbidden'])),
       user: z.optional(str),
       extensions: z.optional(z.array(str)),
@@ -137,7 +144,7 @@ export const LENIENT_SERVER_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = 
     }),
   ],
   ['vol', z.object({ t, stream: z.optional(str), type: str, data, ts: offset })],
-  ['res', z.object({ t, id: str, ok: z.boolean(), result: data, error: z.optional(errorBody) })],
+  ['res', z.object({ t, id: str, ok: bool, result: data, error: z.optional(errorBody) })],
   [
     'sub',
     z.object({
