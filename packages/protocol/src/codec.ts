@@ -174,7 +174,7 @@ export function decode(
 ): DecodeResult<Frame> {
   const schemas =
     from === 'client' ? CLIENT_FRAME_SCHEMAS : from === 'server' ? SERVER_FRAME_SCHEMAS : FRAME_SCHEMAS;
-  return decodeWith(raw, schemas, options);
+  return decodeWith(raw, schemas, options, from === 'server' ? undefined : quickPub);
 }
 
 /**
@@ -223,19 +223,30 @@ export function decodeServerFrameLenient(
  * ```
  */
 export function decodeClientFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ClientFrame> {
-  return decodeWith(raw, CLIENT_FRAME_SCHEMAS, options) as DecodeResult<ClientFrame>;
+  return decodeWith(raw, CLIENT_FRAME_SCHEMAS, options, quickPub) as DecodeResult<ClientFrame>;
 }
 
-function decodeWith(raw: unknown, schemas: Schemas, options: DecodeOptions): DecodeResult<Frame> {
+/** `pub`: the hand check of `pub` frames, passed by the decoders of client frames only (a browser bundle leaves it out). */
+function decodeWith(
+  raw: unknown,
+  schemas: Schemas,
+  options: DecodeOptions,
+  pub?: typeof quickPub,
+): DecodeResult<Frame> {
   try {
-    return decodeUnsafe(raw, schemas, options);
+    return decodeUnsafe(raw, schemas, options, pub);
   } catch (cause) {
     // Defensive: nothing above is expected to throw, but decode's contract is "never throws".
     return { ok: false, error: new ProtocolError('INVALID_FRAME', 'Frame could not be decoded', { cause }) };
   }
 }
 
-function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): DecodeResult<Frame> {
+function decodeUnsafe(
+  raw: unknown,
+  schemas: Schemas,
+  options: DecodeOptions,
+  pub: typeof quickPub | undefined,
+): DecodeResult<Frame> {
   const maxBytes = options.maxBytes ?? 65536;
   const maxDepth = options.maxDepth ?? WireLimits.depth;
   if (typeof raw !== 'string') {
@@ -263,8 +274,8 @@ function decodeUnsafe(raw: unknown, schemas: Schemas, options: DecodeOptions): D
   if (!schema) {
     return fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`);
   }
-  if (t === 'pub') {
-    const frame = quickPub(value as Record<string, unknown>);
+  if (t === 'pub' && pub) {
+    const frame = pub(value as Record<string, unknown>);
     if (frame) return { ok: true, frame };
   }
   const parsed = schema.safeParse(value, options.parse);
