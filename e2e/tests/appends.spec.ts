@@ -29,7 +29,9 @@ async function expectComplete(page: Page, steps: number, tokens: number): Promis
   expect(shown.map((s) => Number(/^#(\d+)/.exec(s)?.[1]))).toEqual(
     Array.from({ length: steps }, (_, i) => i + 1),
   );
-  await expect(page.getByTestId('run-status')).toContainText(`${steps} / ${steps} steps, ${tokens} / ${tokens} tokens — done`);
+  await expect(page.getByTestId('run-status')).toContainText(
+    `${steps} / ${steps} steps, ${tokens} / ${tokens} tokens — done`,
+  );
   await expect(page.getByTestId('progress')).toHaveAttribute('aria-valuenow', '100');
 }
 
@@ -68,7 +70,9 @@ test('a second device joins the run mid-answer: the text so far, then the rest l
   await b.page.getByTestId('watch').click();
   await expect(b.page.getByTestId('run-id')).toHaveText(runId);
   // Everything device A had when B asked, in B's first drawing of the run, before the run ends.
-  await expect.poll(async () => (await answerOf(b.page).textContent())!.length).toBeGreaterThanOrEqual(before.length);
+  await expect
+    .poll(async () => (await answerOf(b.page).textContent())!.length)
+    .toBeGreaterThanOrEqual(before.length);
   expect((await answerOf(b.page).textContent())!.startsWith(before)).toBe(true);
   await expect(answerOf(b.page)).toHaveAttribute('data-done', 'false');
   await expectComplete(b.page, 5, 500);
@@ -93,11 +97,15 @@ test('the socket dropped mid-token, twice: the answer ends exact, the header pro
     await page.getByTestId('drop').click();
     await expect(page.getByTestId('state')).not.toHaveText('connected');
     await expect(page.getByTestId('state')).toHaveText('connected');
-    await expect(page.getByTestId('proof')).toHaveText(/^Resumed: replayed \d+ messages?, 0 duplicates, 0 gaps$/);
+    await expect(page.getByTestId('proof')).toHaveText(
+      /^Resumed: replayed \d+ messages?, 0 duplicates, 0 gaps$/,
+    );
   }
   await expectComplete(page, 5, 600);
   await expect(page.getByTestId('notices').locator('[data-kind="proof"]')).toHaveCount(2);
-  await expect(page.getByTestId('notices').locator('[data-kind="proof"]').first()).toContainText('0 duplicates, 0 gaps');
+  await expect(page.getByTestId('notices').locator('[data-kind="proof"]').first()).toContainText(
+    '0 duplicates, 0 gaps',
+  );
   expect(a.errors).toEqual([]);
 });
 
@@ -116,7 +124,9 @@ test('offline for 5 s mid-answer: the missed steps and tokens arrive once, the t
   const seen = await tokensShown(page);
   expect(seen).toBeLessThan(300); // the run (3 s) goes on while the page is away (5 s)
   await expect(page.getByTestId('state')).toHaveText('connected', { timeout: 20_000 });
-  await expect(page.getByTestId('proof')).toHaveText(/^Resumed: replayed \d+ messages?, 0 duplicates, 0 gaps$/);
+  await expect(page.getByTestId('proof')).toHaveText(
+    /^Resumed: replayed \d+ messages?, 0 duplicates, 0 gaps$/,
+  );
   await expectComplete(page, 20, 300);
 });
 

@@ -140,7 +140,9 @@ test('after "Go offline", the header proves the resume: replayed N messages, 0 d
   expect(seen).toBeLessThan(40); // the run (2.5 s) goes on while the page is away (5 s)
   await expect(page.getByTestId('state')).toHaveText('connected', { timeout: 20_000 });
   // Every step and token the page had not seen (or a snapshot standing for them), and the end.
-  await expect(page.getByTestId('proof')).toHaveText(/^Resumed: replayed \d+ messages, 0 duplicates, 0 gaps$/);
+  await expect(page.getByTestId('proof')).toHaveText(
+    /^Resumed: replayed \d+ messages, 0 duplicates, 0 gaps$/,
+  );
   const replayed = Number(/replayed (\d+)/.exec((await page.getByTestId('proof').textContent())!)![1]);
   expect(replayed).toBeGreaterThanOrEqual(40 - seen + 10 + 1);
   await expect(page.getByTestId('run-status')).toContainText('40 / 40 steps, 10 / 10 tokens — done');

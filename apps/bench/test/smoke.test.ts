@@ -29,6 +29,7 @@ const EXPECTED: Record<string, string[]> = {
   memory: ['ws', 'uws', 'socketio', 'holdfast'],
   storm: ['ws', 'socketio', 'holdfast'],
   multinode: ['holdfast-cluster', 'holdfast', 'holdfast-redis'],
+  appends: ['holdfast', 'holdfast-plain'],
 };
 
 describe('pnpm bench:smoke', () => {

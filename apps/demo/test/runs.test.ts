@@ -32,7 +32,8 @@ function runValues(client: HoldfastClient<Demo>, runId: () => string | undefined
   client.on('run', (run, meta) => {
     if (run.runId !== runId()) return;
     seen.push({ run, done: meta.done, delta: meta.delta });
-    for (const w of waiters.splice(0)) if (w.test(run)) w.resolve();
+    for (const w of waiters.splice(0))
+      if (w.test(run)) w.resolve();
       else waiters.push(w);
     if (meta.done) resolve(run);
   });

@@ -34,7 +34,9 @@ export function answerTokens(task: string, count: number): string[] {
     const word = WORDS[(seed + i * 5) % WORDS.length]!;
     const first = i % 12 === 0;
     const last = i % 12 === 11 || i === count - 1;
-    out.push(`${first ? word[0]!.toUpperCase() + word.slice(1) : word}${last ? '.' : ''}${i === count - 1 ? '' : ' '}`);
+    out.push(
+      `${first ? word[0]!.toUpperCase() + word.slice(1) : word}${last ? '.' : ''}${i === count - 1 ? '' : ' '}`,
+    );
   }
   return out;
 }

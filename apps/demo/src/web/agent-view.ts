@@ -112,7 +112,9 @@ export class AgentPanel {
     const run = cur?.run;
     const bar = $('progress');
     const tokens = run ? tokensIn(run.answer) : 0;
-    const pct = run ? Math.round((100 * (run.steps.length + tokens)) / Math.max(1, run.total + run.tokens)) : 0;
+    const pct = run
+      ? Math.round((100 * (run.steps.length + tokens)) / Math.max(1, run.total + run.tokens))
+      : 0;
     const shownPct = String(cur?.done ? 100 : Math.min(99, pct));
     bar.style.width = `${shownPct}%`;
     bar.setAttribute('aria-valuenow', shownPct);

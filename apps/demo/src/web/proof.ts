@@ -1,7 +1,11 @@
 import type { GapEvent, MessageMeta, WelcomeEvent } from '@holdfast/client';
 
 /** What the page learns of each delivered message (growing ones add `key`, `start`, `delta`). */
-export type ProofMeta = MessageMeta & { key?: string | undefined; start?: number | undefined; delta?: unknown };
+export type ProofMeta = MessageMeta & {
+  key?: string | undefined;
+  start?: number | undefined;
+  delta?: unknown;
+};
 
 interface Round {
   /** Per stream, the offset the server resumed after (what this page had already). */
