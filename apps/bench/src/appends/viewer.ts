@@ -60,11 +60,15 @@ export class Viewer {
     readonly total: number,
   ) {}
 
-  /** Connect and join the room (`rewind`: ask for the room's retained past). Resolves when joined. */
-  connect(rewind: boolean): Promise<void> {
+  /**
+   * Connect and join the room; `late`: ask for the room's past (`rewind`): the answer's one entry
+   * when it grows by appends (open or already ended), every token's entry when plain (without
+   * it, a late joiner would start at the room's head and never hold the answer). Resolves when joined.
+   */
+  connect(late: boolean): Promise<void> {
     return this.openSocket(() => {
       const join: Frame = { t: 'join', id: 'j', room: ROOM };
-      if (rewind) join.rewind = { ageMs: 3_600_000 };
+      if (late) join.rewind = this.mode === 'appends' ? { count: 1 } : { ageMs: 3_600_000 };
       return join;
     });
   }
@@ -225,6 +229,20 @@ export class Viewer {
     }
     if (++this.unacked >= 50) this.ack();
     else this.ackTimer ??= setTimeout(() => this.ack(), 1000);
+  }
+
+  /** What a viewer holds, for the orchestrator's error message when it never finishes. */
+  debug(): Record<string, unknown> {
+    return {
+      cursor: this.cursors.get(STREAM),
+      open: [...this.open].map(([k, v]) => ({ key: k, at: v.at, length: v.value.length })),
+      applied: this.applied,
+      dropped: this.dropped,
+      gaps: this.gaps,
+      resumes: this.resumes,
+      failedResumes: this.failedResumes,
+      close: this.unexpectedClose,
+    };
   }
 
   private ack(): void {

@@ -46,9 +46,8 @@ serveRpc({
   },
 
   /**
-   * `n` viewers join now, while the answer streams; `sent`: tokens the server had sent when asked
-   * (each must catch up to at least that). Plain viewers ask for the room's past (rewind): without
-   * it they would start at the room's head and never hold the answer.
+   * `n` viewers join now, while the answer streams, asking for the room's past (rewind); `sent`:
+   * tokens the server had sent when asked (each must catch up to at least that).
    */
   async late(p: { n: number; sent: number }) {
     const added = Array.from({ length: p.n }, () => new Viewer(url, mode, answer.length));
@@ -56,7 +55,7 @@ serveRpc({
     viewers.push(...added);
     await pool(added, 64, async (v) => {
       v.catchUp = { sentAt: performance.now(), bytesAt: 0, target: prefix[p.sent]! };
-      await v.connect(mode === 'plain');
+      await v.connect(true);
     });
     return null;
   },
@@ -86,7 +85,15 @@ serveRpc({
       if (v.done) done += 1;
       applied += v.applied;
     }
-    return { done, total: viewers.length, applied, cpuUs: cpuUs() };
+    const stuck = viewers
+      .filter((v) => !v.done)
+      .slice(0, 3)
+      .map((v) => ({
+        group: late.includes(v) ? 'late' : resumed.includes(v) ? 'resumed' : 'first',
+        length: v.text.length,
+        ...v.debug(),
+      }));
+    return { done, total: viewers.length, applied, stuck, cpuUs: cpuUs() };
   },
 
   /** Every viewer's final text against the answer sent, and the catch-up figures. */

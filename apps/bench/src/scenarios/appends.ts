@@ -55,9 +55,10 @@ export function appendsScenario(cfg: BenchConfig): Scenario {
       `${count(a.viewers - a.late)} joined before it starts, ${count(a.late)} join at half-way, and ` +
       `${count(a.reconnect)} of the first drop their socket at a quarter and resume ${a.downMs} ms later. ` +
       'Appends: `startMessage` + `append` per token + `end` (one retained entry, compacted to a snapshot ' +
-      'of the text); a late joiner gets the answer folded so far, then the rest live. Plain messages: ' +
-      '`sendToRoom` per token (one retained entry per token; retention raised to hold them all); a late ' +
-      "joiner asks for the room's past with `rewind` (without it, it would start at the head and never " +
+      'of the text); a late joiner joins with `rewind: { count: 1 }` and gets the answer folded so far ' +
+      '(its snapshot and pending appends), then the rest live. Plain messages: `sendToRoom` per token ' +
+      '(one retained entry per token; retention raised to hold them all); a late joiner asks for every ' +
+      "retained token with `rewind: { ageMs }` (without it, it would start at the room's head and never " +
       'hold the answer). Deliveries/s: frames applied by all viewers over the time from the first token ' +
       "to the last viewer holding the whole text. Server CPU per token per viewer: the server process's " +
       'CPU over that time. Catch-up: bytes received and time from opening the socket until a late joiner ' +
@@ -125,7 +126,7 @@ export function appendsScenario(cfg: BenchConfig): Scenario {
           n: p.viewers - p.late,
         });
         const streamMs = (p.tokens / p.rate) * 1000;
-        const timeoutMs = streamMs * 4 + 120_000;
+        const timeoutMs = streamMs * 4 + (c.mode === 'smoke' ? 20_000 : 120_000);
         const cpu0 = await server.call<number>('cpu');
         const t0 = performance.now();
         await server.call('stream', { mode, tokens: p.tokens, rate: p.rate });
@@ -137,10 +138,12 @@ export function appendsScenario(cfg: BenchConfig): Scenario {
         await viewers.call('late', { n: p.late, sent: await server.call<number>('progress') }, timeoutMs);
         const { wallMs: sendMs } = await server.call<{ wallMs: number }>('finished', {}, timeoutMs);
         for (const deadline = Date.now() + timeoutMs; ; ) {
-          const s = await viewers.call<{ done: number; total: number }>('status');
+          const s = await viewers.call<{ done: number; total: number; stuck: unknown[] }>('status');
           if (s.done === s.total) break;
           if (Date.now() > deadline)
-            throw new Error(`${s.total - s.done} viewers never held the whole answer`);
+            throw new Error(
+              `${s.total - s.done} viewers never held the whole answer: ${JSON.stringify(s.stuck)}`,
+            );
           await sleep(20);
         }
         const wallMs = performance.now() - t0;
