@@ -55,14 +55,15 @@ describe('an agent run grows by appends in a room of its own', () => {
     const mine = runValues(alice, () => runId);
     const theirs = runValues(bob, () => runId);
     const task = 'Summarise the week';
-    ({ runId } = await alice.request('startRun', { steps: 5, intervalMs: 5, tokens: 300, task }));
+    ({ runId } = await alice.request('startRun', { steps: 5, intervalMs: 5, tokens: 600, task }));
     expect(runId).toMatch(/^run-[0-9a-f]{8}$/);
     expect(alice.joinedRooms()).toContain(runId);
-    // Bob joins once alice has part of the answer: he gets it folded so far, then the rest live.
-    await mine.until((run) => run.answer.length > 200);
+    // Bob joins once alice has half the answer (past the first compactions, every ~4 KiB of
+    // appends): he gets it folded so far, then the rest live.
+    await mine.until((run) => run.answer.length > 1500);
     await bob.join(runId, { rewind: { count: 1 } });
     const [a, b] = await Promise.all([mine.done, theirs.done]);
-    const answer = answerTokens(task, 300).join('');
+    const answer = answerTokens(task, 600).join('');
     for (const run of [a, b]) {
       expect(run.answer).toBe(answer);
       expect(run.steps.map((s) => s.index)).toEqual([1, 2, 3, 4, 5]);
@@ -70,15 +71,16 @@ describe('an agent run grows by appends in a room of its own', () => {
       expect(run.totalCostUsd).toBeGreaterThan(0);
       expect(run.stopped).toBeUndefined();
     }
-    // Bob's first value was the run as it stood (a snapshot, no delta), not its start.
+    // Bob got the run as it stood (its snapshot, then the appends not folded into it), not every
+    // delta from the start: fewer deliveries than alice.
     expect(theirs.seen[0]!.delta).toBeUndefined();
-    expect(theirs.seen[0]!.run.answer.length).toBeGreaterThan(200);
-    expect(theirs.seen.length).toBeLessThan(mine.seen.length);
+    expect(theirs.seen[0]!.run.answer.length).toBeGreaterThan(0);
+    expect(theirs.seen.length).toBeLessThan(mine.seen.length - 100);
     // The room keeps the run as one entry, its value the whole run.
     const history = await app.server.history({ room: runId! });
     expect(history.messages).toHaveLength(1);
     expect(history.messages[0]).toMatchObject({ type: 'run', open: false, data: a });
-  });
+  }, 30_000);
 
   it('a run whose session ends is stopped: its message ends, marked stopped', async () => {
     const app = await started();
