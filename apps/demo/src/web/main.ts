@@ -122,7 +122,15 @@ const REWIND = { count: 50 };
  */
 function joinWithPast(client: HoldfastClient<Demo>, room: string): Promise<void> {
   proof.rewinding(`room:${room}`);
-  return client.join(room, { rewind: REWIND }).then(() => undefined);
+  return client.join(room, { rewind: REWIND }).then(
+    () => undefined,
+    (err: unknown) => {
+      // A server without extension `rewind`: the room from now on.
+      if (err instanceof HoldfastError && err.code === 'UNSUPPORTED')
+        return client.join(room).then(() => undefined);
+      throw err;
+    },
+  );
 }
 
 async function refreshMembers(client: HoldfastClient<Demo>, room: string): Promise<void> {
