@@ -104,6 +104,7 @@ test('3. the socket is dropped mid agent-run of 300 steps: all steps exactly onc
   contexts.push(a.context);
   const { page } = a;
   await page.getByTestId('steps-input').fill('300');
+  await page.getByTestId('tokens-input').fill('20');
   await page.getByTestId('interval-input').fill('15');
   await page.getByTestId('start-run').click();
   await expect
@@ -112,7 +113,7 @@ test('3. the socket is dropped mid agent-run of 300 steps: all steps exactly onc
   await page.getByTestId('drop').click();
   await expect(page.getByTestId('state')).not.toHaveText('connected');
   await expect(page.getByTestId('state')).toHaveText('connected');
-  await expect(page.getByTestId('answer')).toContainText('Done', { timeout: 30_000 });
+  await expect(page.getByTestId('run-status')).toContainText('— done', { timeout: 30_000 });
   const steps = await page.getByTestId('steps').locator('li').allTextContents();
   expect(steps.map((s) => Number(/^#(\d+)/.exec(s)?.[1]))).toEqual(
     Array.from({ length: 300 }, (_, i) => i + 1),
@@ -135,6 +136,7 @@ test('4. a page reload mid-run resumes the same session and loses nothing queued
   await joinRoom(page, room);
   const session = await page.getByTestId('session').textContent();
   await page.getByTestId('steps-input').fill('300');
+  await page.getByTestId('tokens-input').fill('20');
   await page.getByTestId('interval-input').fill('15');
   await page.getByTestId('start-run').click();
   await expect
@@ -149,14 +151,14 @@ test('4. a page reload mid-run resumes the same session and loses nothing queued
   await expect(page.getByTestId('session')).toHaveText(session!);
   await page.locator(`[data-room="${room}"]`).click();
   await expect.poll(() => chatLines(page)).toEqual(['frank: queued one', 'frank: queued two']);
-  await expect(page.getByTestId('answer')).toContainText('Done', { timeout: 30_000 });
+  await expect(page.getByTestId('run-status')).toContainText('— done', { timeout: 30_000 });
   const steps = await page.getByTestId('steps').locator('li').allTextContents();
   expect(steps.map((s) => Number(/^#(\d+)/.exec(s)?.[1]))).toEqual(
     Array.from({ length: 300 }, (_, i) => i + 1),
   );
 });
 
-test('5. the demo server restarts: the client reconnects, reports the gap, refetches history, nothing twice', async ({
+test('5. the demo server restarts: the client reconnects, reports the gap, keeps its lines, nothing twice', async ({
   browser,
   contexts,
 }, info) => {

@@ -17,9 +17,12 @@ test('the chat survives a reload: lines, room, marks, the step list where it was
   for (const text of ['one', 'two', 'three']) await say(page, text);
   await expect(page.locator('[data-mark="handled"]')).toHaveCount(3);
   await page.getByTestId('steps-input').fill('80');
+  await page.getByTestId('tokens-input').fill('30');
   await page.getByTestId('interval-input').fill('5');
   await page.getByTestId('start-run').click();
-  await expect(page.getByTestId('answer')).toContainText('Done');
+  await expect(page.getByTestId('run-status')).toContainText('— done');
+  const answer = await page.getByTestId('answer').textContent();
+  expect(answer?.length).toBeGreaterThan(0);
   const scrolled = await page.getByTestId('steps').evaluate((el) => {
     el.scrollTop = 200;
     el.dispatchEvent(new Event('scroll'));
@@ -35,6 +38,7 @@ test('the chat survives a reload: lines, room, marks, the step list where it was
   await expect.poll(() => chatLines(page)).toEqual([`${me}: one`, `${me}: two`, `${me}: three`]);
   await expect(page.locator('[data-mark="handled"]')).toHaveCount(3);
   await expect(page.getByTestId('steps').locator('li')).toHaveCount(80);
+  await expect(page.getByTestId('answer')).toHaveText(answer!);
   expect(await page.getByTestId('steps').evaluate((el) => el.scrollTop)).toBe(200);
   await expect(page.getByTestId('chat-input')).toHaveValue('half a thought');
   await expect(page.getByTestId('steps-input')).toHaveValue('123');
@@ -126,19 +130,24 @@ test('after "Go offline", the header proves the resume: replayed N messages, 0 d
   contexts.push(a.context);
   const { page } = a;
   await page.getByTestId('steps-input').fill('40');
+  await page.getByTestId('tokens-input').fill('30');
   await page.getByTestId('interval-input').fill('50');
   await page.getByTestId('start-run').click();
   await expect.poll(() => page.getByTestId('steps').locator('li').count()).toBeGreaterThanOrEqual(5);
   await page.getByTestId('offline').click();
   await expect(page.getByTestId('state')).not.toHaveText('connected');
-  const seen = await page.getByTestId('steps').locator('li').count();
-  expect(seen).toBeLessThan(40); // the run (2 s) goes on while the page is away (5 s)
+  const answer = page.getByTestId('answer');
+  // The run (3.5 s) goes on, and ends, while the page is away (5 s).
+  await expect(answer).toHaveAttribute('data-done', 'false');
+  const seenSteps = await page.getByTestId('steps').locator('li').count();
+  const seenTokens = ((await answer.textContent()) ?? '').split(' ').filter(Boolean).length;
   await expect(page.getByTestId('state')).toHaveText('connected', { timeout: 20_000 });
-  // The steps the page had not seen, and the final answer.
-  const missed = 40 - seen + 1;
+  // Every step and token the page had not seen (or a snapshot standing for them), and the end.
+  const missed = 40 - seenSteps + (30 - seenTokens) + 1;
   await expect(page.getByTestId('proof')).toHaveText(
     `Resumed: replayed ${missed} messages, 0 duplicates, 0 gaps`,
   );
+  await expect(page.getByTestId('run-status')).toContainText('40 / 40 steps, 30 / 30 tokens — done');
   const steps = await page.getByTestId('steps').locator('li').allTextContents();
   expect(steps.map((s) => Number(/^#(\d+)/.exec(s)?.[1]))).toEqual(
     Array.from({ length: 40 }, (_, i) => i + 1),

@@ -42,6 +42,12 @@ export interface BenchConfig {
      */
     spread?: boolean;
   };
+  /**
+   * Scenario 6 (issue 19): one answer of `tokens` tokens at `rate` per second to `viewers` viewers,
+   * `late` of them joining at half-way, `reconnect` of the others dropping their socket at a quarter
+   * and resuming `downMs` later.
+   */
+  appends: { tokens: number; rate: number; viewers: number; late: number; reconnect: number; downMs: number };
 }
 
 /** The full run (`pnpm bench`): well under 30 minutes on 2 cores. */
@@ -54,6 +60,7 @@ export const FULL: BenchConfig = {
   memory: { connections: 10_000, rooms: 100, settleMs: 1000 },
   storm: { connections: 5000, rooms: 50, rate: 200, steadyMs: 2000, jitterMs: 3000, timeoutMs: 60_000 },
   multinode: { enabled: 'auto', nodes: 3, redisUrl: 'redis://127.0.0.1:6379' },
+  appends: { tokens: 20_000, rate: 500, viewers: 1000, late: 100, reconnect: 100, downMs: 1000 },
 };
 
 /** The smoke run (inside `pnpm test`): tiny sizes, one round, a few seconds per scenario. */
@@ -66,4 +73,5 @@ export const SMOKE: BenchConfig = {
   memory: { connections: 50, rooms: 5, settleMs: 100 },
   storm: { connections: 20, rooms: 2, rate: 100, steadyMs: 300, jitterMs: 200, timeoutMs: 20_000 },
   multinode: { enabled: 'auto', nodes: 3, redisUrl: 'redis://127.0.0.1:6379' },
+  appends: { tokens: 400, rate: 500, viewers: 20, late: 4, reconnect: 4, downMs: 100 },
 };

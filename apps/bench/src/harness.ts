@@ -10,6 +10,7 @@ import type { BenchConfig } from './config.js';
 import { canPin, pinSelf } from './ipc.js';
 import { foreignLoadMeter, waitForQuiet } from './quiet.js';
 import { redisServerVersion, redisUnreachable } from './redis.js';
+import { appendsScenario } from './scenarios/appends.js';
 import { echoScenario } from './scenarios/echo.js';
 import { fanoutScenario, multinodeScenario } from './scenarios/fanout.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -88,7 +89,7 @@ export interface BenchResults {
 
 /** Which scenarios to run. */
 export interface Selection {
-  /** Scenario numbers 1-5. @default [1, 2, 3, 4], and 5 unless `cfg.multinode.enabled` is false */
+  /** Scenario numbers 1-6. @default [1, 2, 3, 4, 6], and 5 unless `cfg.multinode.enabled` is false */
   scenarios?: number[];
   /** Only these targets. */
   targets?: TargetName[];
@@ -96,7 +97,7 @@ export interface Selection {
 
 /** The scenario numbers a selection runs. */
 export function selectedScenarios(cfg: BenchConfig, sel: Selection = {}): number[] {
-  return sel.scenarios ?? [1, 2, 3, 4, ...(cfg.multinode.enabled === false ? [] : [5])];
+  return sel.scenarios ?? [1, 2, 3, 4, ...(cfg.multinode.enabled === false ? [] : [5]), 6];
 }
 
 /**
@@ -125,6 +126,7 @@ export function buildScenarios(cfg: BenchConfig, sel: Selection = {}, multinodeS
   if (want.has(3)) out.push(memoryScenario(cfg.memory.connections, cfg.memory.rooms));
   if (want.has(4)) out.push(stormScenario(cfg));
   if (want.has(5)) out.push(multinodeScenario(cfg, multinodeSkipped));
+  if (want.has(6)) out.push(appendsScenario(cfg));
   if (sel.targets) {
     for (const s of out) s.targets = s.targets.filter((t) => sel.targets!.includes(t));
   }

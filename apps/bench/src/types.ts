@@ -5,6 +5,8 @@
  * corking each socket until the end of the tick (Holdfast's trick); `uws` is uWebSockets.js with
  * its C++ `publish`. `holdfast` is one node on the in-memory engine; the multi-node scenario adds
  * `holdfast-redis` (one node on the Redis engine) and `holdfast-cluster` (several nodes on Redis).
+ * The appends scenario compares `holdfast` (an answer as one growing message) with
+ * `holdfast-plain` (one message per token).
  */
 export type TargetName =
   | 'ws'
@@ -14,7 +16,8 @@ export type TargetName =
   | 'socketio'
   | 'holdfast'
   | 'holdfast-redis'
-  | 'holdfast-cluster';
+  | 'holdfast-cluster'
+  | 'holdfast-plain';
 
 /** Every target, in the order they run within a round. */
 export const ALL_TARGETS: readonly TargetName[] = [
@@ -26,6 +29,7 @@ export const ALL_TARGETS: readonly TargetName[] = [
   'holdfast',
   'holdfast-redis',
   'holdfast-cluster',
+  'holdfast-plain',
 ];
 
 /** The wire protocol a target's clients speak. */
@@ -34,7 +38,8 @@ export type WireProtocol = 'ws' | 'socketio' | 'holdfast';
 /** The protocol the load generator speaks to a target. */
 export function wireOf(target: TargetName): WireProtocol {
   if (target === 'ws-frame' || target === 'ws-cork' || target === 'uws') return 'ws';
-  if (target === 'holdfast-redis' || target === 'holdfast-cluster') return 'holdfast';
+  if (target === 'holdfast-redis' || target === 'holdfast-cluster' || target === 'holdfast-plain')
+    return 'holdfast';
   return target;
 }
 

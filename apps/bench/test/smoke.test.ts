@@ -1,6 +1,7 @@
 /**
- * The harness in smoke mode (tiny sizes, one round) for every target of scenarios 1–5, so it
- * never rots. Speed is reported, never asserted: only delivery and the shape of the results are.
+ * The harness in smoke mode (tiny sizes, one round) for every target of scenarios 1–6, so it
+ * never rots (scenario 6: a 400-token answer to 20 viewers, as appends and as plain messages, every
+ * viewer's final text equal to the text sent). Speed is reported, never asserted: only delivery and the shape of the results are.
  * Scenario 5 (three Holdfast nodes on Redis) runs when Redis answers at `REDIS_URL` (default
  * `redis://127.0.0.1:6379`, as on the dev machine and in CI; about 6 s more), and must be reported
  * as skipped when it does not.
@@ -29,6 +30,7 @@ const EXPECTED: Record<string, string[]> = {
   memory: ['ws', 'uws', 'socketio', 'holdfast'],
   storm: ['ws', 'socketio', 'holdfast'],
   multinode: ['holdfast-cluster', 'holdfast', 'holdfast-redis'],
+  appends: ['holdfast', 'holdfast-plain'],
 };
 
 describe('pnpm bench:smoke', () => {
@@ -70,7 +72,7 @@ describe('pnpm bench:smoke', () => {
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
-  it('runs every target of scenarios 1-5 and exits 0', () => {
+  it('runs every target of scenarios 1-6 and exits 0', () => {
     expect(status, stdout).toBe(0);
     expect(results.mode).toBe('smoke');
     expect(results.scenarios.map((s) => s.id)).toEqual(Object.keys(EXPECTED));
@@ -148,6 +150,23 @@ describe('pnpm bench:smoke', () => {
       expect(f.deliveriesPerSec!.median).toBeGreaterThan(0);
       expect(f.cpuUsPerDelivery!.median).toBeGreaterThan(0);
     }
+  });
+
+  it('scenario 6: every viewer ends with the text sent; the dropped ones resumed, the late ones caught up', () => {
+    const s = results.scenarios.find((x) => x.id === 'appends')!;
+    for (const r of s.runs) {
+      const where = `appends/${r.target}`;
+      expect(r.ok, `${where}: ${r.error}`).toBe(true);
+      expect(r.delivery, where).toMatchObject({ lost: 0, duplicates: 0 });
+      expect(r.notes?.viewers, where).toBe(SMOKE.appends.viewers);
+      expect(r.notes?.dropped, where).toBe(SMOKE.appends.reconnect);
+      expect(r.notes?.resumes, where).toBe(SMOKE.appends.reconnect);
+      expect(r.notes?.failedResumes, where).toBe(0);
+      expect(r.metrics.catchupBytes, where).toBeGreaterThan(0);
+      expect(r.metrics.resumeBytes, where).toBeGreaterThan(0);
+    }
+    expect(s.runs.find((r) => r.target === 'holdfast')?.notes?.mode).toBe('appends');
+    expect(s.runs.find((r) => r.target === 'holdfast-plain')?.notes?.mode).toBe('plain');
   });
 
   it('writes BENCHMARKS.md with the tables and the chart', () => {

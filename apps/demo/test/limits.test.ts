@@ -2,7 +2,6 @@ import { HoldfastError } from '@holdfast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Demo_ } from '../src/server/app.js';
 import { loginLimiter, memoryClaims } from '../src/server/claims.js';
-import { memoryHistory } from '../src/server/history.js';
 import { demoServer, login, user } from './support.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -88,29 +87,6 @@ describe('bounded work', () => {
     // Both slots are free again: the ended session's run was stopped.
     await again.request('startRun', { steps: 5, intervalMs: 5, task: 't' });
     await again.request('startRun', { steps: 5, intervalMs: 5, task: 't' });
-  });
-
-  it('chat history is bounded per room and in all, least recently written room first', async () => {
-    const h = memoryHistory(3, 5);
-    const line = (room: string, i: number) => ({ id: `${room}${i}`, room, from: 'x', text: 't', at: i });
-    for (let i = 0; i < 4; i++) await h.add(line('a', i));
-    expect((await h.list('a')).map((l) => l.id)).toEqual(['a1', 'a2', 'a3']);
-    for (let i = 0; i < 3; i++) await h.add(line('b', i));
-    expect(await h.rooms()).toEqual(['b']);
-    await h.drop('b');
-    expect(await h.list('b')).toEqual([]);
-  });
-
-  it('rooms nobody is in lose their history at the next sweep', async () => {
-    const history = memoryHistory();
-    const app = await started({ history, sweepMs: 20 });
-    const fay = await user(app, 'fay');
-    cleanups.push(() => fay.close());
-    await fay.join('fleeting');
-    await fay.send('say', { room: 'fleeting', text: 'hi', nonce: 'n' });
-    expect(await history.rooms()).toEqual(['fleeting']);
-    await fay.leave('fleeting');
-    await expect.poll(() => history.rooms(), { timeout: 5000 }).toEqual([]);
   });
 });
 

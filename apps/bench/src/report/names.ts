@@ -19,6 +19,8 @@ export function targetLabel(t: TargetName, versions: Record<string, string> = {}
       return 'Holdfast on Redis';
     case 'holdfast-cluster':
       return 'Holdfast, nodes on Redis';
+    case 'holdfast-plain':
+      return 'Holdfast, plain messages';
   }
 }
 
@@ -41,6 +43,7 @@ export const COLORS: Record<TargetName, string> = {
   holdfast: '#d35400',
   'holdfast-redis': '#eb984e',
   'holdfast-cluster': '#873600',
+  'holdfast-plain': '#f5cba7',
 };
 
 /** Format a number with `digits` decimals and thousands separators. */

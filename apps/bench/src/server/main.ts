@@ -78,6 +78,7 @@ async function createTarget(p: ServerStart): Promise<ServerTarget> {
     case 'socketio':
       return createSocketIoTarget(p.recovery ?? false);
     case 'holdfast':
+    case 'holdfast-plain':
     case 'holdfast-redis':
     case 'holdfast-cluster': {
       if (!p.engine) return createHoldfastTarget();

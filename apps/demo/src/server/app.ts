@@ -3,13 +3,18 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ErrorCode, HoldfastError } from '@holdfast/protocol';
-import { createServer, type Engine, type HoldfastServer, type Logger } from '@holdfast/server';
+import {
+  createServer,
+  type Engine,
+  type HoldfastServer,
+  type Logger,
+  type RetentionOptions,
+} from '@holdfast/server';
 import { jwtAuthenticator } from '@holdfast/server/jwt';
 import { metricsHandler } from '@holdfast/server/metrics';
 import { SignJWT } from 'jose';
 import { type Demo, demo, RoomName } from '../shared/protocol.js';
 import { type ClaimStore, type LoginLimit, loginLimiter, memoryClaims } from './claims.js';
-import { type HistoryStore, memoryHistory } from './history.js';
 import { requestHandler } from './http.js';
 import { type RunLimits, Runs } from './runs.js';
 import { serveStatic } from './static.js';
@@ -28,8 +33,6 @@ export interface DemoOptions {
   connectionsPerUser?: number;
   /** Storage engine (Redis for many nodes). @default in memory */
   engine?: Engine;
-  /** Chat history store. @default in memory */
-  history?: HistoryStore;
   /** Which browser holds which name. @default in memory, for the server's lifetime */
   claims?: ClaimStore;
   /** The per-address rate limit of `POST /api/login`. */
@@ -38,8 +41,13 @@ export interface DemoOptions {
   runs?: RunLimits;
   /** Rooms with members at most; joining a new room past it is refused. @default 1000 */
   maxRooms?: number;
-  /** How often rooms nobody is in lose their chat history, ms. @default 30000 */
-  sweepMs?: number;
+  /**
+   * Chat lines each room keeps (the server's retention of room streams; a run is one entry of its
+   * own room, however long). Shown on join and after a reload through `rewind`. @default 200
+   */
+  roomMessages?: number;
+  /** Lines a join may rewind at most (`limits.maxRewind`). @default 50 */
+  maxRewind?: number;
   /**
    * How long a closed tab stays in the Members list (a reload within it does not flap).
    * @default the server's (5000)
@@ -63,12 +71,21 @@ export interface Demo_ {
 
 const AUDIENCE = 'holdfast-demo';
 
+/**
+ * What the demo's engine keeps: the SDK keeps each room's recent chat lines (and each run,
+ * compacted to one entry of its room), so the demo has no chat store of its own. A chat line is
+ * at most ~1 KB; a run of 2000 steps and 5000 tokens about 300 KB. Streams of rooms nobody is in
+ * are dropped by the engine `maxAgeMs` after their last message.
+ */
+export function demoRetention(roomMessages = 200): RetentionOptions {
+  return { room: { maxMessages: roomMessages, maxBytes: 512 * 1024, maxAgeMs: 30 * 60_000 } };
+}
+
 /** Start the demo: the UI, the WebSocket endpoint and the HTTP API on one port. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
   const secret = options.jwtSecret ?? randomBytes(32).toString('base64url');
   const key = new TextEncoder().encode(secret);
   const ttl = options.tokenTtlSec ?? 600;
-  const history = options.history ?? memoryHistory();
   const claims = options.claims ?? memoryClaims();
   const nodeName = options.nodeName ?? `node-${process.pid}`;
   const maxRooms = options.maxRooms ?? 1000;
@@ -85,7 +102,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
       // A bounded number of rooms: joining one that exists is always fine.
       return (server.stats().rooms ?? 0) < maxRooms || (await server.engine.roomSize(room)) > 0;
     },
-    limits: { connectionsPerUser: options.connectionsPerUser ?? 5, connectionsPerAddress: 10_000 },
+    limits: {
+      connectionsPerUser: options.connectionsPerUser ?? 5,
+      connectionsPerAddress: 10_000,
+      maxRewind: options.maxRewind ?? 50,
+    },
+    retention: demoRetention(options.roomMessages),
     ...(options.presenceGraceMs !== undefined ? { presenceGraceMs: options.presenceGraceMs } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
@@ -108,7 +130,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
       nonce,
       at: Date.now(),
     };
-    await history.add(line);
     await server.sendToRoom(room, 'said', line);
     return { id: line.id };
   });
@@ -128,8 +149,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
     return server.presence(room);
   });
 
-  server.handle('startRun', ({ steps, intervalMs, task }, ctx) => ({
-    runId: runs.start(ctx.sessionId, ctx.user, steps, intervalMs, task || 'Summarise the week'),
+  server.handle('startRun', async ({ steps, intervalMs, task, tokens }, ctx) => ({
+    runId: await runs.start(ctx.sessionId, ctx.user, {
+      steps,
+      intervalMs,
+      task: task || 'Summarise the week',
+      tokens: tokens ?? 200,
+    }),
   }));
 
   // A resumed session is told exactly which offsets its replay covers, so the UI can prove it
@@ -156,20 +182,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
   });
   server.on('session:expired', ({ sessionId }) => runs.stopSession(sessionId));
 
-  // Rooms nobody is in any more lose their chat history.
-  const sweep = setInterval(() => {
-    void (async () => {
-      for (const room of await history.rooms())
-        if ((await server.engine.roomSize(room)) === 0) await history.drop(room);
-    })().catch(() => undefined);
-  }, options.sweepMs ?? 30_000);
-  sweep.unref();
-
   http.on(
     'request',
     requestHandler({
       server,
-      history,
       claims,
       allowLogin: loginLimiter(options.loginLimit),
       async sign(user) {
@@ -211,10 +227,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo_> {
     port,
     server,
     async close() {
-      clearInterval(sweep);
       runs.close();
       await server.close();
-      await history.close();
       await claims.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

@@ -1,13 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HoldfastServer } from '@holdfast/server';
-import { type Demo, RoomName } from '../shared/protocol.js';
+import { type ChatLine, type Demo, RoomName } from '../shared/protocol.js';
 import type { ClaimStore } from './claims.js';
-import type { HistoryStore } from './history.js';
 
 /** What the HTTP routes need from the demo. */
 export interface HttpDeps {
   server: HoldfastServer<Demo>;
-  history: HistoryStore;
   claims: ClaimStore;
   /** The per-address login rate limit: false when over. */
   allowLogin: (address: string) => boolean;
@@ -115,7 +113,11 @@ async function history(
   }
   if (!RoomName.safeParse(room).success) throw new HttpError(400, 'bad room name');
   if (!(await memberOf(deps.server, user, room))) throw new HttpError(403, `join #${room} first`);
-  json(res, 200, await deps.history.list(room));
+  // The room's retained chat lines, read from the SDK (the same lines a join's rewind shows).
+  const { messages } = await deps.server.history({ room }, { count: 200 });
+  const lines: ChatLine[] = [];
+  for (const m of messages) if (m.type === 'said') lines.push(m.data as ChatLine);
+  json(res, 200, lines);
 }
 
 /**

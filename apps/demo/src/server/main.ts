@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startDemo } from './app.js';
+import { demoRetention, startDemo } from './app.js';
 
 /** `pnpm start`: the demo on HOST:PORT (default 127.0.0.1:3000), in memory unless REDIS_URL is set. */
 const port = Number(process.env.PORT ?? 3000);
@@ -9,11 +9,10 @@ let jwtSecret = process.env.JWT_SECRET;
 let multiNode = {};
 if (redisUrl) {
   const { createRedisEngine } = await import('@holdfast/redis');
-  const { redisClaims, redisHistory, sharedSecret } = await import('./redis-history.js');
+  const { redisClaims, sharedSecret } = await import('./redis-shared.js');
   jwtSecret ??= await sharedSecret(redisUrl, prefix, randomBytes(32).toString('base64url'));
   multiNode = {
-    engine: createRedisEngine({ url: redisUrl, prefix }),
-    history: await redisHistory(redisUrl, prefix),
+    engine: createRedisEngine({ url: redisUrl, prefix, retention: demoRetention() }),
     claims: await redisClaims(redisUrl, prefix),
   };
 }

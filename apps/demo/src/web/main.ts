@@ -6,7 +6,7 @@ import { $, h, nonce } from './dom.js';
 import { DemoNetwork } from './net.js';
 import { keepInputs, saveInput } from './persist.js';
 import { ResumeProof } from './proof.js';
-import { askName, type Login, login } from './signin.js';
+import { askName, login } from './signin.js';
 import { closeWords, stateWords } from './words.js';
 
 // ------------------------------------------------------------------ state
@@ -29,7 +29,6 @@ const HINT_KEY = 'holdfast-demo:hint-dismissed';
 let current = sessionStorage.getItem(ROOM_KEY) ?? 'general';
 let myName = '';
 let attempts = 0;
-let token: Login | undefined;
 
 function notice(kind: string, text: string, title = ''): void {
   const list = $('notices');
@@ -48,10 +47,14 @@ function renderState(state: ConnectionState): void {
   $('attempts').textContent = String(attempts);
 }
 
+/** Rooms of runs (`run-…`) are shown in the agent panel, not as chat rooms. */
+const isRun = (room: string) => room.startsWith('run-');
+const chatRooms = (client: HoldfastClient<Demo>) => client.joinedRooms().filter((r) => !isRun(r));
+
 function renderRooms(client: HoldfastClient<Demo>): void {
   const list = $('rooms');
   list.replaceChildren(
-    ...client.joinedRooms().map((room) => {
+    ...chatRooms(client).map((room) => {
       const leave = h('button', { type: 'button', 'data-testid': `leave-${room}` }, 'leave');
       leave.addEventListener('click', (e) => {
         e.stopPropagation();
@@ -110,18 +113,24 @@ function lineItem(from: string, text: string, id: string, mark: Mark | undefined
 
 // ------------------------------------------------------------------ chat
 
-async function refetchHistory(room: string): Promise<void> {
-  if (!token) return;
-  const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/history`, {
-    headers: { authorization: `Bearer ${token.token}` },
-  });
-  if (!res.ok) return;
-  const history = (await res.json()) as ChatLine[];
-  // History is the truth up to now; lines that arrived live after it was read are kept, once.
-  const known = new Set(history.map((l) => l.id));
-  const live = (lines.get(room) ?? []).filter((l) => !known.has(l.id));
-  lines.set(room, [...history, ...live]);
-  if (room === current) renderChat();
+/** Lines a join asks to see again: the room's recent past, kept by the SDK (`rewind`). */
+const REWIND = { count: 50 };
+
+/**
+ * Join a chat room (again) asking for its recent lines: on first join, and when this page has
+ * none of a room it is in (after a reload) or lost some (a gap). Lines already shown stay once.
+ */
+function joinWithPast(client: HoldfastClient<Demo>, room: string): Promise<void> {
+  proof.rewinding(`room:${room}`);
+  return client.join(room, { rewind: REWIND }).then(
+    () => undefined,
+    (err: unknown) => {
+      // A server without extension `rewind`: the room from now on.
+      if (err instanceof HoldfastError && err.code === 'UNSUPPORTED')
+        return client.join(room).then(() => undefined);
+      throw err;
+    },
+  );
 }
 
 async function refreshMembers(client: HoldfastClient<Demo>, room: string): Promise<void> {
@@ -179,6 +188,24 @@ function say(client: HoldfastClient<Demo>, text: string): void {
 
 const agentPanel = new AgentPanel();
 
+/** Follow run `runId` in the agent panel (its room is joined), leaving the run followed before. */
+function follow(client: HoldfastClient<Demo>, runId: string): void {
+  const before = agentPanel.shown;
+  agentPanel.show(runId);
+  agentPanel.prune();
+  if (before && before !== runId && client.joinedRooms().includes(before))
+    client.leave(before).catch(() => undefined);
+}
+
+/** Watch a run another tab or device started: its room's one entry is the run as it stands. */
+function watch(client: HoldfastClient<Demo>, runId: string): void {
+  $('run-error').textContent = '';
+  client.join(runId, { rewind: { count: 1 } }).then(
+    () => follow(client, runId),
+    (err: unknown) => ($('run-error').textContent = (err as Error).message),
+  );
+}
+
 // ------------------------------------------------------------------ ops panel
 
 const rates: number[] = [];
@@ -218,6 +245,11 @@ async function pollStats(): Promise<void> {
 
 const net = new DemoNetwork(() => renderState(client.state));
 let client: HoldfastClient<Demo>;
+const proof = new ResumeProof((p) => {
+  const text = `Resumed: replayed ${p.replayed} message${p.replayed === 1 ? '' : 's'}, ${p.duplicates} duplicates, ${p.gaps} gaps`;
+  showProof(text);
+  notice('proof', text);
+});
 
 function showProof(text: string): void {
   const el = $('proof');
@@ -236,7 +268,7 @@ function firstVisitHint(): void {
 
 async function main(): Promise<void> {
   firstVisitHint();
-  keepInputs(['chat-input', 'room-input', 'steps-input', 'interval-input']);
+  keepInputs(['chat-input', 'room-input', 'steps-input', 'interval-input', 'tokens-input', 'watch-input']);
   myName = await askName();
   $('user').textContent = myName;
   client = createClient({
@@ -244,17 +276,8 @@ async function main(): Promise<void> {
     protocol: demo,
     WebSocket: net.WebSocket,
     storage: webStorage(sessionStorage),
-    token: async () => {
-      token = await login(myName);
-      return token.token;
-    },
+    token: async () => (await login(myName)).token,
   });
-  const proof = new ResumeProof((p) => {
-    const text = `Resumed: replayed ${p.replayed} message${p.replayed === 1 ? '' : 's'}, ${p.duplicates} duplicates, ${p.gaps} gaps`;
-    showProof(text);
-    notice('proof', text);
-  });
-
   client.events.on('state', ({ next }) => {
     if (next.status === 'connecting') attempts += 1;
     if (next.status === 'connected') {
@@ -283,22 +306,23 @@ async function main(): Promise<void> {
         ? `new session (resume ${w.resumeError})`
         : 'new session';
     notice('welcome', `${outcome} ${w.sessionId}`);
-    // The server's history is the truth up to now (this page may be a reload that has none).
-    for (const room of client.joinedRooms()) {
-      void refetchHistory(room);
+    // A room this page shows no line of (a reload, a new session): its recent past, again.
+    for (const room of chatRooms(client)) {
+      if (!lines.get(room)?.length) joinWithPast(client, room).catch(() => undefined);
       void refreshMembers(client, room);
     }
   });
   client.events.on('gap', (g) => {
     proof.gap(g);
     notice('gap', `gap on ${g.stream}: ${g.reason}${g.from !== undefined ? ` (${g.from}–${g.to})` : ''}`);
-    if (g.stream.startsWith('room:')) void refetchHistory(g.stream.slice(5));
+    const room = g.stream.slice(5);
+    if (g.stream.startsWith('room:') && !isRun(room) && client.state.status === 'connected')
+      joinWithPast(client, room).catch(() => undefined);
   });
   client.events.on('room', (r) => {
-    if (r.op === 'join') {
-      void refetchHistory(r.room);
-      void refreshMembers(client, r.room);
-    } else if (r.room === current) current = client.joinedRooms()[0] ?? 'general';
+    if (isRun(r.room)) return;
+    if (r.op === 'join') void refreshMembers(client, r.room);
+    else if (r.room === current) current = chatRooms(client)[0] ?? 'general';
     renderRooms(client);
   });
   client.events.on('presence', (p) => {
@@ -343,8 +367,10 @@ async function main(): Promise<void> {
     clearTimeout(typingTimer);
     typingTimer = setTimeout(clearTyping, 3000);
   });
-  client.on('agent', (ev, meta) => {
-    agentPanel.on(ev);
+  // A run grows by appends: the SDK folds it and hands over its value so far (a snapshot after
+  // a reload or a late join, then every step and token live, each once).
+  client.on('run', (run, meta) => {
+    agentPanel.update(run, meta.done);
     proof.message(meta);
   });
   client.on('resumed', ({ streams }) => proof.report(streams));
@@ -393,7 +419,12 @@ async function main(): Promise<void> {
         `Room names are 1–40 lowercase letters, digits and dashes${slug ? `: try "${slug}"` : ''}.`;
       return;
     }
-    client.join(room).then(
+    if (isRun(room)) {
+      input.value = '';
+      saveInput(input);
+      return watch(client, room);
+    }
+    joinWithPast(client, room).then(
       () => {
         input.value = '';
         saveInput(input);
@@ -415,13 +446,25 @@ async function main(): Promise<void> {
       .request('startRun', {
         steps: Number(form.get('steps')),
         intervalMs: Number(form.get('interval')),
+        tokens: Number(form.get('tokens')),
         task: 'Summarise the week',
       })
+      .then(({ runId }) => follow(client, runId))
       .catch((err: unknown) => {
         const e = err as HoldfastError;
         $('run-error').textContent =
           e.issues?.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? e.message;
       });
+  });
+  document.getElementById('watch-form')?.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('watch-input') as HTMLInputElement;
+    const runId = input.value.trim();
+    if (!/^run-[0-9a-f]{8}$/.test(runId)) {
+      $('run-error').textContent = 'A run id looks like run-1a2b3c4d.';
+      return;
+    }
+    watch(client, runId);
   });
   $('drop').addEventListener('click', () => net.drop());
   $('offline').addEventListener('click', () => net.goOffline(5000));
@@ -435,8 +478,8 @@ async function main(): Promise<void> {
     // `failed` is shown by the state badge
     return;
   }
-  if (client.joinedRooms().length === 0) await client.join('general').catch(() => undefined);
-  select(client, client.joinedRooms().includes(current) ? current : (client.joinedRooms()[0] ?? 'general'));
+  if (chatRooms(client).length === 0) await joinWithPast(client, 'general').catch(() => undefined);
+  select(client, chatRooms(client).includes(current) ? current : (chatRooms(client)[0] ?? 'general'));
 }
 
 void main();
