@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
-import { type ParseOptions, toIssues } from './codec.js';
+import type * as z from 'zod/mini';
+import { type ParseOptions, parseWith, toIssues } from './codec.js';
 import { ErrorCode, HoldfastError } from './errors.js';
 
 /**
@@ -103,7 +103,7 @@ function validator(schemas: Record<string, AnySchema>, kind: string) {
         error: new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type "${type.slice(0, 64)}"`),
       };
     }
-    const r = z.safeParse(schema, data, options);
+    const r = parseWith(schema, data, options);
     if (r.success) return { ok: true, value: r.data };
     return {
       ok: false,
