@@ -4,7 +4,7 @@ import { CLIENT_FRAME_SCHEMAS } from './frames.js';
 import { checkServerFrame } from './lenient.js';
 import { FRAME_SCHEMAS, SERVER_FRAME_SCHEMAS } from './server-frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
-import { isWireId, isWireType, WireLimits } from './wire.js';
+import { isWireId, isWireType, MAX_DEPTH } from './wire.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
 export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
@@ -279,7 +279,7 @@ function decodeWith(raw: unknown, options: DecodeOptions, check: Check): DecodeR
 
 function decodeUnsafe(raw: unknown, options: DecodeOptions, check: Check): DecodeResult<Frame> {
   const maxBytes = options.maxBytes ?? 65536;
-  const maxDepth = options.maxDepth ?? WireLimits.depth;
+  const maxDepth = options.maxDepth ?? MAX_DEPTH;
   if (typeof raw !== 'string') {
     if (isBinary(raw)) return fail('BINARY_FRAME', 'Binary frames are not supported; send JSON text');
     return fail('INVALID_JSON', 'Expected JSON text');

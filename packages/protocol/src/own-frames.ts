@@ -1,7 +1,23 @@
 import { ProtocolError } from './errors.js';
 import { applyRule, array, int, object, optional, type Rule, text, wrongType } from './rules.js';
 import type { ClientFrame } from './unions.js';
-import { isAscii, isPrintable, isWireId, isWireRoom, isWireToken, isWireType, WireLimits } from './wire.js';
+import {
+  EPOCH_LENGTH,
+  ID_LENGTH,
+  isAscii,
+  isPrintable,
+  isWireId,
+  isWireRoom,
+  isWireToken,
+  isWireType,
+  MAX_CURSORS,
+  MAX_REWIND,
+  ROOM_LENGTH,
+  SECRET_LENGTH,
+  STREAM_LENGTH,
+  TOKEN_LENGTH,
+  TYPE_LENGTH,
+} from './wire.js';
 
 // What a client checks of a frame it built itself before sending it: the rules of
 // CLIENT_FRAME_SCHEMAS (frames.ts) in plain code (rules.ts), with the wire's predicates, so a
@@ -13,14 +29,14 @@ import { isAscii, isPrintable, isWireId, isWireRoom, isWireToken, isWireType, Wi
 
 const ascii = (max: number) => text(max, (v) => isAscii(v, max));
 
-const id = text(WireLimits.idLength, isWireId);
-const room = text(WireLimits.roomLength, isWireRoom);
-const token = text(WireLimits.tokenLength, isWireToken);
-const secret = ascii(WireLimits.secretLength);
+const id = text(ID_LENGTH, isWireId);
+const room = text(ROOM_LENGTH, isWireRoom);
+const token = text(TOKEN_LENGTH, isWireToken);
+const secret = ascii(SECRET_LENGTH);
 const offset = int(0);
 const cursor = object({
-  stream: text(WireLimits.streamLength, (v) => isPrintable(v, WireLimits.streamLength)),
-  epoch: ascii(WireLimits.epochLength),
+  stream: text(STREAM_LENGTH, (v) => isPrintable(v, STREAM_LENGTH)),
+  epoch: ascii(EPOCH_LENGTH),
   offset,
 });
 const ping = object({ ts: optional(offset) });
@@ -29,18 +45,18 @@ const ping = object({ ts: optional(offset) });
 const resume = object({
   sessionId: secret,
   resumeToken: secret,
-  cursors: array(cursor, 0, WireLimits.cursors),
+  cursors: array(cursor, 0, MAX_CURSORS),
   snapshots: optional((v) => (typeof v === 'boolean' ? v : wrongType())),
 });
 
 const RULES: Record<ClientFrame['t'], Rule> = {
   hello: object({ version: int(1, 65535), token: optional(token), resume: optional(resume) }),
-  pub: object({ id, type: text(WireLimits.typeLength, isWireType) }),
-  ack: object({ cursors: array(cursor, 1, WireLimits.cursors) }),
+  pub: object({ id, type: text(TYPE_LENGTH, isWireType) }),
+  ack: object({ cursors: array(cursor, 1, MAX_CURSORS) }),
   join: object({
     id,
     room,
-    rewind: optional(object({ count: optional(int(1, WireLimits.rewind)), ageMs: optional(int(1)) })),
+    rewind: optional(object({ count: optional(int(1, MAX_REWIND)), ageMs: optional(int(1)) })),
   }),
   leave: object({ id, room }),
   refresh: object({ id, token }),
