@@ -39,6 +39,26 @@ describe('browser footprint (size-limit, esbuild, min+gzip)', () => {
     expect(inputs.filter((f) => f.includes('/zod/v4/classic/'))).toEqual([]);
   });
 
+  it.each([
+    ['browser', false],
+    ['node', true],
+  ] as const)('the %s build of the client reads HOLDFAST_DEBUG and DEBUG: %s', async (platform, reads) => {
+    // `#debug-env` resolves by the `browser` condition to a module that reads no environment.
+    const result = await build({
+      stdin: {
+        contents: "export * from '@holdfast/client';",
+        resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+      },
+      bundle: true,
+      write: false,
+      platform,
+      format: 'esm',
+      external: ['zod'],
+      logLevel: 'silent',
+    });
+    expect(result.outputFiles[0]!.text.includes('HOLDFAST_DEBUG')).toBe(reads);
+  });
+
   it.each(['browser', 'neutral'] as const)(
     'the client imports no Node built-ins (%s platform)',
     async (platform) => {

@@ -34,7 +34,9 @@ import {
   welcomed,
 } from './persistence.js';
 import {
-  CloseCode,
+  CLOSE_ABNORMAL,
+  CLOSE_BAD_PROTOCOL,
+  CLOSE_TIMEOUT,
   ErrorCode,
   encodeOwnClientFrame,
   HoldfastError,
@@ -323,7 +325,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   async #open(attempt: number, reason: TransitionReason): Promise<void> {
     const o = this.#o;
     o.clock.clearTimeout(this.#retryTimer);
-    if (this.#conn) this.#drop({ code: CloseCode.Timeout, reason: 'Reconnecting' }, true);
+    if (this.#conn) this.#drop({ code: CLOSE_TIMEOUT, reason: 'Reconnecting' }, true);
     const generation = ++this.#generation;
     this.#setState({ status: 'connecting', attempt }, reason);
     let token: string | undefined;
@@ -333,7 +335,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     } catch (cause) {
       if (generation !== this.#generation) return;
       this.#lifecycle.report(new HoldfastError(ErrorCode.Unauthorized, 'Token provider failed', { cause }));
-      return this.#lost({ code: CloseCode.Abnormal, reason: 'Token provider failed' }, 'token-error');
+      return this.#lost({ code: CLOSE_ABNORMAL, reason: 'Token provider failed' }, 'token-error');
     }
     if (generation !== this.#generation) return;
     try {
@@ -347,7 +349,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       });
     } catch (error) {
       this.#lifecycle.report(error);
-      this.#fail({ code: CloseCode.Abnormal, reason: 'Could not create the WebSocket' }, 'socket-error');
+      this.#fail({ code: CLOSE_ABNORMAL, reason: 'Could not create the WebSocket' }, 'socket-error');
     }
   }
 
@@ -362,7 +364,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     } catch (error) {
       // An invalid token (or stored session) would fail the same way on every retry.
       this.#lifecycle.report(error);
-      const close = { code: CloseCode.BadProtocol, reason: 'Invalid hello' };
+      const close = { code: CLOSE_BAD_PROTOCOL, reason: 'Invalid hello' };
       this.#drop(close);
       this.#fail(close, 'terminal-close');
     }
@@ -419,7 +421,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       s.status === 'connected' &&
       // Timers are throttled in hidden pages: a connection that missed a beat is likely dead.
       this.#conn?.missedBeats() &&
-      this.#closeEvent({ code: CloseCode.Timeout, reason: 'Missed heartbeats while hidden' })
+      this.#closeEvent({ code: CLOSE_TIMEOUT, reason: 'Missed heartbeats while hidden' })
     ) {
       void this.#open(++this.#attempts, why);
     }

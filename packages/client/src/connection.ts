@@ -1,7 +1,12 @@
 import type { ProtocolError, ServerFrame } from '@holdfast/protocol';
 import type { CloseInfo, TransitionReason } from './connection-state.js';
 import type { ResolvedOptions } from './options.js';
-import { CloseCode, decodeServerFrameLenient, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
+import {
+  CLOSE_TIMEOUT,
+  decodeServerFrameLenient,
+  SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
+} from './protocol.js';
 import { OPEN, type WebSocketLike } from './socket.js';
 
 /** What a {@link Connection} reports to its client. */
@@ -17,7 +22,7 @@ export interface ConnectionHandlers {
 }
 
 /** Close code the client uses when it gives up on a silent or slow connection. */
-const TIMEOUT_CODE = CloseCode.Timeout;
+const TIMEOUT_CODE = CLOSE_TIMEOUT;
 
 /**
  * One WebSocket, from creation to close. It enforces the connect deadline, then the

@@ -1,4 +1,5 @@
-import { type AnyProtocol, debugFromEnv, type Logger } from '@holdfast/protocol';
+import type { AnyProtocol, Logger } from '@holdfast/protocol';
+import { debugDefault } from '#debug-env';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientStorage } from './storage.js';
 
@@ -291,7 +292,7 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     outbox: { ...d.outbox, ...defined(o.outbox) },
     timeouts: { ...d.timeouts, ...defined(o.timeouts) },
     // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
-    logger: o.logger ?? ((o.debug ?? debugFromEnv('holdfast:client')) ? console : undefined),
+    logger: o.logger ?? ((o.debug ?? debugDefault()) ? console : undefined),
   };
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');

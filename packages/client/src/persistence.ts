@@ -5,7 +5,8 @@ import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, type OutboxKind, outboxEntry } from './outbox.js';
 import {
-  CloseCode,
+  CLOSE_NORMAL,
+  CLOSE_SESSION_ENDED,
   checkClientFrame,
   checkJsonValue,
   ErrorCode,
@@ -158,7 +159,7 @@ export function closeFor(options: string | CloseOptions | undefined, parts: Stor
     parts.rooms.clear();
   }
   return {
-    code: o.endSession ? CloseCode.SessionEnded : CloseCode.Normal,
+    code: o.endSession ? CLOSE_SESSION_ENDED : CLOSE_NORMAL,
     reason: o.reason ?? 'Client closed',
   };
 }

@@ -5,7 +5,6 @@
  * from `@holdfast/protocol` directly: they leave nothing in the output.
  */
 export {
-  CloseCode,
   checkClientFrame,
   checkJsonValue,
   decodeServerFrameLenient,
@@ -20,3 +19,19 @@ export {
   SUBPROTOCOL,
   TOKEN_SUBPROTOCOL_PREFIX,
 } from '@holdfast/protocol';
+
+import type { CloseCode } from '@holdfast/protocol';
+
+// The close codes the client sends or reports, as constants of their own: a bundler inlines
+// them, where `CloseCode.Timeout` would keep the whole table (its names) in the bundle. Their
+// types check them against the table.
+/** `CloseCode.Normal`. */
+export const CLOSE_NORMAL: typeof CloseCode.Normal = 1000;
+/** `CloseCode.Abnormal`. */
+export const CLOSE_ABNORMAL: typeof CloseCode.Abnormal = 1006;
+/** `CloseCode.SessionEnded`. */
+export const CLOSE_SESSION_ENDED: typeof CloseCode.SessionEnded = 4000;
+/** `CloseCode.BadProtocol`. */
+export const CLOSE_BAD_PROTOCOL: typeof CloseCode.BadProtocol = 4400;
+/** `CloseCode.Timeout`. */
+export const CLOSE_TIMEOUT: typeof CloseCode.Timeout = 4408;

@@ -2,10 +2,10 @@ import type * as z from 'zod/mini';
 import { safeParse as zSafeParse } from 'zod/mini';
 import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import { CLIENT_FRAME_SCHEMAS } from './frames.js';
-import { LENIENT_SERVER_FRAME_SCHEMAS } from './lenient.js';
+import { checkServerFrame } from './lenient.js';
 import { FRAME_SCHEMAS, SERVER_FRAME_SCHEMAS } from './server-frames.js';
 import type { ClientFrame, Frame, ServerFrame } from './unions.js';
-import { isWireId, isWireType, WireLimits } from './wire.js';
+import { isWireId, isWireType, MAX_DEPTH } from './wire.js';
 
 /** The outcome of {@link decode}: a typed frame or a typed error, never a throw. */
 export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
@@ -41,6 +41,16 @@ export type Direction = 'client' | 'server' | 'any';
 
 /** Frame schemas by `t`: one direction's, or both. */
 type Schemas = ReadonlyMap<string, z.ZodMiniType>;
+
+/**
+ * How a decoder checks a frame (parsed JSON, `t` a string) by its type: the decoded frame or
+ * its error, or undefined when `t` is no frame type it knows.
+ */
+type Check = (
+  frame: Record<string, unknown>,
+  t: string,
+  options: DecodeOptions,
+) => DecodeResult<Frame> | undefined;
 
 /** Keys that must never reach an object the app sees (prototype pollution). */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
@@ -190,9 +200,7 @@ export function decode(
   from: Direction = 'any',
   options: DecodeOptions = {},
 ): DecodeResult<Frame> {
-  const schemas =
-    from === 'client' ? CLIENT_FRAME_SCHEMAS : from === 'server' ? SERVER_FRAME_SCHEMAS : FRAME_SCHEMAS;
-  return decodeWith(raw, schemas, options, from === 'server' ? undefined : quickPub);
+  return decodeWith(raw, options, from === 'client' ? CLIENT : from === 'server' ? SERVER : ANY);
 }
 
 /**
@@ -207,15 +215,16 @@ export function decode(
  * ```
  */
 export function decodeServerFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ServerFrame> {
-  return decodeWith(raw, SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
+  return decodeWith(raw, options, SERVER) as DecodeResult<ServerFrame>;
 }
 
 /**
- * What a browser client decodes: {@link decodeServerFrame} over
- * {@link LENIENT_SERVER_FRAME_SCHEMAS}, which check the structure of server frames (types,
- * required fields, integers and their lower bounds, enumerated values) but not the length limits
- * and character rules of fields the client only reads. Accepts every frame `decodeServerFrame`
- * accepts, with the same result; a structurally wrong frame fails with the same error code.
+ * What a browser client decodes: {@link decodeServerFrame} with the plain-code rules of
+ * {@link checkServerFrame} instead of zod schemas, which check the structure of server frames
+ * (types, required fields, integers and their lower bounds, enumerated values) but not the
+ * length limits and character rules of fields the client only reads. Accepts every frame
+ * `decodeServerFrame` accepts, with the same result; a structurally wrong frame fails with the
+ * same error code (its message names the code where zod's would give its localized message).
  *
  * @example
  * ```ts
@@ -227,7 +236,7 @@ export function decodeServerFrameLenient(
   raw: unknown,
   options: DecodeOptions = {},
 ): DecodeResult<ServerFrame> {
-  return decodeWith(raw, LENIENT_SERVER_FRAME_SCHEMAS, options) as DecodeResult<ServerFrame>;
+  return decodeWith(raw, options, lenient) as DecodeResult<ServerFrame>;
 }
 
 /**
@@ -241,32 +250,54 @@ export function decodeServerFrameLenient(
  * ```
  */
 export function decodeClientFrame(raw: unknown, options: DecodeOptions = {}): DecodeResult<ClientFrame> {
-  return decodeWith(raw, CLIENT_FRAME_SCHEMAS, options, quickPub) as DecodeResult<ClientFrame>;
+  return decodeWith(raw, options, CLIENT) as DecodeResult<ClientFrame>;
 }
 
-/** `pub`: the hand check of `pub` frames, passed by the decoders of client frames only (a browser bundle leaves it out). */
-function decodeWith(
-  raw: unknown,
-  schemas: Schemas,
-  options: DecodeOptions,
-  pub?: typeof quickPub,
-): DecodeResult<Frame> {
+/**
+ * The check of a decoder over zod schemas. `pub`: the hand check of `pub` frames, given to the
+ * decoders of client frames only.
+ */
+const bySchema =
+  (schemas: Schemas, pub?: typeof quickPub): Check =>
+  (value, t, options) => {
+    const schema = schemas.get(t);
+    if (!schema) return undefined;
+    if (t === 'pub' && pub) {
+      const frame = pub(value);
+      if (frame) return { ok: true, frame };
+    }
+    const parsed = parseWith(schema, value, options.parse);
+    if (parsed.success) return { ok: true, frame: parsed.data as Frame };
+    const first = parsed.error.issues[0]!;
+    const where = first.path.length ? ` at ${first.path.map(String).join('.')}` : '';
+    return fail(
+      codeOf(first),
+      `Invalid "${t}" frame${where}: ${first.message}`,
+      toIssues(parsed.error.issues),
+    );
+  };
+
+// Pure calls: a bundle keeps only the checks (and so the schemas) it decodes with.
+const CLIENT = /* @__PURE__ */ bySchema(CLIENT_FRAME_SCHEMAS, quickPub);
+const SERVER = /* @__PURE__ */ bySchema(SERVER_FRAME_SCHEMAS);
+const ANY = /* @__PURE__ */ bySchema(FRAME_SCHEMAS, quickPub);
+const lenient: Check = (value, t) => {
+  const r = checkServerFrame(value, t);
+  return r && (r instanceof ProtocolError ? { ok: false, error: r } : { ok: true, frame: r });
+};
+
+function decodeWith(raw: unknown, options: DecodeOptions, check: Check): DecodeResult<Frame> {
   try {
-    return decodeUnsafe(raw, schemas, options, pub);
+    return decodeUnsafe(raw, options, check);
   } catch (cause) {
     // Defensive: nothing above is expected to throw, but decode's contract is "never throws".
     return { ok: false, error: new ProtocolError('INVALID_FRAME', 'Frame could not be decoded', { cause }) };
   }
 }
 
-function decodeUnsafe(
-  raw: unknown,
-  schemas: Schemas,
-  options: DecodeOptions,
-  pub: typeof quickPub | undefined,
-): DecodeResult<Frame> {
+function decodeUnsafe(raw: unknown, options: DecodeOptions, check: Check): DecodeResult<Frame> {
   const maxBytes = options.maxBytes ?? 65536;
-  const maxDepth = options.maxDepth ?? WireLimits.depth;
+  const maxDepth = options.maxDepth ?? MAX_DEPTH;
   if (typeof raw !== 'string') {
     if (isBinary(raw)) return fail('BINARY_FRAME', 'Binary frames are not supported; send JSON text');
     return fail('INVALID_JSON', 'Expected JSON text');
@@ -288,25 +319,10 @@ function decodeUnsafe(
   const t = (value as { t?: unknown }).t;
   if (t === undefined) return fail('MISSING_FRAME_TYPE', 'Frame has no "t" field');
   if (typeof t !== 'string') return fail('INVALID_FRAME_TYPE', 'Frame field "t" must be a string');
-  const schema = schemas.get(t);
-  if (!schema) {
-    return fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`);
-  }
-  if (t === 'pub' && pub) {
-    const frame = pub(value as Record<string, unknown>);
-    if (frame) return { ok: true, frame };
-  }
-  const parsed = parseWith(schema, value, options.parse);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    const where = first.path.length ? ` at ${first.path.map(String).join('.')}` : '';
-    return fail(
-      codeOf(first),
-      `Invalid "${t}" frame${where}: ${first.message}`,
-      toIssues(parsed.error.issues),
-    );
-  }
-  return { ok: true, frame: parsed.data as Frame };
+  return (
+    check(value as Record<string, unknown>, t, options) ??
+    fail('UNKNOWN_FRAME_TYPE', `Unknown frame type "${t.slice(0, 32)}"`)
+  );
 }
 
 /**

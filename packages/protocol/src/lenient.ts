@@ -1,164 +1,131 @@
-import * as z from 'zod/mini';
+import type { ProtocolError } from './errors.js';
+import { applyRule, array, fail, int, object, optional, type Rule, wrongType } from './rules.js';
+import type { ServerFrame } from './unions.js';
 
-// What a browser client validates of server frames: every field's JSON type, every required
-// field, integers and their lower bounds, and the allowed values of enumerations, each failing
-// with the issue code the exact schema (frames.ts) reports, so decoding gives the same typed
-// error codes. Left out: length limits, character rules and upper bounds of fields the client
-// only reads (they are checked where they protect a peer: by the exact schemas on the server,
-// and by own-frames.ts, the same rules in plain code, on every frame the client sends). Built
-// only from the zod/mini parts an app's own schemas typically use (string, number, object,
-// array, optional, unknown, custom checks), so the client bundles none of the int formats,
-// refinements, literals, enums, unions and records the exact schemas need. test/lenient.test.ts proves it accepts every frame the exact schemas do,
-// with the same output.
+// What a browser client validates of server frames, in plain code (rules.ts): every field's
+// JSON type, every required field, integers and their lower bounds, and the allowed values of
+// enumerations, each failing with the error code the exact schema (server-frames.ts) reports
+// for it. Left out: length limits, character rules and upper bounds of fields the client only
+// reads (they are checked where they protect a peer: by the exact schemas on the server, and by
+// own-frames.ts on every frame the client sends). No zod: the client bundles none of the frame
+// schemas, only what the app's own schemas need. test/lenient.test.ts proves that it accepts
+// every frame the exact schemas accept, with the same output, and fails a structurally wrong
+// frame with the same code.
 
-type Payload = z.core.ParsePayload<unknown>;
-type RawIssue = z.core.$ZodRawIssue;
-const push = (p: Payload, issue: Omit<RawIssue, 'input'>) =>
-  p.issues.push({ ...issue, input: p.value } as RawIssue);
+const str: Rule = (v) => (typeof v === 'string' ? v : wrongType());
+const bool: Rule = (v) => (typeof v === 'boolean' ? v : wrongType());
+const any: Rule = (v) => v;
+/** One of `values` (as `z.enum(values)` or `z.literal(value)`: anything else, of any type, is `INVALID_VALUE`). */
+const oneOf =
+  (...values: unknown[]): Rule =>
+  (v) =>
+    values.includes(v) ? v : fail('INVALID_VALUE');
+/** An issue's path item: a string or an integer (a failed `z.union` is `INVALID_FRAME`). */
+const key: Rule = (v) => (typeof v === 'string' || Number.isInteger(v) ? v : fail('INVALID_FRAME'));
+/** `details`: a JSON object of any fields (`z.record`). */
+const record: Rule = (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : wrongType());
 
-/** An integer from `min` to 2^53 - 1 (as `z.int()` with `z.minimum(min)`, no other bound). */
-const int = (min: number) =>
-  z.number().check(
-    z.check((p: Payload) => {
-      const v = p.value as number;
-      if (!Number.isInteger(v)) push(p, { code: 'invalid_type', expected: 'int' });
-      else if (v > Number.MAX_SAFE_INTEGER)
-        push(p, { code: 'too_big', origin: 'int', maximum: Number.MAX_SAFE_INTEGER, inclusive: true });
-      else if (v < min) push(p, { code: 'too_small', origin: 'number', minimum: min, inclusive: true });
-    }),
-  );
-
-/** A number of at least 0. */
-const nonnegative = z.number().check(
-  z.check((p: Payload) => {
-    if ((p.value as number) < 0)
-      push(p, { code: 'too_small', origin: 'number', minimum: 0, inclusive: true });
-  }),
-);
-
-/** One of `values` (as `z.enum(values)` or `z.literal(value)`: anything else, of any type, is `invalid_value`). */
-const oneOf = <const T extends string | boolean>(values: readonly T[]) =>
-  z.unknown().check(
-    z.check((p: Payload) => {
-      if (!values.includes(p.value as T)) push(p, { code: 'invalid_value', values: [...values] });
-    }),
-  ) as unknown as z.ZodMiniType<T>;
-
-/** A string or an integer (an issue's path item). */
-const key = z.unknown().check(
-  z.check((p: Payload) => {
-    if (typeof p.value !== 'string' && !Number.isInteger(p.value))
-      push(p, { code: 'invalid_union', errors: [] });
-  }),
-) as unknown as z.ZodMiniType<string | number>;
-
-/** A boolean (as `z.boolean()`, without bundling it: the client's other schemas do not need it). */
-const bool = z.unknown().check(
-  z.check((p: Payload) => {
-    if (typeof p.value !== 'boolean') push(p, { code: 'invalid_type', expected: 'boolean' });
-  }),
-) as unknown as z.ZodMiniType<boolean>;
-
-const str = z.string();
-const t = str; // already matched: frames are looked up by `t`
 const offset = int(0);
-const gapReason = oneOf(['retention', 'epoch', 'expired', 'forbidden', 'unknown']);
-const joinLeave = oneOf(['join', 'leave']);
-const data = z.optional(z.unknown());
-const errorBody = z.object({
+const positive = int(1);
+const nonnegative = int(0, Infinity, true);
+const gapReason = oneOf('retention', 'epoch', 'expired', 'forbidden', 'unknown');
+const joinLeave = oneOf('join', 'leave');
+const yes = optional(oneOf(true));
+const errorBody = object({
   code: str,
   message: str,
-  issues: z.optional(z.array(z.object({ path: z.array(key), message: str }))),
-  details: z.optional(z.looseObject({})),
+  issues: optional(array(object({ path: array(key), message: str }))),
+  details: optional(record),
 });
-const ping = z.object({ t, ts: z.optional(offset) });
-const yes = z.optional(oneOf([true]));
+const ping = object({ t: any, ts: optional(offset) });
 
 /**
- * The client's schema of each frame type a server sends, by `t`: the structure of
- * `SERVER_FRAME_SCHEMAS` without their length limits, character rules and upper bounds. Every
- * frame those accept is accepted with the same output; a wrong type, a missing field, a
- * fractional or negative number or an unknown value fails with the same issue code.
+ * The client's rule of each frame type a server sends: the structure of `SERVER_FRAME_SCHEMAS`
+ * without their length limits, character rules and upper bounds.
  */
-export const LENIENT_SERVER_FRAME_SCHEMAS: ReadonlyMap<string, z.ZodMiniType> = /* @__PURE__ */ new Map<
-  string,
-  z.ZodMiniType
->([
-  [
-    'welcome',
-    z.object({
-      t,
-      version: int(1),
-      sessionId: str,
-      resumeToken: str,
-      resumed: bool,
-      resumeError: z.optional(oneOf(['expired', 'forbidden'])),
-      user: z.optional(str),
-      extensions: z.optional(z.array(str)),
-      streams: z.array(
-        z.object({
-          stream: str,
-          epoch: str,
-          offset,
-          status: oneOf(['new', 'recovered', 'gap']),
-          from: z.optional(offset),
-          to: z.optional(offset),
-          reason: z.optional(gapReason),
-        }),
-      ),
-      heartbeat: z.object({ intervalMs: int(1), timeoutMs: int(1) }),
-      limits: z.object({
-        maxPayload: int(1),
-        maxRooms: offset,
-        messagesPerSecond: nonnegative,
-        burst: z.optional(nonnegative),
-        tokenExpiresAt: z.optional(offset),
+const RULES: Record<ServerFrame['t'], Rule> = {
+  welcome: object({
+    t: any,
+    version: positive,
+    sessionId: str,
+    resumeToken: str,
+    resumed: bool,
+    resumeError: optional(oneOf('expired', 'forbidden')),
+    user: optional(str),
+    streams: array(
+      object({
+        stream: str,
+        epoch: str,
+        offset,
+        status: oneOf('new', 'recovered', 'gap'),
+        from: optional(offset),
+        to: optional(offset),
+        reason: optional(gapReason),
       }),
+    ),
+    extensions: optional(array(str)),
+    heartbeat: object({ intervalMs: positive, timeoutMs: positive }),
+    limits: object({
+      maxPayload: positive,
+      maxRooms: offset,
+      messagesPerSecond: nonnegative,
+      burst: optional(nonnegative),
+      tokenExpiresAt: optional(offset),
     }),
-  ],
-  [
-    'msg',
-    z.object({
-      t,
-      stream: str,
-      epoch: str,
-      offset: int(1),
-      type: str,
-      data,
-      ts: offset,
-      start: z.optional(int(1)),
-      open: yes,
-    }),
-  ],
-  [
-    'app',
-    z.object({
-      t,
-      stream: str,
-      epoch: str,
-      offset: int(1),
-      start: int(1),
-      data,
-      end: yes,
-      ts: z.optional(offset),
-    }),
-  ],
-  ['vol', z.object({ t, stream: z.optional(str), type: str, data, ts: offset })],
-  ['res', z.object({ t, id: str, ok: bool, result: data, error: z.optional(errorBody) })],
-  [
-    'sub',
-    z.object({
-      t,
-      op: joinLeave,
-      room: str,
-      stream: str,
-      epoch: z.optional(str),
-      offset: z.optional(offset),
-    }),
-  ],
-  ['presence', z.object({ t, room: str, event: joinLeave, user: str, sessions: offset })],
-  ['gap', z.object({ t, stream: str, epoch: str, from: offset, to: offset, reason: gapReason })],
-  ['error', z.object({ t, id: z.optional(str), error: errorBody })],
-  ['ping', ping],
-  ['pong', ping],
-]);
+  }),
+  msg: object({
+    t: any,
+    stream: str,
+    epoch: str,
+    offset: positive,
+    type: str,
+    data: any,
+    ts: offset,
+    start: optional(positive),
+    open: yes,
+  }),
+  app: object({
+    t: any,
+    stream: str,
+    epoch: str,
+    offset: positive,
+    start: positive,
+    data: any,
+    end: yes,
+    ts: optional(offset),
+  }),
+  vol: object({ t: any, stream: optional(str), type: str, data: any, ts: offset }),
+  res: object({ t: any, id: str, ok: bool, result: any, error: optional(errorBody) }),
+  sub: object({
+    t: any,
+    op: joinLeave,
+    room: str,
+    stream: str,
+    epoch: optional(str),
+    offset: optional(offset),
+  }),
+  presence: object({ t: any, room: str, event: joinLeave, user: str, sessions: offset }),
+  gap: object({ t: any, stream: str, epoch: str, from: offset, to: offset, reason: gapReason }),
+  error: object({ t: any, id: optional(str), error: errorBody }),
+  ping,
+  pong: ping,
+};
+
+/**
+ * Check a server frame (parsed JSON whose `t` is `t`) by the client's lenient rules: the frame
+ * as decoded (known fields only), a {@link ProtocolError} with the code `decodeServerFrame`
+ * reports for a structurally wrong frame (`Invalid "msg" frame at offset: NOT_AN_INTEGER`), or
+ * undefined when `t` is no server frame type. What `decodeServerFrameLenient` runs after its
+ * JSON checks.
+ *
+ * @example
+ * ```ts
+ * checkServerFrame({ t: 'pong', ts: 1.5 }, 'pong'); // ProtocolError NOT_AN_INTEGER at ts
+ * ```
+ */
+export function checkServerFrame(frame: object, t: string): ServerFrame | ProtocolError | undefined {
+  if (!Object.hasOwn(RULES, t)) return undefined;
+  return applyRule(RULES[t as ServerFrame['t']], frame, `Invalid "${t}" frame`) as
+    | ServerFrame
+    | ProtocolError;
+}

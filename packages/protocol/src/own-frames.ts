@@ -1,84 +1,42 @@
-import { type Issue, ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { ProtocolError } from './errors.js';
+import { applyRule, array, int, object, optional, type Rule, text, wrongType } from './rules.js';
 import type { ClientFrame } from './unions.js';
-import { isAscii, isPrintable, isWireId, isWireRoom, isWireToken, isWireType, WireLimits } from './wire.js';
+import {
+  EPOCH_LENGTH,
+  ID_LENGTH,
+  isAscii,
+  isPrintable,
+  isWireId,
+  isWireRoom,
+  isWireToken,
+  isWireType,
+  MAX_CURSORS,
+  MAX_REWIND,
+  ROOM_LENGTH,
+  SECRET_LENGTH,
+  STREAM_LENGTH,
+  TOKEN_LENGTH,
+  TYPE_LENGTH,
+} from './wire.js';
 
 // What a client checks of a frame it built itself before sending it: the rules of
-// CLIENT_FRAME_SCHEMAS (frames.ts) in plain code, with the wire's predicates, so a browser
-// bundles none of the client-frame schemas (nor the zod integers, literals and refinements they
-// need). Servers still decode every client frame with the exact schemas. Each rule reports the
-// error code the schema's first issue maps to; test/own-frames.test.ts proves that whatever
-// these rules accept, the schemas accept with the same text, and what they refuse, the schemas
-// refuse with the same code.
+// CLIENT_FRAME_SCHEMAS (frames.ts) in plain code (rules.ts), with the wire's predicates, so a
+// browser bundles none of the client-frame schemas (nor the zod integers, literals and
+// refinements they need). Servers still decode every client frame with the exact schemas. Each
+// rule reports the error code the schema's first issue maps to; test/own-frames.test.ts proves
+// that whatever these rules accept, the schemas accept with the same text, and what they
+// refuse, the schemas refuse with the same code.
 
-/** A problem: its code and where. */
-type Found = { code: ProtocolErrorCode; path: (string | number)[] } | undefined;
-type Rule = (value: unknown) => Found;
-
-const found = (code: ProtocolErrorCode): Found => ({ code, path: [] });
-const WRONG_TYPE = found('INVALID_FIELD_TYPE');
-
-/** A string field: `ok` is its predicate; when it fails, the code says why (as the schema's checks would, in their order). */
-const text =
-  (max: number, ok: (value: unknown) => boolean): Rule =>
-  (v) =>
-    ok(v)
-      ? undefined
-      : typeof v !== 'string'
-        ? WRONG_TYPE
-        : found(!v ? 'STRING_TOO_SHORT' : v.length > max ? 'STRING_TOO_LONG' : 'INVALID_FORMAT');
 const ascii = (max: number) => text(max, (v) => isAscii(v, max));
 
-/** An integer from `min` to `max` (`z.int()`: at most 2^53 - 1). */
-const int =
-  (min: number, max = Number.MAX_SAFE_INTEGER): Rule =>
-  (v) =>
-    typeof v !== 'number' || !Number.isFinite(v)
-      ? WRONG_TYPE
-      : !Number.isInteger(v)
-        ? found('NOT_AN_INTEGER')
-        : v < min || v > max
-          ? found('NUMBER_OUT_OF_RANGE')
-          : undefined;
-
-const optional =
-  (rule: Rule): Rule =>
-  (v) =>
-    v === undefined ? undefined : rule(v);
-
-const within = (key: string | number, f: Found): Found => f && { code: f.code, path: [key, ...f.path] };
-
-/** An object: its fields in the schema's order (its first issue is the first field's). */
-const object =
-  (shape: Record<string, Rule>): Rule =>
-  (v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return WRONG_TYPE;
-    for (const key in shape) {
-      const f = shape[key]!((v as Record<string, unknown>)[key]);
-      if (f) return within(key, f);
-    }
-  };
-
-/** An array of `min` to `max` items (the items are checked first, as zod does). */
-const array =
-  (item: Rule, min: number): Rule =>
-  (v) => {
-    if (!Array.isArray(v)) return WRONG_TYPE;
-    for (let i = 0; i < v.length; i++) {
-      const f = item(v[i]);
-      if (f) return within(i, f);
-    }
-    if (v.length > WireLimits.cursors) return found('ARRAY_TOO_LONG');
-    if (v.length < min) return WRONG_TYPE;
-  };
-
-const id = text(WireLimits.idLength, isWireId);
-const room = text(WireLimits.roomLength, isWireRoom);
-const token = text(WireLimits.tokenLength, isWireToken);
-const secret = ascii(WireLimits.secretLength);
+const id = text(ID_LENGTH, isWireId);
+const room = text(ROOM_LENGTH, isWireRoom);
+const token = text(TOKEN_LENGTH, isWireToken);
+const secret = ascii(SECRET_LENGTH);
 const offset = int(0);
 const cursor = object({
-  stream: text(WireLimits.streamLength, (v) => isPrintable(v, WireLimits.streamLength)),
-  epoch: ascii(WireLimits.epochLength),
+  stream: text(STREAM_LENGTH, (v) => isPrintable(v, STREAM_LENGTH)),
+  epoch: ascii(EPOCH_LENGTH),
   offset,
 });
 const ping = object({ ts: optional(offset) });
@@ -87,18 +45,18 @@ const ping = object({ ts: optional(offset) });
 const resume = object({
   sessionId: secret,
   resumeToken: secret,
-  cursors: array(cursor, 0),
-  snapshots: optional((v) => (typeof v === 'boolean' ? undefined : WRONG_TYPE)),
+  cursors: array(cursor, 0, MAX_CURSORS),
+  snapshots: optional((v) => (typeof v === 'boolean' ? v : wrongType())),
 });
 
 const RULES: Record<ClientFrame['t'], Rule> = {
   hello: object({ version: int(1, 65535), token: optional(token), resume: optional(resume) }),
-  pub: object({ id, type: text(WireLimits.typeLength, isWireType) }),
-  ack: object({ cursors: array(cursor, 1) }),
+  pub: object({ id, type: text(TYPE_LENGTH, isWireType) }),
+  ack: object({ cursors: array(cursor, 1, MAX_CURSORS) }),
   join: object({
     id,
     room,
-    rewind: optional(object({ count: optional(int(1, WireLimits.rewind)), ageMs: optional(int(1)) })),
+    rewind: optional(object({ count: optional(int(1, MAX_REWIND)), ageMs: optional(int(1)) })),
   }),
   leave: object({ id, room }),
   refresh: object({ id, token }),
@@ -120,12 +78,8 @@ const RULES: Record<ClientFrame['t'], Rule> = {
 export function checkClientFrame(frame: ClientFrame): ProtocolError | undefined {
   const rule = Object.hasOwn(RULES, frame.t) ? RULES[frame.t] : undefined;
   if (!rule) return new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
-  const f = rule(frame);
-  if (!f) return;
-  const issue: Issue = { path: f.path, message: f.code };
-  return new ProtocolError(f.code, `Cannot encode "${frame.t}" at ${f.path.join('.')}: ${f.code}`, {
-    issues: [issue],
-  });
+  const r = applyRule(rule, frame, `Cannot encode "${frame.t}"`);
+  return r instanceof ProtocolError ? r : undefined;
 }
 
 /**

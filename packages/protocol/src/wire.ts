@@ -11,30 +11,43 @@ export const SUBPROTOCOL = 'holdfast.v1';
 /** Prefix of the optional subprotocol entry that carries a token: `holdfast.token.<token>`. */
 export const TOKEN_SUBPROTOCOL_PREFIX = 'holdfast.token.';
 
+// The limits the protocol's own code checks, as constants a bundler inlines (a bundle that uses
+// a few of them does not carry the `WireLimits` table and its names). `WireLimits` is made of them.
+export const ID_LENGTH = 64;
+export const TYPE_LENGTH = 64;
+export const ROOM_LENGTH = 128;
+export const STREAM_LENGTH = 160;
+export const EPOCH_LENGTH = 32;
+export const SECRET_LENGTH = 128;
+export const TOKEN_LENGTH = 8192;
+export const MAX_CURSORS = 1024;
+export const MAX_DEPTH = 64;
+export const MAX_REWIND = 10_000;
+
 /** Size limits of fields on the wire. Anything larger is a `STRING_TOO_LONG`/`ARRAY_TOO_LONG`. */
 export const WireLimits = {
   /** Client message ids and request ids. */
-  idLength: 64,
+  idLength: ID_LENGTH,
   /** App message type names. */
-  typeLength: 64,
+  typeLength: TYPE_LENGTH,
   /** Room names. */
-  roomLength: 128,
+  roomLength: ROOM_LENGTH,
   /** Stream names (`room:<name>` etc.). */
-  streamLength: 160,
+  streamLength: STREAM_LENGTH,
   /** Epoch strings. */
-  epochLength: 32,
+  epochLength: EPOCH_LENGTH,
   /** Session ids and resume tokens. */
-  secretLength: 128,
+  secretLength: SECRET_LENGTH,
   /** Auth tokens (JWTs). */
-  tokenLength: 8192,
+  tokenLength: TOKEN_LENGTH,
   /** Cursors in one `hello` or `ack`. */
-  cursors: 1024,
+  cursors: MAX_CURSORS,
   /** Error messages. */
   messageLength: 1024,
   /** Nesting depth of `data`. */
-  depth: 64,
+  depth: MAX_DEPTH,
   /** Messages one `join` may ask to rewind (extension `rewind`). */
-  rewind: 10_000,
+  rewind: MAX_REWIND,
   /** Entries of `welcome.extensions`. */
   extensions: 32,
 } as const;
@@ -51,27 +64,27 @@ export const noLoneSurrogate = (s: string) => s.isWellFormed();
  * that checks a frame by hand on a hot path and must agree with the schema.
  */
 export function isWireId(value: unknown): value is string {
-  return isAscii(value, WireLimits.idLength);
+  return isAscii(value, ID_LENGTH);
 }
 
 /** The `type` rule of the schemas as a plain predicate (1–64 visible ASCII characters). */
 export function isWireType(value: unknown): value is string {
-  return isAscii(value, WireLimits.typeLength);
+  return isAscii(value, TYPE_LENGTH);
 }
 
 /** The `stream` rule of the schemas as a plain predicate (1–160 characters, no control characters, well-formed). */
 export function isWireStream(value: unknown): value is string {
-  return isPrintable(value, WireLimits.streamLength);
+  return isPrintable(value, STREAM_LENGTH);
 }
 
 /** The `room` rule of the schemas as a plain predicate (1–128 characters, no control characters, well-formed). */
 export function isWireRoom(value: unknown): value is string {
-  return isPrintable(value, WireLimits.roomLength);
+  return isPrintable(value, ROOM_LENGTH);
 }
 
 /** The `token` rule of the schemas as a plain predicate (1–8192 visible ASCII characters). */
 export function isWireToken(value: unknown): value is string {
-  return isAscii(value, WireLimits.tokenLength);
+  return isAscii(value, TOKEN_LENGTH);
 }
 
 /** 1 to `max` visible ASCII characters (ids, types, epochs, secrets, tokens). */

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CLIENT_FRAME_TYPES,
+  checkServerFrame,
   decodeServerFrame,
   decodeServerFrameLenient,
-  LENIENT_SERVER_FRAME_SCHEMAS,
   SERVER_FRAME_SCHEMAS,
   SERVER_FRAME_TYPES,
 } from '../src/index.js';
@@ -48,9 +49,14 @@ function variant(frame: unknown): fc.Arbitrary<unknown> {
 
 const frames = fc.oneof(...serverFrames.map(variant)).map((f) => JSON.stringify(f));
 
-describe('the lenient server-frame schemas (what browser clients decode)', () => {
+describe('the lenient server-frame rules (what browser clients decode, without zod)', () => {
   it('cover the same frame types as SERVER_FRAME_SCHEMAS', () => {
-    expect([...LENIENT_SERVER_FRAME_SCHEMAS.keys()].sort()).toEqual([...SERVER_FRAME_SCHEMAS.keys()].sort());
+    expect([...SERVER_FRAME_SCHEMAS.keys()].sort()).toEqual([...SERVER_FRAME_TYPES].sort());
+    for (const t of SERVER_FRAME_TYPES) expect(checkServerFrame({ t }, t), t).toBeDefined();
+    for (const t of [...CLIENT_FRAME_TYPES, 'constructor', 'toString', '__proto__']) {
+      if (!(SERVER_FRAME_TYPES as readonly string[]).includes(t))
+        expect(checkServerFrame({ t }, t), t).toBeUndefined();
+    }
   });
 
   it('accept every frame the exact schemas accept, with the same frame', () => {
@@ -142,5 +148,27 @@ describe('the lenient server-frame schemas (what browser clients decode)', () =>
       if (!lenient.ok) expect(lenient.error.code, what).toBe(exact.error.code);
     }
     expect(failures).toBeGreaterThan(100);
+  });
+});
+
+describe('decodeServerFrameLenient', () => {
+  it('says where and what, and leaves unknown keys out as the schemas do', () => {
+    const r = decodeServerFrameLenient(
+      '{"t":"welcome","version":1,"sessionId":"s","resumeToken":"r","resumed":false,"streams":[{"stream":"a","epoch":"e","offset":-1,"status":"new"}]}',
+    );
+    expect(r).toMatchObject({
+      ok: false,
+      error: {
+        code: 'NUMBER_OUT_OF_RANGE',
+        message: 'Invalid "welcome" frame at streams.0.offset: NUMBER_OUT_OF_RANGE',
+        issues: [{ path: ['streams', 0, 'offset'], message: 'NUMBER_OUT_OF_RANGE' }],
+      },
+    });
+    const text = '{"t":"presence","room":"a","event":"join","user":"u","sessions":1,"extra":{"x":1}}';
+    expect(decodeServerFrameLenient(text)).toEqual({
+      ok: true,
+      frame: { t: 'presence', room: 'a', event: 'join', user: 'u', sessions: 1 },
+    });
+    expect(decodeServerFrameLenient(text)).toEqual(decodeServerFrame(text));
   });
 });
