@@ -4,7 +4,7 @@ import { type ControlFrame, Controls, type Outcome, settle } from './controls.js
 import type { AckEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbox, type OutboxEntry, type OutboxKind, outboxEntry, type PendingMessage } from './outbox.js';
-import { ErrorCode, encodeOwnClientFrame, HoldfastError } from './protocol.js';
+import { encodeOwnClientFrame, HoldfastError } from './protocol.js';
 
 /** What {@link Calls} asks of its client. */
 export interface CallsHandlers {
@@ -57,7 +57,7 @@ export class Calls {
     return new Promise((resolve, reject) => {
       this.#h.assertOpen();
       const known = kind === 'send' ? this.#protocol.isClientMessage(type) : this.#protocol.isRequest(type);
-      if (!known) throw new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type`);
+      if (!known) throw new HoldfastError('UNKNOWN_MESSAGE_TYPE', `Unknown ${kind} type`);
       const v = this.#protocol.parseInbound(type, data);
       if (!v.ok) throw v.error;
       const frame = { t: 'pub', id: this.#nextId(), type, data } as const;
@@ -97,7 +97,7 @@ export class Calls {
       ? { ok: true, result: f.result }
       : {
           ok: false,
-          error: HoldfastError.fromBody(f.error ?? { code: ErrorCode.Internal, message: 'Failed' }),
+          error: HoldfastError.fromBody(f.error ?? { code: 'INTERNAL', message: 'Failed' }),
         };
     if (this.controls.settle(f.id, outcome)) return;
     const e = this.outbox.take(f.id);
@@ -118,7 +118,7 @@ export class Calls {
    */
   error(f: Extract<ServerFrame, { t: 'error' }>, report: (error: HoldfastError) => void): void {
     const e =
-      f.error.code === ErrorCode.Unavailable ? this.outbox.values().find((x) => x.id === f.id) : undefined;
+      f.error.code === 'UNAVAILABLE' ? this.outbox.values().find((x) => x.id === f.id) : undefined;
     if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
     e.refusals = (e.refusals ?? 0) + 1;
     const { clock } = this.#o;
@@ -180,7 +180,7 @@ export class Calls {
       this.outbox.take(e.id);
       this.#h.persist();
     }
-    e.settle?.reject(new HoldfastError(ErrorCode.Timeout, `No answer to "${e.type}" in time`));
+    e.settle?.reject(new HoldfastError('TIMEOUT', `No answer to "${e.type}" in time`));
     e.settle = undefined;
   }
 
@@ -201,7 +201,7 @@ export class Calls {
   #tooBig(bytes: number): HoldfastError | undefined {
     const maxPayload = this.maxPayload;
     if (maxPayload !== undefined && bytes > maxPayload) {
-      return new HoldfastError(ErrorCode.MessageTooBig, 'Message larger than the server accepts', {
+      return new HoldfastError('MESSAGE_TOO_BIG', 'Message larger than the server accepts', {
         details: { bytes, maxPayload },
       });
     }

@@ -37,7 +37,6 @@ import {
   CLOSE_ABNORMAL,
   CLOSE_BAD_PROTOCOL,
   CLOSE_TIMEOUT,
-  ErrorCode,
   encodeOwnClientFrame,
   HoldfastError,
   isRetryable,
@@ -334,7 +333,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       token = typeof o.token === 'function' ? await o.token() : o.token;
     } catch (cause) {
       if (generation !== this.#generation) return;
-      this.#lifecycle.report(new HoldfastError(ErrorCode.Unauthorized, 'Token provider failed', { cause }));
+      this.#lifecycle.report(new HoldfastError('UNAUTHORIZED', 'Token provider failed', { cause }));
       return this.#lost({ code: CLOSE_ABNORMAL, reason: 'Token provider failed' }, 'token-error');
     }
     if (generation !== this.#generation) return;

@@ -1,4 +1,4 @@
-import { ErrorCode, HoldfastError } from './protocol.js';
+import { HoldfastError } from './protocol.js';
 
 /** Frames the client sends outside the outbox (less their id), each answered by a `res` with that id. */
 export type ControlFrame =
@@ -20,7 +20,7 @@ export const settle = (caller: Caller | undefined, outcome: Outcome) =>
 
 /** The `CLIENT_CLOSED` error pending calls reject with when the client stops or disconnects. */
 export const closedError = (message = 'Client closed', details?: Record<string, unknown>) =>
-  new HoldfastError(ErrorCode.ClientClosed, message, { details });
+  new HoldfastError('CLIENT_CLOSED', message, { details });
 
 /** Promises waiting for the same moment (the next `welcome`), all settled at once. */
 export class Waiters {

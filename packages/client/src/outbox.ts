@@ -1,5 +1,5 @@
 import type { OutboxOptions } from './options.js';
-import { ErrorCode, HoldfastError } from './protocol.js';
+import { HoldfastError } from './protocol.js';
 
 /** Whether an outbox entry is an app message (`send`) or a request (`request`). */
 export type OutboxKind = 'send' | 'request';
@@ -65,7 +65,7 @@ export class Outbox {
   add(entry: OutboxEntry): HoldfastError | undefined {
     const { maxCount, maxBytes } = this.#limits;
     if (this.#entries.size + 1 > maxCount || this.#bytes + entry.bytes > maxBytes) {
-      return new HoldfastError(ErrorCode.OutboxOverflow, 'Outbox full', { details: { maxCount, maxBytes } });
+      return new HoldfastError('OUTBOX_OVERFLOW', 'Outbox full', { details: { maxCount, maxBytes } });
     }
     this.#put(entry);
   }

@@ -9,7 +9,6 @@ import {
   CLOSE_SESSION_ENDED,
   checkClientFrame,
   checkJsonValue,
-  ErrorCode,
   HoldfastError,
   isWireRoom,
   PROTOCOL_VERSION,
@@ -140,7 +139,7 @@ export function welcomed(parts: StoredParts, w: WelcomeFrame, anonymous: boolean
   parts.snapshots = false;
   const { user } = parts;
   if (w.resumeError && !anonymous && user !== undefined && w.user !== user) {
-    parts.calls.forsake(new HoldfastError(ErrorCode.Forbidden, 'Not sent: queued by another user'));
+    parts.calls.forsake(new HoldfastError('FORBIDDEN', 'Not sent: queued by another user'));
   }
   parts.user = w.user;
 }

@@ -8,7 +8,6 @@ export {
   checkClientFrame,
   checkJsonValue,
   decodeServerFrameLenient,
-  ErrorCode,
   encodeOwnClientFrame,
   HoldfastError,
   isRetryable,

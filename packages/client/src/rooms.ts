@@ -1,6 +1,6 @@
 import type { WelcomeFrame } from '@holdfast/protocol';
 import type { Calls } from './calls.js';
-import { ErrorCode, HoldfastError, Streams } from './protocol.js';
+import { HoldfastError, Streams } from './protocol.js';
 import type { JoinResult } from './types.js';
 
 /** Options of `join()`. */
@@ -52,7 +52,7 @@ export class Rooms {
     if (rewind) {
       if (!this.#extensions) await this.#h.welcomed();
       if (!this.#extensions!.includes('rewind')) {
-        throw new HoldfastError(ErrorCode.Unsupported, 'The server does not offer extension "rewind"');
+        throw new HoldfastError('UNSUPPORTED', 'The server does not offer extension "rewind"');
       }
     }
     // Only the fields of the frame, in its order (the app's object may hold anything).
@@ -66,7 +66,7 @@ export class Rooms {
     try {
       return (await done) as JoinResult;
     } catch (error) {
-      if ((error as HoldfastError).code !== ErrorCode.ClientClosed) this.names.delete(room);
+      if ((error as HoldfastError).code !== 'CLIENT_CLOSED') this.names.delete(room);
       throw error;
     }
   }
@@ -97,7 +97,7 @@ export class Rooms {
     for (const room of this.names) {
       if (covered.has(room) || (w.resumed && listed.has(Streams.room(room)))) continue;
       this.#calls.control({ t: 'join', room }, true).catch((error: HoldfastError) => {
-        if (error.code === ErrorCode.ClientClosed) return;
+        if (error.code === 'CLIENT_CLOSED') return;
         this.names.delete(room);
         this.#h.persist();
         this.#h.report(error);

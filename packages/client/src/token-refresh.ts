@@ -1,5 +1,5 @@
 import type { ResolvedOptions } from './options.js';
-import { ErrorCode, HoldfastError } from './protocol.js';
+import { HoldfastError } from './protocol.js';
 
 /** What a {@link TokenRefresh} asks of its client. */
 export interface TokenRefreshHandlers {
@@ -52,7 +52,7 @@ export class TokenRefresh {
         h.report(
           cause instanceof HoldfastError
             ? cause
-            : new HoldfastError(ErrorCode.Unauthorized, 'Token refresh failed', { cause }),
+            : new HoldfastError('UNAUTHORIZED', 'Token refresh failed', { cause }),
         );
       }
     };

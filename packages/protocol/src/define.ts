@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini';
 import { type ParseOptions, parseWith, toIssues } from './codec.js';
-import { ErrorCode, HoldfastError } from './errors.js';
+import { HoldfastError } from './errors.js';
 
 /**
  * Any zod v4 schema: classic `zod` and `zod/mini` schemas are both built on zod's core type,
@@ -100,14 +100,14 @@ function validator(schemas: Record<string, AnySchema>, kind: string) {
     if (!schema) {
       return {
         ok: false,
-        error: new HoldfastError(ErrorCode.UnknownMessageType, `Unknown ${kind} type "${type.slice(0, 64)}"`),
+        error: new HoldfastError('UNKNOWN_MESSAGE_TYPE', `Unknown ${kind} type "${type.slice(0, 64)}"`),
       };
     }
     const r = parseWith(schema, data, options);
     if (r.success) return { ok: true, value: r.data };
     return {
       ok: false,
-      error: new HoldfastError(ErrorCode.ValidationFailed, `Invalid "${type}" ${kind}`, {
+      error: new HoldfastError('VALIDATION_FAILED', `Invalid "${type}" ${kind}`, {
         issues: toIssues(r.error.issues),
       }),
     };

@@ -94,6 +94,49 @@ export const ErrorCode = {
 /** A stable Holdfast error code, one of {@link ErrorCode}'s values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+// ErrorCode's values as a plain list, for fromBody: a browser bundle that uses the codes as
+// literals (the client does) keeps this list but not the table (its names). `satisfies` refuses
+// a code the table lacks; test/errors.test.ts checks that every code of the table is here.
+const CODES = [
+  'INVALID_JSON',
+  'BINARY_FRAME',
+  'FRAME_TOO_LARGE',
+  'NOT_AN_OBJECT',
+  'MISSING_FRAME_TYPE',
+  'INVALID_FRAME_TYPE',
+  'UNKNOWN_FRAME_TYPE',
+  'INVALID_FIELD_TYPE',
+  'NOT_AN_INTEGER',
+  'NUMBER_OUT_OF_RANGE',
+  'STRING_TOO_LONG',
+  'STRING_TOO_SHORT',
+  'INVALID_FORMAT',
+  'INVALID_VALUE',
+  'ARRAY_TOO_LONG',
+  'TOO_DEEP',
+  'FORBIDDEN_KEY',
+  'INVALID_FRAME',
+  'VALIDATION_FAILED',
+  'UNKNOWN_MESSAGE_TYPE',
+  'NO_HANDLER',
+  'HANDLER_ERROR',
+  'FORBIDDEN',
+  'UNAUTHORIZED',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'UNEXPECTED_FRAME',
+  'INVALID_ACK',
+  'ANSWER_NOT_KEPT',
+  'UNAVAILABLE',
+  'MESSAGE_CLOSED',
+  'INTERNAL',
+  'TIMEOUT',
+  'OUTBOX_OVERFLOW',
+  'CLIENT_CLOSED',
+  'MESSAGE_TOO_BIG',
+  'UNSUPPORTED',
+] as const satisfies readonly ErrorCode[];
+
 /** The codes a {@link ProtocolError} can carry: problems decoding or encoding a frame. */
 export type ProtocolErrorCode =
   | 'INVALID_JSON'
@@ -163,9 +206,7 @@ export class HoldfastError extends Error {
 
   /** Rebuild an error received in a frame. */
   static fromBody(body: ErrorBody): HoldfastError {
-    const code = (Object.values(ErrorCode) as string[]).includes(body.code)
-      ? (body.code as ErrorCode)
-      : ErrorCode.Internal;
+    const code = (CODES as readonly string[]).includes(body.code) ? (body.code as ErrorCode) : 'INTERNAL';
     return new HoldfastError(code, body.message, {
       ...(body.issues ? { issues: body.issues } : {}),
       ...(body.details ? { details: body.details } : {}),
