@@ -1,6 +1,6 @@
 import type { AnyProtocol, AppFrame, MsgFrame, StreamStatus } from '@holdfast/protocol';
 import type { MessageMeta } from './events.js';
-import { Streams } from './protocol.js';
+import { roomOfStream } from './protocol.js';
 
 /**
  * Where a message of an appendable type came from and how far it grew (extension `appends`,
@@ -106,7 +106,7 @@ export class Growing {
     if (done) s.open.delete(start);
     else s.open.set(start, { type, value, at: offset, ts });
     const key = `${stream} ${epoch} ${start}`;
-    const room = Streams.roomOf(stream);
+    const room = roomOfStream(stream);
     return {
       type,
       value,

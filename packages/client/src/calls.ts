@@ -117,8 +117,7 @@ export class Calls {
    * reconnect meanwhile resends it anyway. Any other error goes to `report`.
    */
   error(f: Extract<ServerFrame, { t: 'error' }>, report: (error: HoldfastError) => void): void {
-    const e =
-      f.error.code === 'UNAVAILABLE' ? this.outbox.values().find((x) => x.id === f.id) : undefined;
+    const e = f.error.code === 'UNAVAILABLE' ? this.outbox.values().find((x) => x.id === f.id) : undefined;
     if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
     e.refusals = (e.refusals ?? 0) + 1;
     const { clock } = this.#o;

@@ -2,7 +2,7 @@ import type { AnyProtocol, FrameOf } from '@holdfast/protocol';
 import { Growing } from './appends.js';
 import type { Cursors } from './cursors.js';
 import type { ClientEvents, Emitter, MessageMeta } from './events.js';
-import { Streams } from './protocol.js';
+import { roomOfStream } from './protocol.js';
 import type { Rooms } from './rooms.js';
 
 /** The frames about streams a connected client receives. */
@@ -106,7 +106,7 @@ export class Delivery {
       stream,
       ...where,
       volatile: t === 'vol',
-      room: stream === undefined ? undefined : Streams.roomOf(stream),
+      room: stream === undefined ? undefined : roomOfStream(stream),
     };
     this.#emit(type, v.value, meta);
   }

@@ -14,7 +14,8 @@ export {
   isWireRoom,
   PROTOCOL_VERSION,
   parseRetryAfter,
-  Streams,
+  roomOfStream,
+  roomStream,
   SUBPROTOCOL,
   TOKEN_SUBPROTOCOL_PREFIX,
 } from '@holdfast/protocol';

@@ -1,6 +1,6 @@
 import type { WelcomeFrame } from '@holdfast/protocol';
 import type { Calls } from './calls.js';
-import { HoldfastError, Streams } from './protocol.js';
+import { HoldfastError, roomStream } from './protocol.js';
 import type { JoinResult } from './types.js';
 
 /** Options of `join()`. */
@@ -95,7 +95,7 @@ export class Rooms {
       covered.add(room);
     }
     for (const room of this.names) {
-      if (covered.has(room) || (w.resumed && listed.has(Streams.room(room)))) continue;
+      if (covered.has(room) || (w.resumed && listed.has(roomStream(room)))) continue;
       this.#calls.control({ t: 'join', room }, true).catch((error: HoldfastError) => {
         if (error.code === 'CLIENT_CLOSED') return;
         this.names.delete(room);

@@ -22,6 +22,8 @@ export {
   isWireToken,
   isWireType,
   PROTOCOL_VERSION,
+  roomOfStream,
+  roomStream,
   Streams,
   SUBPROTOCOL,
   SUPPORTED_VERSIONS,

@@ -98,6 +98,29 @@ export const isPrintable = (value: unknown, max: number): value is string =>
   noControl.test(value) &&
   noLoneSurrogate(value);
 
+/**
+ * The stream of room `name` (`Streams.room`, as a function of its own: a bundle that imports it
+ * alone leaves the rest of `Streams` out).
+ *
+ * @example
+ * ```ts
+ * roomStream('lobby'); // 'room:lobby'
+ * ```
+ */
+export const roomStream = (name: string): string => `room:${name}`;
+
+/**
+ * The room name of a `room:` stream, or undefined (`Streams.roomOf`, as a function of its own).
+ *
+ * @example
+ * ```ts
+ * roomOfStream('room:lobby'); // 'lobby'
+ * roomOfStream('user:u1'); // undefined
+ * ```
+ */
+export const roomOfStream = (streamName: string): string | undefined =>
+  streamName.startsWith('room:') ? streamName.slice(5) : undefined;
+
 /** Stream names: `session:<id>`, `user:<id>`, `room:<name>`, and `broadcast`. */
 export const Streams = {
   /** The direct stream of one session. */
@@ -105,10 +128,9 @@ export const Streams = {
   /** The stream of all sessions of one user. */
   user: (userId: string) => `user:${userId}`,
   /** The stream of one room. */
-  room: (name: string) => `room:${name}`,
+  room: roomStream,
   /** The stream every session receives. */
   broadcast: 'broadcast',
   /** The room name of a `room:` stream, or undefined. */
-  roomOf: (streamName: string): string | undefined =>
-    streamName.startsWith('room:') ? streamName.slice(5) : undefined,
+  roomOf: roomOfStream,
 } as const;
