@@ -5,13 +5,21 @@ import type { Cursors } from './cursors.js';
 import type { ResolvedOptions } from './options.js';
 import { type OutboxEntry, type OutboxKind, outboxEntry } from './outbox.js';
 import {
+  applyRule,
+  array,
   CLOSE_NORMAL,
   CLOSE_SESSION_ENDED,
   checkClientFrame,
   checkJsonValue,
   HoldfastError,
-  isWireRoom,
-  PROTOCOL_VERSION,
+  int,
+  object,
+  oneOf,
+  optional,
+  resumeRule,
+  roomRule,
+  str,
+  text,
 } from './protocol.js';
 import type { CloseOptions } from './types.js';
 
@@ -30,42 +38,25 @@ export interface PersistedState {
   maxPayload?: number | undefined;
 }
 
-const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+/** The rule of a stored state: the wire's rules (the resume's are those of `hello.resume`). */
+const STATE = object({
+  v: oneOf(1),
+  resume: optional(resumeRule),
+  user: optional(text(256, (v) => typeof v === 'string' && v.length <= 256)),
+  rooms: array(roomRule),
+  outbox: array(object({ kind: oneOf('send', 'request'), text: str })),
+  seq: int(0),
+  maxPayload: optional(int(1)),
+});
 
 /**
  * A stored state read back (parsed JSON), checked by plain code with the wire's rules (the
  * resume by those of `hello.resume`), as a fresh object of the known fields only; a string
- * saying what is wrong otherwise.
+ * saying what is wrong otherwise (`Invalid stored state at rooms.0: INVALID_FORMAT`).
  */
 export function parsePersisted(value: unknown): PersistedState | string {
-  const s = value as Partial<Record<keyof PersistedState, unknown>> | null;
-  if (typeof s !== 'object' || s === null || s.v !== 1) return 'not a version 1 state';
-  const { user, rooms, outbox, seq, maxPayload } = s;
-  const r = s.resume as PersistedState['resume'];
-  const bad = checkClientFrame({ t: 'hello', version: PROTOCOL_VERSION, resume: r });
-  if (bad) return bad.message;
-  if (user !== undefined && (typeof user !== 'string' || user.length > 256)) return 'invalid user';
-  if (!Array.isArray(rooms) || !rooms.every(isWireRoom)) return 'invalid rooms';
-  if (
-    !Array.isArray(outbox) ||
-    !outbox.every((e) => (e?.kind === 'send' || e?.kind === 'request') && typeof e.text === 'string')
-  )
-    return 'invalid outbox';
-  if (!isCount(seq, 0) || (maxPayload !== undefined && !isCount(maxPayload, 1))) return 'invalid counters';
-  return {
-    v: 1,
-    resume: r && {
-      sessionId: r.sessionId,
-      resumeToken: r.resumeToken,
-      cursors: r.cursors.map(({ stream, epoch, offset }) => ({ stream, epoch, offset })),
-      ...(r.snapshots !== undefined ? { snapshots: r.snapshots } : {}),
-    },
-    user,
-    rooms,
-    outbox: outbox.map(({ kind, text }) => ({ kind, text })),
-    seq,
-    maxPayload,
-  };
+  const r = applyRule(STATE, value, 'Invalid stored state');
+  return r instanceof HoldfastError ? r.message : (r as PersistedState);
 }
 
 /** A session to resume: what `welcome` gave. */

@@ -11,7 +11,6 @@ export {
   encodeOwnClientFrame,
   HoldfastError,
   isRetryable,
-  isWireRoom,
   PROTOCOL_VERSION,
   parseRetryAfter,
   roomOfStream,
@@ -19,6 +18,18 @@ export {
   SUBPROTOCOL,
   TOKEN_SUBPROTOCOL_PREFIX,
 } from '@holdfast/protocol';
+export {
+  applyRule,
+  array,
+  int,
+  object,
+  oneOf,
+  optional,
+  resumeRule,
+  roomRule,
+  str,
+  text,
+} from '@holdfast/protocol/rules';
 
 import type { CloseCode } from '@holdfast/protocol';
 

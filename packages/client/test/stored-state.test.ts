@@ -37,6 +37,11 @@ describe('stored state', () => {
 
   it.each([
     ['a wrong version', { v: 2 }],
+    ['no version', { v: undefined }],
+    ['rooms not an array', { rooms: 'lobby' }],
+    ['an outbox entry of another type', { outbox: ['{}'] }],
+    ['a negative id counter', { seq: -1 }],
+    ['no id counter', { seq: undefined }],
     ['a session id with a space', { resume: { ...valid.resume, sessionId: 'has space' } }],
     ['a negative cursor offset', { resume: { ...valid.resume, cursors: [{ ...cursor, offset: -1 }] } }],
     [
@@ -54,6 +59,17 @@ describe('stored state', () => {
     ['a zero maxPayload', { maxPayload: 0 }],
   ])('refuses %s', (_, change) => {
     expect(typeof parsePersisted({ ...valid, ...change })).toBe('string');
+  });
+
+  it('says what is wrong and where, with the wire error code', () => {
+    expect(parsePersisted({ ...valid, rooms: ['lobby', ''] })).toBe(
+      'Invalid stored state at rooms.1: STRING_TOO_SHORT',
+    );
+    expect(parsePersisted({ ...valid, v: 2 })).toBe('Invalid stored state at v: INVALID_VALUE');
+    expect(parsePersisted(null)).toBe('Invalid stored state at : INVALID_FIELD_TYPE');
+    expect(
+      parsePersisted({ ...valid, resume: { ...valid.resume, cursors: [{ ...cursor, offset: 1.5 }] } }),
+    ).toBe('Invalid stored state at resume.cursors.0.offset: NOT_AN_INTEGER');
   });
 
   it('restores the stored pub frames that decode, whatever their size, and skips the others', () => {

@@ -12,7 +12,7 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './lenient.js';
 export * from './logger.js';
-export * from './own-frames.js';
+export { checkClientFrame, encodeOwnClientFrame } from './own-frames.js';
 export * from './server-frames.js';
 export * from './unions.js';
 export {

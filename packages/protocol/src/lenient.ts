@@ -1,5 +1,17 @@
 import type { ProtocolError } from './errors.js';
-import { applyRule, array, fail, int, object, optional, type Rule, wrongType } from './rules.js';
+import {
+  applyRule,
+  array,
+  bool,
+  fail,
+  int,
+  object,
+  oneOf,
+  optional,
+  type Rule,
+  str,
+  wrongType,
+} from './rules.js';
 import type { ServerFrame } from './unions.js';
 
 // What a browser client validates of server frames, in plain code (rules.ts): every field's
@@ -12,14 +24,7 @@ import type { ServerFrame } from './unions.js';
 // every frame the exact schemas accept, with the same output, and fails a structurally wrong
 // frame with the same code.
 
-const str: Rule = (v) => (typeof v === 'string' ? v : wrongType());
-const bool: Rule = (v) => (typeof v === 'boolean' ? v : wrongType());
 const any: Rule = (v) => v;
-/** One of `values` (as `z.enum(values)` or `z.literal(value)`: anything else, of any type, is `INVALID_VALUE`). */
-const oneOf =
-  (...values: unknown[]): Rule =>
-  (v) =>
-    values.includes(v) ? v : fail('INVALID_VALUE');
 /** An issue's path item: a string or an integer (a failed `z.union` is `INVALID_FRAME`). */
 const key: Rule = (v) => (typeof v === 'string' || Number.isInteger(v) ? v : fail('INVALID_FRAME'));
 /** `details`: a JSON object of any fields (`z.record`). */

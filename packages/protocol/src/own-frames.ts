@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { applyRule, array, int, object, optional, type Rule, text, wrongType } from './rules.js';
+import { applyRule, array, bool, int, object, optional, type Rule, text } from './rules.js';
 import type { ClientFrame } from './unions.js';
 import {
   EPOCH_LENGTH,
@@ -30,7 +30,11 @@ import {
 const ascii = (max: number) => text(max, (v) => isAscii(v, max));
 
 const id = text(ID_LENGTH, isWireId);
-const room = text(ROOM_LENGTH, isWireRoom);
+/**
+ * The rule of a room name (`isWireRoom`, failing with the schema's code), for
+ * `@holdfast/protocol/rules`: what the client checks of the rooms it keeps in storage.
+ */
+export const roomRule: Rule = text(ROOM_LENGTH, isWireRoom);
 const token = text(TOKEN_LENGTH, isWireToken);
 const secret = ascii(SECRET_LENGTH);
 const offset = int(0);
@@ -41,24 +45,28 @@ const cursor = object({
 });
 const ping = object({ ts: optional(offset) });
 
-/** The `resume` of a `hello`: what a client also keeps in storage. */
-const resume = object({
+/**
+ * The rule of a `hello`'s `resume` (session, resume token, cursors), for
+ * `@holdfast/protocol/rules`: what a client also keeps in storage, and checks when it reads it
+ * back. Its output is the resume with its known fields only.
+ */
+export const resumeRule: Rule = object({
   sessionId: secret,
   resumeToken: secret,
   cursors: array(cursor, 0, MAX_CURSORS),
-  snapshots: optional((v) => (typeof v === 'boolean' ? v : wrongType())),
+  snapshots: optional(bool),
 });
 
 const RULES: Record<ClientFrame['t'], Rule> = {
-  hello: object({ version: int(1, 65535), token: optional(token), resume: optional(resume) }),
+  hello: object({ version: int(1, 65535), token: optional(token), resume: optional(resumeRule) }),
   pub: object({ id, type: text(TYPE_LENGTH, isWireType) }),
   ack: object({ cursors: array(cursor, 1, MAX_CURSORS) }),
   join: object({
     id,
-    room,
+    room: roomRule,
     rewind: optional(object({ count: optional(int(1, MAX_REWIND)), ageMs: optional(int(1)) })),
   }),
-  leave: object({ id, room }),
+  leave: object({ id, room: roomRule }),
   refresh: object({ id, token }),
   ping,
   pong: ping,

@@ -4,8 +4,8 @@ import { ProtocolError, type ProtocolErrorCode } from './errors.js';
 // (own-frames.ts) and of the frames a server sends (lenient.ts), so its bundle carries none of
 // the frame schemas nor the zod types only they need. A rule returns the value as decoded
 // (objects with their known fields only, as a zod object strips unknown keys) or throws a
-// `Found`: the error code the exact schema's first issue maps to, and where. Not part of the
-// package's API.
+// `Found`: the error code the exact schema's first issue maps to, and where. Public from
+// `@holdfast/protocol/rules` (rules-api.ts), not from the main entry.
 
 /** What a rule throws: the code of the first problem and its path. */
 export interface Found {
@@ -22,6 +22,16 @@ export const fail = (code: ProtocolErrorCode): never => {
 };
 /** A wrong JSON type, or a missing required field. */
 export const wrongType = (): never => fail('INVALID_FIELD_TYPE');
+
+/** Any string. */
+export const str: Rule = (v) => (typeof v === 'string' ? v : wrongType());
+/** A boolean. */
+export const bool: Rule = (v) => (typeof v === 'boolean' ? v : wrongType());
+/** One of `values` (as `z.enum(values)` or `z.literal(value)`: anything else, of any type, is `INVALID_VALUE`). */
+export const oneOf =
+  (...values: unknown[]): Rule =>
+  (v) =>
+    values.includes(v) ? v : fail('INVALID_VALUE');
 
 /** A string field: `ok` is its predicate; when it fails, the code says why (as the schema's checks would, in their order). */
 export const text =
