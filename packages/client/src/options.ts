@@ -287,13 +287,13 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
     clock: systemClock,
     random: Math.random,
     ...o,
-    reconnect: { ...d.reconnect, ...defined(o.reconnect) },
-    ack: { ...d.ack, ...defined(o.ack) },
-    outbox: { ...d.outbox, ...defined(o.outbox) },
-    timeouts: { ...d.timeouts, ...defined(o.timeouts) },
     // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
     logger: o.logger ?? ((o.debug ?? debugDefault()) ? console : undefined),
   };
+  // Each group of options: its defaults, under the fields the app set.
+  for (const group of ['reconnect', 'ack', 'outbox', 'timeouts'] as const) {
+    (resolved as Record<string, unknown>)[group] = { ...d[group], ...defined(o[group]) };
+  }
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
   }
