@@ -208,8 +208,8 @@ export class HoldfastError extends Error {
   static fromBody(body: ErrorBody): HoldfastError {
     const code = (CODES as readonly string[]).includes(body.code) ? (body.code as ErrorCode) : 'INTERNAL';
     return new HoldfastError(code, body.message, {
-      ...(body.issues ? { issues: body.issues } : {}),
-      ...(body.details ? { details: body.details } : {}),
+      issues: body.issues || undefined,
+      details: body.details || undefined,
     });
   }
 }

@@ -24,6 +24,19 @@ describe('HoldfastError.fromBody', () => {
     }
   });
 
+  it('leaves issues and details out when the body has none (or null)', () => {
+    const e = HoldfastError.fromBody({ code: 'FORBIDDEN', message: 'no' });
+    expect([e.issues, e.details]).toEqual([undefined, undefined]);
+    expect(e.toBody()).toStrictEqual({ code: 'FORBIDDEN', message: 'no' });
+    const n = HoldfastError.fromBody({
+      code: 'FORBIDDEN',
+      message: 'no',
+      issues: null,
+      details: null,
+    } as never);
+    expect(n.toBody()).toStrictEqual({ code: 'FORBIDDEN', message: 'no' });
+  });
+
   it('gives back what toBody sent', () => {
     const e = new HoldfastError('RATE_LIMITED', 'slow down', { details: { retryAfterMs: 100 } });
     expect(HoldfastError.fromBody(e.toBody()).toBody()).toEqual(e.toBody());
