@@ -1,5 +1,5 @@
 import type { OutboxOptions } from './options.js';
-import { HoldfastError } from './protocol.js';
+import { HoldfastError, utf8Length } from './protocol.js';
 
 /** Whether an outbox entry is an app message (`send`) or a request (`request`). */
 export type OutboxKind = 'send' | 'request';
@@ -34,8 +34,6 @@ export interface OutboxEntry extends PendingMessage {
   retryTimer?: unknown;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A new entry, `queued`, for the `pub` frame `frame` encoded as `text`. `written`: whether it
  * may have reached the server already.
@@ -46,7 +44,7 @@ export function outboxEntry(
   text: string,
   written: boolean,
 ): OutboxEntry {
-  return { id, type, kind, data, text, bytes: encoder.encode(text).length, state: 'queued', written };
+  return { id, type, kind, data, text, bytes: utf8Length(text), state: 'queued', written };
 }
 
 /**

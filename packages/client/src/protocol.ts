@@ -17,6 +17,7 @@ export {
   roomStream,
   SUBPROTOCOL,
   TOKEN_SUBPROTOCOL_PREFIX,
+  utf8Length,
 } from '@holdfast/protocol';
 export {
   applyRule,

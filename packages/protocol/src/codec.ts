@@ -61,7 +61,15 @@ const fail = (code: ProtocolErrorCode, message: string, issues?: Issue[]) => ({
 });
 
 let encoder: InstanceType<typeof TextEncoder> | undefined; // not `TextEncoder`: compiles without the DOM lib
-function utf8Length(text: string): number {
+/**
+ * The length of `text` in UTF-8 bytes (what a WebSocket text frame of it carries).
+ *
+ * @example
+ * ```ts
+ * utf8Length('héllo'); // 6
+ * ```
+ */
+export function utf8Length(text: string): number {
   encoder ??= new TextEncoder();
   return encoder.encode(text).length;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, HoldfastError } from '../src/index.js';
+import { decode, ErrorCode, HoldfastError, utf8Length } from '../src/index.js';
 
 describe('HoldfastError.fromBody', () => {
   it('keeps every code of the ErrorCode table', () => {
@@ -40,5 +40,22 @@ describe('HoldfastError.fromBody', () => {
   it('gives back what toBody sent', () => {
     const e = new HoldfastError('RATE_LIMITED', 'slow down', { details: { retryAfterMs: 100 } });
     expect(HoldfastError.fromBody(e.toBody()).toBody()).toEqual(e.toBody());
+  });
+});
+
+describe('utf8Length', () => {
+  it('counts UTF-8 bytes, as decode counts them against maxBytes', () => {
+    expect(utf8Length('')).toBe(0);
+    expect(utf8Length('hello')).toBe(5);
+    expect(utf8Length('héllo')).toBe(6);
+    expect(utf8Length('€')).toBe(3);
+    expect(utf8Length('😀')).toBe(4);
+    const text = JSON.stringify({ t: 'ping', pad: 'é'.repeat(10) });
+    const codeAt = (maxBytes: number) => {
+      const r = decode(text, 'server', { maxBytes });
+      return r.ok ? undefined : r.error.code;
+    };
+    expect(codeAt(utf8Length(text))).toBeUndefined();
+    expect(codeAt(utf8Length(text) - 1)).toBe('FRAME_TOO_LARGE');
   });
 });
