@@ -44,12 +44,14 @@ export async function measure(selected = checks) {
 }
 
 const kB = (n) => `${(n / 1000).toFixed(1)} kB`;
+/** A budget as written (16.45 kB, not rounded to 16.4). */
+const budget = (n) => `${n / 1000} kB`;
 
 /** A Markdown table of measured rows. */
 export function table(rows) {
   const lines = ['| bundle | min | min+gzip | budget |', '| --- | --: | --: | --: |'];
   for (const r of rows) {
-    lines.push(`| ${r.name} | ${kB(r.min)} | **${kB(r.gzip)}** | ${r.limit ? kB(r.limit) : ''} |`);
+    lines.push(`| ${r.name} | ${kB(r.min)} | **${kB(r.gzip)}** | ${r.limit ? budget(r.limit) : ''} |`);
   }
   return lines.join('\n');
 }
@@ -58,7 +60,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await measure();
   console.log(table(rows));
   const over = rows.filter((r) => r.limit !== undefined && r.gzip > r.limit);
-  for (const r of over) console.error(`over budget: ${r.name} is ${kB(r.gzip)}, budget ${kB(r.limit)}`);
+  for (const r of over) console.error(`over budget: ${r.name} is ${kB(r.gzip)}, budget ${budget(r.limit)}`);
   if (process.argv.includes('--readme')) {
     const readme = join(here, '../../packages/client/README.md');
     const text = readFileSync(readme, 'utf8');
