@@ -1,4 +1,5 @@
 import type { Cursor } from '@holdfast/protocol';
+import { smallInt } from './clock.js';
 import type { ControlCommand, Engine, PresenceEntry, SessionRecord } from './engine.js';
 import { HandledIds } from './handled-ids.js';
 import {
@@ -79,11 +80,11 @@ export class MemoryEngine extends MemoryStreams implements Engine {
     this.sessions.set(record.id, {
       user: record.user,
       resumeTokenHash: record.resumeTokenHash,
-      createdAt: record.createdAt - this.t0,
+      createdAt: smallInt(record.createdAt - this.t0),
       rooms: record.rooms.length === 0 ? NO_ROOMS : record.rooms.slice(),
       acks: acks.slice(),
       data: record.data,
-      expiresAt: ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0,
+      expiresAt: ttlMs > 0 ? smallInt(Math.max(1, this.clock.now() - this.t0 + ttlMs)) : 0,
       connections: 0,
     });
     this.userSessionIds.add(record.user, record.id);
@@ -126,7 +127,7 @@ export class MemoryEngine extends MemoryStreams implements Engine {
 
   async touchSession(id: string, ttlMs: number): Promise<void> {
     const s = this.sessions.get(id);
-    if (s) s.expiresAt = ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0;
+    if (s) s.expiresAt = ttlMs > 0 ? smallInt(Math.max(1, this.clock.now() - this.t0 + ttlMs)) : 0;
   }
 
   async deleteSession(id: string): Promise<SessionRecord | undefined> {
