@@ -344,6 +344,19 @@ describe('sessions and delivery', () => {
     await server.sendToSession(w.sessionId, 'tick', { n: 1 });
     await c2.next((f) => f.t === 'msg');
     expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
+    // The session's connection here is the newer one: replies reach it, stats count it once.
+    c2.send({ t: 'join', id: 'j', room: 'lobby' });
+    expect((await c2.next((f) => f.t === 'res' && f.id === 'j')).error.code).toBe('FORBIDDEN');
+    expect(server.stats().sessions).toBe(1);
+    expect(server.bufferedAmountOf(w.sessionId)).toBe(0);
+    expect(await server.userSessions(w.user)).toEqual([{ sessionId: w.sessionId, connectedHere: true }]);
+    // Once it closes, the session is no longer connected here (and stays resumable).
+    const gone = new Promise((resolve) => server.on('disconnect', resolve));
+    await c2.close();
+    await gone;
+    expect(server.stats().sessions).toBe(0);
+    expect(server.bufferedAmountOf(w.sessionId)).toBeUndefined();
+    expect(await server.userSessions(w.user)).toEqual([{ sessionId: w.sessionId, connectedHere: false }]);
   });
 });
 
