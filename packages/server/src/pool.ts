@@ -264,7 +264,7 @@ export class Pool<P extends AnyProtocol> {
     let heldBytes = 0;
     for (const c of this.sessionConns.values()) {
       users.add(c.user);
-      heldBytes += c.held;
+      heldBytes += c.replay?.held ?? 0;
     }
     const e = core.engine.stats?.();
     const now = core.clock.now();
