@@ -41,8 +41,7 @@ export class SessionConns {
 
   /** The connections of connected sessions (a scan of every connection: for stats). */
   *values(): IterableIterator<SessionConnection> {
-    for (const c of this.connections.values())
-      if (hasSession(c) && this.get(c.sessionId) === c) yield c;
+    for (const c of this.connections.values()) if (hasSession(c) && this.get(c.sessionId) === c) yield c;
   }
 
   /** How many sessions are connected here (a scan: for stats). */

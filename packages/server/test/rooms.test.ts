@@ -122,7 +122,16 @@ describe('the memory engine keeps a session’s rooms', () => {
   it('in join order through joins and leaves, none, one and many', async () => {
     const engine = new MemoryEngine();
     await engine.createSession(
-      { id: 's1', user: 'ann', resumeTokenHash: 'h', createdAt: 0, rooms: ['a'], acked: {}, starts: {}, data: undefined },
+      {
+        id: 's1',
+        user: 'ann',
+        resumeTokenHash: 'h',
+        createdAt: 0,
+        rooms: ['a'],
+        acked: {},
+        starts: {},
+        data: undefined,
+      },
       0,
     );
     const rooms = async () => (await engine.getSession('s1'))!.rooms;
