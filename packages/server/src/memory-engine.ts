@@ -6,6 +6,7 @@ import {
   ACK_STRIDE,
   ackIndex,
   NO_START,
+  packHash,
   packRooms,
   RoomPresence,
   type StoredSession,
@@ -81,7 +82,7 @@ export class MemoryEngine extends MemoryStreams implements Engine {
       if (!record.acked[stream]) acks.push(stream, c.epoch, c.offset, c.epoch, c.offset);
     this.sessions.set(record.id, {
       user: record.user,
-      resumeTokenHash: record.resumeTokenHash,
+      resumeTokenHash: packHash(record.resumeTokenHash),
       createdAt: smallInt(record.createdAt - this.t0),
       rooms: packRooms(record.rooms),
       acks: acks.slice(),

@@ -12,7 +12,8 @@ import type { SessionRecord } from './engine.js';
  */
 export interface StoredSession {
   readonly user: string;
-  readonly resumeTokenHash: string;
+  /** See {@link packHash}. */
+  readonly resumeTokenHash: PackedHash;
   /** Milliseconds since the engine's `t0` (the id is the map key, not stored twice). */
   readonly createdAt: number;
   /** See {@link Rooms}. */
@@ -66,6 +67,25 @@ export function withoutRoom(rooms: Rooms, room: string): Rooms {
   return rooms.includes(room) ? packRooms(rooms.filter((r) => r !== room)) : rooms;
 }
 
+/**
+ * A resume-token hash as stored: a SHA-256 hex digest (what the server stores: 64 characters,
+ * an 80-byte string) as its 32 bytes in a one-byte string (48 bytes); any other value as given,
+ * in an array of one (never made by the server).
+ */
+export type PackedHash = string | readonly [string];
+
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
+
+/** Pack a resume-token hash. */
+export function packHash(hash: string): PackedHash {
+  return HEX_DIGEST.test(hash) ? Buffer.from(hash, 'hex').toString('latin1') : [hash];
+}
+
+/** The resume-token hash as it was given to {@link packHash}. */
+export function unpackHash(packed: PackedHash): string {
+  return typeof packed === 'string' ? Buffer.from(packed, 'latin1').toString('hex') : packed[0];
+}
+
 /** Entries per stream in packed acks. */
 export const ACK_STRIDE = 5;
 /** The start epoch of a packed entry with no known start (never a wire epoch: those are 1+ characters). */
@@ -90,7 +110,7 @@ export function toRecord(id: string, s: StoredSession, t0: number): SessionRecor
   return {
     id,
     user: s.user,
-    resumeTokenHash: s.resumeTokenHash,
+    resumeTokenHash: unpackHash(s.resumeTokenHash),
     createdAt: t0 + s.createdAt,
     rooms: roomList(s.rooms),
     acked,
