@@ -1,8 +1,8 @@
 /**
  * Everything that knows `ws` and HTTP: the HTTP server (owned or attached), upgrade routing on
  * `path`, the origin rule and per-address admission, the token of the upgrade request, the
- * socket listeners shared by every connection, and the raw socket under `ws` that frames are
- * written to.
+ * socket class whose events go straight to the server (no listeners per connection), and the
+ * raw socket under `ws` that frames are written to.
  *
  * The core sees a transport only through {@link Transport}: per-connection socket operations
  * (one transport object per server; nothing is allocated per connection). A second transport
