@@ -30,7 +30,7 @@ function trusted(list: BlockList, ip: string): boolean {
  * forged by the client). An entry that is not an IP address stops the walk at the hop after it.
  */
 export function clientAddress(req: IncomingMessage, proxies: BlockList | undefined): string {
-  let address = unmapped(req.socket.remoteAddress ?? 'unknown');
+  let address = unmapped(peerAddress(req.socket));
   if (!proxies || !isIP(address) || !trusted(proxies, address)) return address;
   const header = req.headers['x-forwarded-for'];
   const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
@@ -40,6 +40,20 @@ export function clientAddress(req: IncomingMessage, proxies: BlockList | undefin
     address = hop;
     if (!trusted(proxies, hop)) break;
   }
+  return address;
+}
+
+/**
+ * The socket's `remoteAddress`, without leaving Node's cache of it behind: the first read keeps
+ * an object `{address, family, port}` and the address string on the socket for its life (about
+ * 90 bytes per connection) that nothing reads again; the server keeps the address it needs.
+ * A later read of `remoteAddress` asks the socket's handle again.
+ */
+function peerAddress(socket: IncomingMessage['socket']): string {
+  const cached = socket as { _peername?: unknown };
+  const had = cached._peername !== undefined;
+  const address = socket.remoteAddress ?? 'unknown';
+  if (!had && cached._peername !== undefined) cached._peername = undefined;
   return address;
 }
 

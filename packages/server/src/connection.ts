@@ -23,14 +23,39 @@ export interface StreamState {
 /** `StreamState.pending` of a stream being replayed with no live message held yet. Never changed. */
 export const REPLAYING: StoredMessage[] = Object.freeze([]) as unknown as StoredMessage[];
 
-/** Hold a live message that arrived during a replay; its bytes count in `conn.held`. */
+/**
+ * What a connection tracks only while replays run: made by the first held message or replayed
+ * frame, dropped when every stream is live again (three fields less on every idle connection).
+ */
+export interface ReplayProgress {
+  /**
+   * Bytes of live messages held while replays run (see {@link hold}); they count with the
+   * socket's buffer against the high-water mark.
+   */
+  held: number;
+  /** Replayed frames written on this connection (a replay's progress). */
+  replayed: number;
+  /** `replayed` when held messages last went over the mark (-1: never). */
+  replayedAtOverflow: number;
+}
+
+/** The connection's replay progress, made if there is none. */
+export function progressOf(conn: Connection): ReplayProgress {
+  if (conn.replay === undefined) conn.replay = { held: 0, replayed: 0, replayedAtOverflow: -1 };
+  return conn.replay;
+}
+
+/** Hold a live message that arrived during a replay; its bytes count in the connection's `held`. */
 export function hold(conn: Connection, st: StreamState, m: StoredMessage): void {
   if (st.pending === REPLAYING || st.pending === undefined) st.pending = [m];
   else st.pending.push(m);
-  conn.held += m.frame.length;
+  progressOf(conn).held += m.frame.length;
 }
 
-/** Drop the live messages held for a stream (`next`: REPLAYING to keep replaying, undefined when live). */
+/**
+ * Drop the live messages held for a stream (`next`: REPLAYING to keep replaying, undefined when
+ * live). The connection's replay progress goes once all its streams are live.
+ */
 export function unhold(
   conn: Connection,
   st: StreamState,
@@ -38,9 +63,15 @@ export function unhold(
 ): StoredMessage[] {
   const list = st.pending;
   st.pending = next;
-  if (!list || list === REPLAYING) return [];
-  for (const m of list) conn.held -= m.frame.length;
-  return list;
+  const progress = conn.replay;
+  if (progress && list && list !== REPLAYING) for (const m of list) progress.held -= m.frame.length;
+  if (progress && next === undefined && allLive(conn)) conn.replay = undefined;
+  return !list || list === REPLAYING ? [] : list;
+}
+
+function allLive(conn: Connection): boolean {
+  for (const stream of conn.streams.keys()) if (conn.streams.get(stream)?.pending !== undefined) return false;
+  return true;
 }
 
 /** Streams in a connection's list before it gets a `Map` index as well. */
@@ -181,15 +212,8 @@ export class Connection extends StreamTable {
   tokenExpiresAt: number | undefined;
   closingSince = 0;
   slotHeld = false;
-  /**
-   * Bytes of live messages held while replays run (see {@link hold}); they count with the
-   * socket's buffer against the high-water mark.
-   */
-  held = 0;
-  /** Replayed frames written on this connection (a replay's progress). */
-  replayed = 0;
-  /** `replayed` when held messages last went over the mark (-1: never). */
-  replayedAtOverflow = -1;
+  /** Undefined unless a replay runs (see {@link ReplayProgress}). */
+  replay: ReplayProgress | undefined = undefined;
   /** This connection's streams (the connection is its own table: one object less per socket). */
   get streams(): StreamTable {
     return this;

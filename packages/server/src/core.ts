@@ -5,7 +5,7 @@
 import type { AnyProtocol } from '@holdfast/protocol';
 import { EventEmitter } from 'eventemitter3';
 import type { ServerEvents, ServerHooks } from './api.js';
-import type { Clock } from './clock.js';
+import { type Clock, smallInt } from './clock.js';
 import type { Engine } from './engine.js';
 import type { IdSource } from './ids.js';
 import type { Logger, ResolvedOptions } from './options.js';
@@ -64,7 +64,7 @@ export class Core<P extends AnyProtocol> {
 
   /** Now, in milliseconds since `t0`. */
   rel(): number {
-    return this.clock.now() - this.t0;
+    return smallInt(this.clock.now() - this.t0);
   }
 
   /** Emit an event; a throwing listener is logged, never propagated. */

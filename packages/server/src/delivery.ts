@@ -6,6 +6,7 @@ import { type AnyProtocol, CloseCode, Streams } from '@holdfast/protocol';
 import {
   type Connection,
   hold,
+  progressOf,
   REPLAYING,
   type SessionConnection,
   type StreamState,
@@ -145,7 +146,7 @@ export class Delivery<P extends AnyProtocol> {
   ): boolean {
     if (m.except && isExcluded(m.except, conn.sessionId, conn.user)) return false;
     this.core.counters.deliveries += 1;
-    if (paced) conn.replayed += 1;
+    if (paced) progressOf(conn).replayed += 1;
     const parts = m.parts;
     if (parts === undefined || parts.length === 0)
       return this.out.send(conn, frame ?? m.frame, paced, flushed);
@@ -177,7 +178,7 @@ export class Delivery<P extends AnyProtocol> {
       if (!conn.isOpen) return;
       hold(conn, st, m);
       if (
-        conn.held + this.out.bufferedAmount(conn) > this.core.limits.highWaterMark ||
+        progressOf(conn).held + this.out.bufferedAmount(conn) > this.core.limits.highWaterMark ||
         st.pending.length >= MAX_PENDING
       ) {
         this.overflow(conn);
@@ -208,11 +209,12 @@ export class Delivery<P extends AnyProtocol> {
       const st = conn.streams.get(stream)!;
       if (st.pending !== undefined && st.pending !== REPLAYING) unhold(conn, st, []);
     }
-    if (conn.replayed === conn.replayedAtOverflow) {
+    const progress = progressOf(conn);
+    if (progress.replayed === progress.replayedAtOverflow) {
       this.pool.closeConn(conn, CloseCode.SlowConsumer, 'replay not drained');
       return;
     }
-    conn.replayedAtOverflow = conn.replayed;
+    progress.replayedAtOverflow = progress.replayed;
   }
 
   /** Send one frame of `text` to a stream's subscribers, dropping it for sockets over the volatile mark. */

@@ -341,8 +341,9 @@ export class Handshake<P extends AnyProtocol> {
     open.handshake = undefined;
     open.nextPingAt = core.rel() + core.opts.heartbeat.intervalMs;
     pool.pending -= 1;
-    pool.sessionConns.set(record.id, open);
     // Every listed stream is subscribed (a failed resume lists only the new session's own).
+    // The session's own stream among them makes it this node's connection of the session
+    // (`pool.sessionConns`).
     for (const s of streams) {
       open.streams.set({
         stream: s.stream,

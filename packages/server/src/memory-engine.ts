@@ -1,14 +1,18 @@
 import type { Cursor } from '@holdfast/protocol';
+import { smallInt } from './clock.js';
 import type { ControlCommand, Engine, PresenceEntry, SessionRecord } from './engine.js';
 import { HandledIds } from './handled-ids.js';
 import {
   ACK_STRIDE,
   ackIndex,
-  NO_ROOMS,
   NO_START,
+  packHash,
+  packRooms,
   RoomPresence,
   type StoredSession,
   toRecord,
+  withoutRoom,
+  withRoom,
 } from './memory-session.js';
 import { type Listeners, type MemoryEngineOptions, MemoryStreams } from './memory-streams.js';
 import { SetMap } from './set-map.js';
@@ -78,12 +82,12 @@ export class MemoryEngine extends MemoryStreams implements Engine {
       if (!record.acked[stream]) acks.push(stream, c.epoch, c.offset, c.epoch, c.offset);
     this.sessions.set(record.id, {
       user: record.user,
-      resumeTokenHash: record.resumeTokenHash,
-      createdAt: record.createdAt - this.t0,
-      rooms: record.rooms.length === 0 ? NO_ROOMS : record.rooms.slice(),
+      resumeTokenHash: packHash(record.resumeTokenHash),
+      createdAt: smallInt(record.createdAt - this.t0),
+      rooms: packRooms(record.rooms),
       acks: acks.slice(),
       data: record.data,
-      expiresAt: ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0,
+      expiresAt: ttlMs > 0 ? smallInt(Math.max(1, this.clock.now() - this.t0 + ttlMs)) : 0,
       connections: 0,
     });
     this.userSessionIds.add(record.user, record.id);
@@ -126,7 +130,7 @@ export class MemoryEngine extends MemoryStreams implements Engine {
 
   async touchSession(id: string, ttlMs: number): Promise<void> {
     const s = this.sessions.get(id);
-    if (s) s.expiresAt = ttlMs > 0 ? Math.max(1, this.clock.now() - this.t0 + ttlMs) : 0;
+    if (s) s.expiresAt = ttlMs > 0 ? smallInt(Math.max(1, this.clock.now() - this.t0 + ttlMs)) : 0;
   }
 
   async deleteSession(id: string): Promise<SessionRecord | undefined> {
@@ -217,8 +221,7 @@ export class MemoryEngine extends MemoryStreams implements Engine {
     members.set(sessionId, user);
     if (added) {
       const s = this.sessions.get(sessionId);
-      // A new array of the exact size: push would reserve room for 16 more, per session.
-      if (s && !s.rooms.includes(room)) s.rooms = s.rooms.concat(room);
+      if (s) s.rooms = withRoom(s.rooms, room);
     }
     return { added, sessions: this.userCount(members, user) };
   }
@@ -233,7 +236,7 @@ export class MemoryEngine extends MemoryStreams implements Engine {
     if (members?.size === 0) this.rooms.delete(room);
     const s = this.sessions.get(sessionId);
     if (s) {
-      s.rooms = s.rooms.filter((r) => r !== room);
+      s.rooms = withoutRoom(s.rooms, room);
       const i = ackIndex(s.acks, `room:${room}`);
       if (i !== -1) s.acks = [...s.acks.slice(0, i), ...s.acks.slice(i + ACK_STRIDE)];
     }

@@ -5,21 +5,62 @@
  */
 import { type AnyProtocol, CloseCode, closeReason, Streams } from '@holdfast/protocol';
 import type { ConnectionFilter } from './api.js';
-import type { Connection, ConnectionInfo, SessionConnection } from './connection.js';
+import { type Connection, type ConnectionInfo, hasSession, type SessionConnection } from './connection.js';
 import type { Core } from './core.js';
 import { SetMap } from './set-map.js';
 import type { ServerStats } from './stats.js';
 import type { Transport } from './transport.js';
+
+/**
+ * The connected sessions of this node by session id, read from the subscribers of each
+ * session's own stream (`session:<id>`, which only its connection subscribes to): no table of
+ * its own, where a `Map` cost a hash-table entry per connection (about 40 bytes).
+ */
+export class SessionConns {
+  private readonly subscribers: SetMap<string, SessionConnection>;
+  private readonly connections: Map<string, Connection>;
+
+  constructor(subscribers: SetMap<string, SessionConnection>, connections: Map<string, Connection>) {
+    this.subscribers = subscribers;
+    this.connections = connections;
+  }
+
+  /** The session's connection here (the newest, should two be attached at once). */
+  get(sessionId: string): SessionConnection | undefined {
+    const subs = this.subscribers.raw(Streams.session(sessionId));
+    if (!(subs instanceof Set)) return subs;
+    let newest: SessionConnection | undefined;
+    for (const c of subs) newest = c;
+    return newest;
+  }
+
+  /** Is the session connected here? */
+  has(sessionId: string): boolean {
+    return this.subscribers.hasKey(Streams.session(sessionId));
+  }
+
+  /** The connections of connected sessions (a scan of every connection: for stats). */
+  *values(): IterableIterator<SessionConnection> {
+    for (const c of this.connections.values()) if (hasSession(c) && this.get(c.sessionId) === c) yield c;
+  }
+
+  /** How many sessions are connected here (a scan: for stats). */
+  get size(): number {
+    let n = 0;
+    for (const _ of this.values()) n++;
+    return n;
+  }
+}
 
 /** This node's connections. One per server. */
 export class Pool<P extends AnyProtocol> {
   private readonly core: Core<P>;
   readonly transport: Transport;
   readonly connections = new Map<string, Connection>();
-  /** Connected sessions on this node -> their connection. */
-  readonly sessionConns = new Map<string, SessionConnection>();
   /** Local subscribers of each stream (connected sessions only). */
   readonly subscribers = new SetMap<string, SessionConnection>();
+  /** Connected sessions on this node -> their connection. */
+  readonly sessionConns = new SessionConns(this.subscribers, this.connections);
   /** Connections before their welcome. */
   pending = 0;
   /** Connections before their welcome whose close has started (they no longer wait). */
@@ -115,7 +156,6 @@ export class Pool<P extends AnyProtocol> {
     const owned = conn as SessionConnection;
     for (const stream of conn.streams.keys()) this.unsubscribe(owned, stream);
     conn.streams.clear();
-    if (this.sessionConns.get(sessionId) === conn) this.sessionConns.delete(sessionId);
   }
 
   /** Close a session's connection that a newer one replaces. */
@@ -223,7 +263,7 @@ export class Pool<P extends AnyProtocol> {
     let heldBytes = 0;
     for (const c of this.sessionConns.values()) {
       users.add(c.user);
-      heldBytes += c.held;
+      heldBytes += c.replay?.held ?? 0;
     }
     const e = core.engine.stats?.();
     const now = core.clock.now();

@@ -3,6 +3,7 @@
  * counted in thousandths, refill at `rate` tokens per second up to `burst`, and one frame takes
  * one token.
  */
+import { smallInt } from './clock.js';
 
 /** A bucket's state, kept by its owner (a connection keeps it in two of its own fields). */
 export interface TokenBucket {
@@ -14,7 +15,7 @@ export interface TokenBucket {
 
 /** Refill `b` to `now` and take one token; false (nothing taken) when fewer than one is left. */
 export function takeToken(b: TokenBucket, now: number, rate: number, burst: number): boolean {
-  b.tokens = Math.min(burst * 1000, b.tokens + (now - b.tokensAt) * rate);
+  b.tokens = smallInt(Math.min(burst * 1000, b.tokens + (now - b.tokensAt) * rate));
   b.tokensAt = now;
   if (b.tokens < 1000) return false;
   b.tokens -= 1000;

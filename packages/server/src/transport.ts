@@ -1,8 +1,8 @@
 /**
  * Everything that knows `ws` and HTTP: the HTTP server (owned or attached), upgrade routing on
  * `path`, the origin rule and per-address admission, the token of the upgrade request, the
- * socket listeners shared by every connection, and the raw socket under `ws` that frames are
- * written to.
+ * socket class whose events go straight to the server (no listeners per connection), and the
+ * raw socket under `ws` that frames are written to.
  *
  * The core sees a transport only through {@link Transport}: per-connection socket operations
  * (one transport object per server; nothing is allocated per connection). A second transport
@@ -19,7 +19,7 @@
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type AnyProtocol, CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@holdfast/protocol';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { addressKey, clientAddress, proxyList } from './address.js';
 import { Connection } from './connection.js';
 import type { Core } from './core.js';
@@ -113,6 +113,7 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       // Pings are answered by the core, within the frame rate (a ping flood is a frame flood).
       autoPong: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      WebSocket: this.socketClass as unknown as typeof WebSocket,
     });
     this.wss.on('error', (err) => core.fail(err, 'wss'));
     this.upgradeListener = (req, socket, head) => {
@@ -209,36 +210,43 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
   private readonly onUpgradeError = (err: Error): void =>
     this.core.log.debug({ err }, 'socket error during upgrade');
 
-  /** Socket listeners, made in a scope that holds only the connection (not the upgrade request). */
-  private listen(conn: Connection): void {
-    const ws = conn.ws as Tagged;
-    ws[CONN] = conn;
-    const l = this.socketListeners;
-    ws.on('error', l.error);
-    ws.on('close', l.close);
-    ws.on('message', l.message);
-    ws.on('ping', l.ping);
-  }
-
   /**
-   * Socket listeners shared by every connection (`this` is the socket; its connection hangs
-   * off it), where closures per connection would cost a few hundred bytes each.
+   * `ws`'s WebSocket with its four events (`message`, `ping`, `close`, `error`) handed straight
+   * to the server: nothing is registered per socket, where four listeners turn each socket's
+   * event table into a hash table of its own (about 250 bytes per connection). `this` is the
+   * socket; its connection hangs off it. Listeners added later (`closed()`) still run.
    */
-  private readonly socketListeners = (() => {
+  private readonly socketClass = (() => {
     const transport = this;
-    return {
-      error(this: WebSocket, err: Error): void {
-        transport.core.log.debug({ err, connectionId: (this as Tagged)[CONN].id }, 'socket error');
-      },
-      close(this: WebSocket, code: number, reason: Buffer): void {
-        transport.onClose((this as Tagged)[CONN], code, reason.toString());
-      },
-      message(this: WebSocket, data: Buffer, isBinary: boolean): void {
-        transport.host.message((this as Tagged)[CONN], data, isBinary);
-      },
-      ping(this: WebSocket, data: Buffer): void {
-        transport.host.ping((this as Tagged)[CONN], data);
-      },
+    return class HoldfastSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        // No event table until a listener is added (Node's emitter makes one then): an empty
+        // one is a hash table of its own, ~180 bytes per socket that would stay empty.
+        (this as unknown as { _events: unknown })._events = undefined;
+      }
+
+      override emit(event: string | symbol, ...args: unknown[]): boolean {
+        const conn = (this as unknown as Partial<Tagged>)[CONN];
+        if (conn === undefined) return super.emit(event, ...args);
+        switch (event) {
+          case 'message':
+            transport.host.message(conn, args[0] as Buffer, args[1] as boolean);
+            return true;
+          case 'ping':
+            transport.host.ping(conn, args[0] as Buffer);
+            return true;
+          case 'close':
+            transport.onClose(conn, args[0] as number, String(args[1]));
+            break;
+          case 'error':
+            transport.core.log.debug({ err: args[0], connectionId: conn.id }, 'socket error');
+            // An `'error'` with no listener would throw.
+            if (this.listenerCount('error') === 0) return true;
+            break;
+        }
+        return super.emit(event, ...args);
+      }
     };
   })();
 
@@ -277,7 +285,10 @@ export class WsTransport<P extends AnyProtocol> implements Transport {
       count.address,
     );
     host.opened(conn);
-    this.listen(conn);
+    (ws as Tagged)[CONN] = conn;
+    // `ws` listens for the raw socket's errors from here on: the upgrade's listener would only
+    // grow the socket's listener table (an array of two) for the connection's life.
+    (rawOf(conn) as unknown as Duplex).off('error', this.onUpgradeError);
 
     // Refusals happen after accepting the upgrade so browsers can see the code (they only see 1006 otherwise).
     if (!this.originAllowed(req.headers.origin))

@@ -344,6 +344,19 @@ describe('sessions and delivery', () => {
     await server.sendToSession(w.sessionId, 'tick', { n: 1 });
     await c2.next((f) => f.t === 'msg');
     expect(server.countConnections({ sessionId: w.sessionId })).toBe(1);
+    // The session's connection here is the newer one: replies reach it, stats count it once.
+    c2.send({ t: 'join', id: 'j', room: 'lobby' });
+    expect((await c2.next((f) => f.t === 'res' && f.id === 'j')).error.code).toBe('FORBIDDEN');
+    expect(server.stats().sessions).toBe(1);
+    expect(server.bufferedAmountOf(w.sessionId)).toBe(0);
+    expect(await server.userSessions(w.user)).toEqual([{ sessionId: w.sessionId, connectedHere: true }]);
+    // Once it closes, the session is no longer connected here (and stays resumable).
+    const gone = new Promise((resolve) => server.on('disconnect', resolve));
+    await c2.close();
+    await gone;
+    expect(server.stats().sessions).toBe(0);
+    expect(server.bufferedAmountOf(w.sessionId)).toBeUndefined();
+    expect(await server.userSessions(w.user)).toEqual([{ sessionId: w.sessionId, connectedHere: false }]);
   });
 });
 
@@ -387,7 +400,45 @@ describe('replay under flow control', () => {
     );
     expect(c2.closed).toBeUndefined();
     expect(server.stats().counters.closes['4008']).toBeUndefined();
+    expect(server.stats().heldBytes).toBe(0);
   });
+
+  it('a replay whose socket stops draining: live messages held over the mark are dropped, then 4008', async () => {
+    const { server, connect } = await startServer({
+      limits: { highWaterMark: 256 * 1024 },
+      retention: { maxMessages: 20_000, maxBytes: 64 << 20 },
+    });
+    const c1 = await connect();
+    const w = await c1.hello();
+    await c1.terminate();
+    const text = 'y'.repeat(1000);
+    for (let n = 1; n <= 20_000; n++)
+      await server.sendToSession(w.sessionId, 'said', { from: String(n), text });
+    const c2 = await connect();
+    c2.send({
+      t: 'hello',
+      version: 1,
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: cursorsOf(c1.frames) },
+    });
+    await c2.next((f) => f.t === 'welcome');
+    // The client stops reading: the replay stalls once the socket's buffers are full.
+    (c2.ws as any)._socket.pause();
+    const closed = new Promise<void>((resolve) =>
+      server.on('disconnect', ({ sessionId }) => sessionId === w.sessionId && resolve()),
+    );
+    let n = 20_000;
+    while (server.stats().counters.closes['4008'] === undefined && n < 40_000) {
+      await server.sendToSession(w.sessionId, 'said', { from: String(++n), text });
+      // Held live messages never exceed the mark (they are dropped on overflow).
+      expect(server.stats().heldBytes).toBeLessThanOrEqual(256 * 1024);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(server.stats().counters.closes['4008']).toBe(1);
+    // A peer that does not read cannot complete the close handshake: the sweep cuts it (1006).
+    await closed;
+    expect(server.stats().heldBytes).toBe(0);
+    // 20 MB of backlog to write and the 2-second close sweep: more than the default 5 s on a busy machine.
+  }, 20_000);
 
   it('two resumes of one session racing leave exactly one socket', async () => {
     const { server, connect } = await startServer();

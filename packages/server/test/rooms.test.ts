@@ -1,5 +1,6 @@
 import { cursorsOf } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
+import { MemoryEngine } from '../src/index.js';
 import { startServer } from './support/fixture.js';
 
 describe('rooms, presence and volatile messages', () => {
@@ -114,5 +115,45 @@ describe('rooms, presence and volatile messages', () => {
     }
     c.send({ t: 'join', id: 'bad', room: 'a\u0000b' });
     expect((await c.closedPromise()).code).toBe(4400);
+  });
+});
+
+describe('the memory engine keeps a session’s rooms', () => {
+  it('in join order through joins and leaves, none, one and many', async () => {
+    const engine = new MemoryEngine();
+    await engine.createSession(
+      {
+        id: 's1',
+        user: 'ann',
+        resumeTokenHash: 'h',
+        createdAt: 0,
+        rooms: ['a'],
+        acked: {},
+        starts: {},
+        data: undefined,
+      },
+      0,
+    );
+    const rooms = async () => (await engine.getSession('s1'))!.rooms;
+    expect(await rooms()).toEqual(['a']);
+    await engine.joinRoom('a', 's1', 'ann');
+    await engine.joinRoom('b', 's1', 'ann');
+    await engine.joinRoom('c', 's1', 'ann');
+    await engine.joinRoom('b', 's1', 'ann');
+    expect(await rooms()).toEqual(['a', 'b', 'c']);
+    // A record handed out is a copy: changing it changes nothing stored.
+    (await engine.getSession('s1'))!.rooms.push('x');
+    await engine.leaveRoom('b', 's1', 'ann');
+    expect(await rooms()).toEqual(['a', 'c']);
+    await engine.leaveRoom('a', 's1', 'ann');
+    expect(await rooms()).toEqual(['c']);
+    await engine.leaveRoom('zzz', 's1', 'ann');
+    expect(await rooms()).toEqual(['c']);
+    await engine.leaveRoom('c', 's1', 'ann');
+    expect(await rooms()).toEqual([]);
+    await engine.joinRoom('d', 's1', 'ann');
+    await engine.joinRoom('e', 's1', 'ann');
+    expect(await rooms()).toEqual(['d', 'e']);
+    expect((await engine.deleteSession('s1'))!.rooms).toEqual(['d', 'e']);
   });
 });
