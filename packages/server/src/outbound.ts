@@ -118,7 +118,10 @@ export class Outbound<P extends AnyProtocol> {
    * the tick. A socket that already holds `run`'s frames up to `index - 1` only needs its
    * `runEnd` moved (`conn.runEnd = index + 1`: callers do that inline, the per-recipient cost
    * of a fan-out); otherwise it comes here, which first writes the span it held.
-   * The slow-consumer check is made when the span is written.
+   * The slow-consumer check is made when the span is written; a socket joins a run only while
+   * a whole run (at most `corkBytes` and one frame) cannot take it past the high-water mark, so
+   * it is still closed at most one frame past the mark. A socket nearer the mark gets the frame
+   * by `send`, checked frame by frame.
    */
   joinRun(conn: Connection, run: TickRun, index: number): void {
     if (conn.run === run && conn.runEnd === index) {
@@ -127,6 +130,10 @@ export class Outbound<P extends AnyProtocol> {
     }
     if (!conn.isOpen) return;
     if (conn.run !== undefined) this.flushRun(conn);
+    if (this.transport.bufferedAmount(conn) + this.corkBytes > this.highWaterMark) {
+      this.write(conn, run.frames[index]!, false);
+      return;
+    }
     conn.run = run;
     conn.runStart = index;
     conn.runEnd = index + 1;

@@ -425,6 +425,34 @@ describe('fan-out runs (live frames of a tick written as one span per socket)', 
   });
 });
 
+describe('fan-out runs and slow consumers', () => {
+  it('closes a socket that stops reading at most one frame past the high-water mark', async () => {
+    const highWaterMark = 256 * 1024;
+    const { server, connect } = await startServer({ limits: { highWaterMark } });
+    const [fast, slow] = [await connect(), await connect()];
+    const [wf, ws] = [await fast.hello(), await slow.hello()];
+    await server.join(wf.sessionId, 'feed');
+    await server.join(ws.sessionId, 'feed');
+    (slow.ws as any)._socket.pause();
+    const text = 'x'.repeat(150);
+    let peak = 0;
+    let n = 0;
+    while (server.stats().counters.closes['4008'] === undefined && n < 500_000) {
+      // 200 messages a tick: spans of the tick's runs, cut at the cork bound (32 KiB here).
+      for (let i = 0; i < 200; i++)
+        await server.sendToRoom('feed', 'said', { from: 'srv', text: `${n++}:${text}` });
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, server.bufferedAmountOf(ws.sessionId) ?? 0);
+    }
+    expect(server.stats().counters.closes['4008']).toBe(1);
+    // The largest frame: its JSON (as the server wrote it: same keys, same order) and a 4-byte header.
+    await fast.next((f) => f.t === 'msg' && f.data.text.startsWith(`${n - 1}:`));
+    const frameBytes = Math.max(...fast.msgs().map((m) => Buffer.byteLength(JSON.stringify(m)))) + 4;
+    expect(peak).toBeGreaterThan(highWaterMark);
+    expect(peak).toBeLessThanOrEqual(highWaterMark + frameBytes);
+  });
+});
+
 describe('replay under flow control', () => {
   it('replays a backlog larger than the high-water mark without closing the socket as a slow consumer', async () => {
     // 20 MB of backlog: more than the kernel's socket buffers take, so it would pile up in the process.
