@@ -65,7 +65,7 @@ export interface LoadConnect {
   rooms: number;
   /** Socket.IO: the server appends recovery offsets to events. */
   recovery?: boolean;
-  /** Holdfast: when clients ack (default: 50 messages or 1 s, as the protocol says). */
+  /** Holdfast: when clients ack (default: 500 messages or 1 s, as the protocol says). */
   ack?: { every: number; delayMs: number };
   /** Handshakes in flight at once. */
   concurrency?: number;

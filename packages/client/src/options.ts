@@ -88,8 +88,10 @@ export interface ReconnectOptions {
  */
 export interface AckOptions {
   /**
-   * Unacked messages that trigger an ack at once. `0` and `1` ack every message.
-   * @default 50
+   * Unacked messages that trigger an ack at once. `0` and `1` ack every message. Acks are
+   * advisory (docs/PROTOCOL.md §4.3): the client resumes from the cursors it holds, so below
+   * this many messages a second the timer alone decides, one ack a second at most.
+   * @default 500
    */
   maxCount: number;
   /**
@@ -238,7 +240,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
     maxAttempts: Infinity,
     stableAfterMs: 10_000,
   }),
-  ack: Object.freeze<AckOptions>({ maxCount: 50, delayMs: 1e3 }),
+  ack: Object.freeze<AckOptions>({ maxCount: 500, delayMs: 1e3 }),
   outbox: Object.freeze<OutboxOptions>({ maxCount: 500, maxBytes: 1_048_576 }),
   timeouts: Object.freeze<TimeoutOptions>({ connectMs: 10_000, requestMs: 30_000 }),
   maxIncomingBytes: 1_048_576,

@@ -248,6 +248,26 @@ describe('delivery', () => {
     expect(received(conn, 'ack')).toBe(1);
   });
 
+  it('acks once per 500 messages by default (the timer decides below that rate)', async () => {
+    await using server = await startFakeServer();
+    const clock = new ManualClock();
+    const client = clientOf(server, { clock });
+    const t = ticks(client);
+    await client.connect();
+    const conn = await server.nextConnection();
+    for (let offset = 1; offset <= 499; offset++) conn.send(tick(offset));
+    conn.send({ t: 'ping', ts: 1 });
+    await t.until(499);
+    // The pong is written after any ack due before it: none at 499 messages.
+    await conn.next('pong');
+    expect(received(conn, 'ack')).toBe(0);
+    conn.send(tick(500));
+    expect(await conn.next('ack')).toEqual({
+      t: 'ack',
+      cursors: [{ stream: 'broadcast', epoch: 'e1', offset: 500 }],
+    });
+  });
+
   it('acks ack.delayMs after the first unacked message: delay - 1 does nothing, + 1 does', async () => {
     await using server = await startFakeServer();
     const clock = new ManualClock();

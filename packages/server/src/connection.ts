@@ -1,4 +1,5 @@
 import type { StoredMessage } from './engine.js';
+import type { TickRun } from './tick-run.js';
 import { takeToken, tokenRetryAfterMs } from './token-bucket.js';
 
 /** Delivery state of one stream on one connection. */
@@ -222,6 +223,13 @@ export class Connection extends StreamTable {
   corked = false;
   /** The server's tick of the last write (the first write of a tick is not corked). */
   writeTick = -1;
+  /**
+   * Live fan-out frames of this tick not written yet: frames `runStart..runEnd-1` of `run`
+   * (see `Outbound.joinRun`); written before anything else is, and at the end of the tick.
+   */
+  run: TickRun | undefined = undefined;
+  runStart = 0;
+  runEnd = 0;
   /** Token bucket, in thousandths of a token. */
   tokens: number;
   tokensAt: number;

@@ -161,8 +161,33 @@ export class Delivery<P extends AnyProtocol> {
     if (!subs) return;
     // One WebSocket frame for every recipient: no per-recipient copy or header.
     const frame = textFrame(m.frame);
-    if (subs instanceof Set) for (const conn of subs) this.deliverLiveTo(conn, stream, epoch, m, frame);
-    else this.deliverLiveTo(subs, stream, epoch, m, frame);
+    if (!(subs instanceof Set)) return this.deliverLiveTo(subs, stream, epoch, m, frame);
+    if (m.except !== undefined || (m.parts !== undefined && m.parts.length > 0)) {
+      for (const conn of subs) this.deliverLiveTo(conn, stream, epoch, m, frame);
+      return;
+    }
+    // A fan-out: the frame joins this tick's run of the stream, and each recipient that is
+    // live and next in line only moves its cursor and its end of the run (see `Outbound.joinRun`).
+    const out = this.out;
+    const run = out.runFor(stream, frame);
+    const index = run.frames.length - 1;
+    const offset = m.offset;
+    let n = 0;
+    for (const conn of subs) {
+      const st = conn.get(stream);
+      if (st === undefined) continue;
+      if (st.sent !== offset - 1 || st.pending !== undefined || st.epoch !== epoch) {
+        this.deliverLiveTo(conn, stream, epoch, m, frame);
+        continue;
+      }
+      st.sent = offset;
+      n += 1;
+      if (conn.run === run && conn.runEnd === index) conn.runEnd = index + 1;
+      else out.joinRun(conn, run, index);
+    }
+    const { counters } = this.core;
+    counters.deliveries += n;
+    counters.framesOut += n;
   }
 
   private deliverLiveTo(

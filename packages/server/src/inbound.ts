@@ -154,8 +154,9 @@ export class Inbound<P extends AnyProtocol> {
   private onAck(conn: SessionConnection, cursors: Cursor[]): void {
     const { core } = this;
     core.counters.acks += 1;
-    let acked: Set<StreamState> | undefined;
-    const bad: Issue[] = [];
+    // The usual ack (one cursor) allocates nothing here but the engine call: no set, no list.
+    let acked: Set<StreamState> | StreamState | undefined;
+    let bad: Issue[] | undefined;
     let invalid = 0;
     for (let i = 0; i < cursors.length; i++) {
       const c = cursors[i]!;
@@ -169,34 +170,37 @@ export class Inbound<P extends AnyProtocol> {
         if (c.offset > st.acked) {
           // Acks are cumulative: one below an earlier ack is ignored.
           st.acked = c.offset;
-          acked ??= new Set();
-          acked.add(st);
+          if (acked === undefined) acked = st;
+          else if (acked instanceof Set) acked.add(st);
+          else if (acked !== st) acked = new Set([acked, st]);
         }
         continue;
       }
       invalid += 1;
+      bad ??= [];
       if (bad.length < MAX_ISSUES)
         bad.push({
           path: ['cursors', i, field],
           message: field === 'stream' ? 'not subscribed to this stream' : 'offset was never sent',
         });
     }
-    if (invalid > 0) {
+    if (bad !== undefined) {
       const message =
         invalid > bad.length
           ? `Invalid ack: ${invalid} invalid cursors, the first ${bad.length} listed`
           : 'Invalid ack';
       this.out.sendError(conn, new HoldfastError(ErrorCode.InvalidAck, message, { issues: bad }));
     }
-    if (acked) {
-      const { sessionId } = conn;
-      const valid: Cursor[] = [];
+    if (acked === undefined) return;
+    const valid: Cursor[] = [];
+    if (acked instanceof Set)
       for (const st of acked) valid.push({ stream: st.stream, epoch: st.epoch, offset: st.acked });
-      core.engine.saveAcks(sessionId, valid).catch((err) => {
-        core.counters.engineErrors += 1;
-        core.fail(err, 'ack', { sessionId });
-      });
-    }
+    else valid.push({ stream: acked.stream, epoch: acked.epoch, offset: acked.acked });
+    const { sessionId } = conn;
+    core.engine.saveAcks(sessionId, valid).catch((err) => {
+      core.counters.engineErrors += 1;
+      core.fail(err, 'ack', { sessionId });
+    });
   }
 }
 

@@ -114,6 +114,9 @@ export class Pool<P extends AnyProtocol> {
     return 'too many pending connections';
   }
 
+  /** Writes the live frames a connection holds for the end of the tick (set by `Outbound`). */
+  flushRun: ((conn: Connection) => void) | undefined;
+
   /** Start closing a connection (once): count the code, send the close frame. */
   closeConn(conn: Connection, code: number, detail: string, retryAfterMs?: number): void {
     if (conn.phase === 'closed' || conn.closingSince) return;
@@ -125,6 +128,8 @@ export class Pool<P extends AnyProtocol> {
     const closes = this.core.counters.closes;
     closes[code] = (closes[code] ?? 0) + 1;
     logClose(this.core, conn, code, detail);
+    // Live frames held for the end of the tick go out before the close frame.
+    if (conn.run !== undefined) this.flushRun?.(conn);
     try {
       this.transport.close(conn, code, closeReason(code, detail, retryAfterMs));
     } catch (err) {

@@ -179,6 +179,29 @@ describe('client messages and requests', () => {
     expect(w2.streams[0]).toMatchObject({ stream: s.stream, status: 'recovered', offset: 1 });
   });
 
+  it('acks: stores the cursors of every stream one ack lists, a repeated stream at its highest offset', async () => {
+    const { server, connect } = await startServer();
+    const c = await connect();
+    const w = await c.hello();
+    const [session, , broadcast] = w.streams;
+    for (let n = 1; n <= 3; n++) await server.sendToSession(w.sessionId, 'tick', { n });
+    for (let n = 1; n <= 2; n++) await server.broadcast('tick', { n });
+    await c.collect((f) => f.t === 'msg', 5);
+    const at = (st: Cursor, offset: number) => ({ stream: st.stream, epoch: st.epoch, offset });
+    c.send({ t: 'ack', cursors: [at(session, 2), at(broadcast, 2), at(session, 3)] });
+    c.send({ t: 'ping', ts: 1 });
+    await c.next((f) => f.t === 'pong');
+    expect(c.frames.filter((f) => f.t === 'error')).toEqual([]);
+    await c.terminate();
+    const c2 = await connect();
+    const w2 = await c2.hello({
+      resume: { sessionId: w.sessionId, resumeToken: w.resumeToken, cursors: [] },
+    });
+    const offsets = Object.fromEntries(w2.streams.map((s: Cursor) => [s.stream, s.offset]));
+    expect(offsets[session.stream]).toBe(3);
+    expect(offsets[broadcast.stream]).toBe(2);
+  });
+
   // Acks have a hand-written fast path: anything it does not fully accept must still get the
   // generic decoder's typed error and close code.
   it.each([

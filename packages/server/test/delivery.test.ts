@@ -376,6 +376,96 @@ describe('write coalescing', () => {
   });
 });
 
+describe('fan-out runs (live frames of a tick written as one span per socket)', () => {
+  it('keeps each socket’s order across streams, replies and exclusions within one tick', async () => {
+    const { server, connect } = await startServer({ authorizeJoin: () => true });
+    const [a, b, c] = [await connect(), await connect(), await connect()];
+    const [wa, wb] = [await a.hello(), await b.hello(), await c.hello()];
+    await server.join(wa.sessionId, 'r');
+    await server.join(wb.sessionId, 'r');
+    // One tick: the awaits below settle in microtasks, before the end of the tick.
+    await server.broadcast('tick', { n: 1 });
+    await server.sendToRoom('r', 'tick', { n: 2 });
+    await server.broadcast('tick', { n: 3 });
+    await server.sendToSession(wa.sessionId, 'tick', { n: 4 });
+    await server.broadcast('tick', { n: 5 }, { except: { sessions: [wb.sessionId] } });
+    await server.broadcast('tick', { n: 6 });
+    const seen = async (cl: typeof a, count: number) =>
+      (await cl.collect((f) => f.t === 'msg', count)).map(
+        (m) => `${m.stream.split(':')[0]}${m.offset}:${m.data.n}`,
+      );
+    expect(await seen(a, 6)).toEqual([
+      'broadcast1:1',
+      'room1:2',
+      'broadcast2:3',
+      'session1:4',
+      'broadcast3:5',
+      'broadcast4:6',
+    ]);
+    expect(await seen(b, 4)).toEqual(['broadcast1:1', 'room1:2', 'broadcast2:3', 'broadcast4:6']);
+    expect(await seen(c, 4)).toEqual(['broadcast1:1', 'broadcast2:3', 'broadcast3:5', 'broadcast4:6']);
+  });
+
+  it('writes the frames a socket holds for the end of the tick before its close frame', async () => {
+    const { server, connect } = await startServer();
+    const [a, b] = [await connect(), await connect()];
+    const [wa] = [await a.hello(), await b.hello()];
+    await server.broadcast('tick', { n: 1 });
+    await server.broadcast('tick', { n: 2 });
+    await server.disconnect(wa.sessionId, { end: false });
+    const closed = await a.closedPromise();
+    expect(closed.code).toBe(1012);
+    expect(a.msgs().map((m) => m.data.n)).toEqual([1, 2]);
+    expect((await b.collect((f) => f.t === 'msg', 2)).map((m) => m.data.n)).toEqual([1, 2]);
+  });
+
+  it('a tick’s burst larger than the cork bound reaches every socket in order, none cut', async () => {
+    // corkBytes is 4 KiB here: the run is cut about every four frames and written as it goes.
+    const { server, connect } = await startServer({ limits: { volatileHighWaterMark: 8192 } });
+    const [a, b] = [await connect(), await connect()];
+    await a.hello();
+    await b.hello();
+    const text = 'w'.repeat(1000);
+    for (let n = 1; n <= 200; n++) await server.broadcast('said', { from: String(n), text });
+    const expected = Array.from({ length: 200 }, (_, i) => i + 1);
+    for (const cl of [a, b]) {
+      const got = await cl.collect((f) => f.t === 'msg' && f.type === 'said', 200);
+      expect(got.map((f) => Number(f.data.from))).toEqual(expected);
+      expect(got.map((f) => f.offset)).toEqual(expected);
+      expect(cl.closed).toBeUndefined();
+    }
+    expect(server.stats().counters.closes['4008']).toBeUndefined();
+  });
+});
+
+describe('fan-out runs and slow consumers', () => {
+  it('closes a socket that stops reading at most one frame past the high-water mark', async () => {
+    const highWaterMark = 256 * 1024;
+    const { server, connect } = await startServer({ limits: { highWaterMark } });
+    const [fast, slow] = [await connect(), await connect()];
+    const [wf, ws] = [await fast.hello(), await slow.hello()];
+    await server.join(wf.sessionId, 'feed');
+    await server.join(ws.sessionId, 'feed');
+    (slow.ws as any)._socket.pause();
+    const text = 'x'.repeat(150);
+    let peak = 0;
+    let n = 0;
+    while (server.stats().counters.closes['4008'] === undefined && n < 500_000) {
+      // 200 messages a tick: spans of the tick's runs, cut at the cork bound (32 KiB here).
+      for (let i = 0; i < 200; i++)
+        await server.sendToRoom('feed', 'said', { from: 'srv', text: `${n++}:${text}` });
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, server.bufferedAmountOf(ws.sessionId) ?? 0);
+    }
+    expect(server.stats().counters.closes['4008']).toBe(1);
+    // The largest frame: its JSON (as the server wrote it: same keys, same order) and a 4-byte header.
+    await fast.next((f) => f.t === 'msg' && f.data.text.startsWith(`${n - 1}:`));
+    const frameBytes = Math.max(...fast.msgs().map((m) => Buffer.byteLength(JSON.stringify(m)))) + 4;
+    expect(peak).toBeGreaterThan(highWaterMark);
+    expect(peak).toBeLessThanOrEqual(highWaterMark + frameBytes);
+  });
+});
+
 describe('replay under flow control', () => {
   it('replays a backlog larger than the high-water mark without closing the socket as a slow consumer', async () => {
     // 20 MB of backlog: more than the kernel's socket buffers take, so it would pile up in the process.

@@ -19,8 +19,8 @@ export interface AckPolicy {
   delayMs: number;
 }
 
-/** The protocol's (and the Holdfast client's) defaults: 50 messages or 1 s. */
-export const DEFAULT_ACK: AckPolicy = { every: 50, delayMs: 1000 };
+/** The protocol's (and the Holdfast client's) defaults: 500 messages or 1 s. */
+export const DEFAULT_ACK: AckPolicy = { every: 500, delayMs: 1000 };
 
 /**
  * The Holdfast wire protocol (docs/PROTOCOL.md) by hand: `hello` → `welcome`, `join` → `sub` +

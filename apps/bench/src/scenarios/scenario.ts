@@ -102,7 +102,12 @@ export async function withProcesses<T>(
     }
     const urls: string[] = [];
     for (const s of servers) urls.push((await s.call<{ url: string }>('start', { target, ...start })).url);
-    loadgen = await ChildRpc.spawn(dist('loadgen/main.js'), { name: 'loadgen', core: LOADGEN_CORE });
+    // BENCH_LOADGEN_NODE_ARGS: the same for the load generator (its profile covers its whole life).
+    loadgen = await ChildRpc.spawn(dist('loadgen/main.js'), {
+      name: 'loadgen',
+      core: LOADGEN_CORE,
+      nodeArgs: process.env.BENCH_LOADGEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    });
     return await fn({ servers, urls, loadgen });
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -82,7 +82,7 @@ export interface SpecClientOptions {
   url: string;
   /** The auth token sent in `hello.token`; change it with {@link SpecClient.token}. */
   token?: string;
-  /** Ack after this many unacked messages (§4.3; default 50). */
+  /** Ack after this many unacked messages (default 50: more acks than §4.3's 500, to exercise the server). */
   ackEvery?: number;
   /** The fold of appendable types (§10.1; default: text concatenation). */
   fold?: (type: string, value: unknown, delta: unknown) => unknown;
