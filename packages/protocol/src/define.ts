@@ -119,8 +119,9 @@ function validator(schemas: Record<string, AnySchema>, kind: string) {
  * runtime validation from the same zod schemas, written with classic `zod` or with `zod/mini`
  * (whose functions tree-shake: a browser app that uses it ships a few KB of zod, not ~95 KB).
  *
- * @throws {TypeError} when a type name is reserved (`$...`), not visible ASCII of 1-64
- * characters, or used both as a client message and a request.
+ * The definition itself (its type names, its `appends`) is checked by the server that serves
+ * it: `createServer` runs {@link checkProtocol} and throws its `TypeError`. A browser bundle
+ * leaves that check out.
  *
  * @example
  * ```ts
@@ -145,29 +146,8 @@ export function defineProtocol<
   const deltas: Record<string, AnySchema> = {};
   const folds: Record<string, (value: any, delta: any) => unknown> = {};
   for (const [name, spec] of Object.entries(appends) as [string, AppendSpec][]) {
-    if (!Object.hasOwn(server, name)) throw new TypeError(`appends "${name}" is not a server message type`);
-    if (!spec.fold && (kindOf(server[name]!) !== 'string' || kindOf(spec.delta) !== 'string')) {
-      throw new TypeError(
-        `appends "${name}" needs a fold: only string messages with string deltas concatenate`,
-      );
-    }
     deltas[name] = spec.delta;
     folds[name] = spec.fold ?? concat;
-  }
-  for (const [kind, map] of [
-    ['client', client],
-    ['server', server],
-    ['requests', requests],
-  ] as const) {
-    for (const name of Object.keys(map)) {
-      if (!TYPE_NAME.test(name))
-        throw new TypeError(`${kind} type "${name}" must be 1-64 visible ASCII characters`);
-      if (RESERVED.test(name))
-        throw new TypeError(`${kind} type "${name}" is reserved: names starting with $ are`);
-    }
-  }
-  for (const name of Object.keys(requests)) {
-    if (Object.hasOwn(client, name)) throw new TypeError(`"${name}" is both a client message and a request`);
   }
   const inbound: Record<string, AnySchema> = { ...client };
   const responses: Record<string, AnySchema> = {};
@@ -194,6 +174,45 @@ export function defineProtocol<
 const concat = (value: string, delta: string) => value + delta;
 /** The zod core type name of a schema (`string`, `object`...), classic or mini alike. */
 const kindOf = (schema: AnySchema): string => (schema._zod.def as { type: string }).type;
+
+/**
+ * Check a protocol's definition: what `createServer` runs on the protocol it is given (a
+ * client trusts the server's check of the same definition, and leaves this code out).
+ *
+ * @throws {TypeError} when a type name is reserved (`$...`), not visible ASCII of 1-64
+ * characters, or used both as a client message and a request; when an `appends` entry names no
+ * server message type, or has no `fold` where the message or its delta is not a string.
+ *
+ * @example
+ * ```ts
+ * checkProtocol(defineProtocol({ client: { $x: z.null() } })); // TypeError: ... reserved
+ * ```
+ */
+export function checkProtocol({ client, server, requests, appends }: AnyProtocol): void {
+  for (const [name, spec] of Object.entries(appends) as [string, AppendSpec][]) {
+    if (!Object.hasOwn(server, name)) throw new TypeError(`appends "${name}" is not a server message type`);
+    if (!spec.fold && (kindOf(server[name]!) !== 'string' || kindOf(spec.delta) !== 'string')) {
+      throw new TypeError(
+        `appends "${name}" needs a fold: only string messages with string deltas concatenate`,
+      );
+    }
+  }
+  for (const [kind, map] of [
+    ['client', client],
+    ['server', server],
+    ['requests', requests],
+  ] as const) {
+    for (const name of Object.keys(map)) {
+      if (!TYPE_NAME.test(name))
+        throw new TypeError(`${kind} type "${name}" must be 1-64 visible ASCII characters`);
+      if (RESERVED.test(name))
+        throw new TypeError(`${kind} type "${name}" is reserved: names starting with $ are`);
+    }
+  }
+  for (const name of Object.keys(requests)) {
+    if (Object.hasOwn(client, name)) throw new TypeError(`"${name}" is both a client message and a request`);
+  }
+}
 
 /** Any protocol, for generic code. */
 export type AnyProtocol = Protocol<SchemaMap, SchemaMap, RequestSchemaMap, AppendMap>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { decode, defineProtocol, encodeAppBody, encodeAppFrame } from '../src/index.js';
+import { checkProtocol, decode, defineProtocol, encodeAppBody, encodeAppFrame } from '../src/index.js';
 
 const Run = z.object({ steps: z.array(z.string()) });
 type Run = z.output<typeof Run>;
@@ -36,13 +36,16 @@ describe('defineProtocol appends', () => {
     if (!unknown.ok) expect(unknown.error.code).toBe('UNKNOWN_MESSAGE_TYPE');
   });
 
-  it('refuses appends of unknown types and non-string types without a fold', () => {
+  it('checkProtocol refuses appends of unknown types and non-string types without a fold', () => {
     expect(() =>
-      defineProtocol({ server: { a: z.string() }, appends: { b: { delta: z.string() } } as never }),
+      checkProtocol(defineProtocol({ server: { a: z.string() }, appends: { b: { delta: z.string() } } as never })),
     ).toThrow(TypeError);
-    expect(() => defineProtocol({ server: { run: Run }, appends: { run: { delta: z.string() } } })).toThrow(
-      /needs a fold/,
-    );
+    expect(() =>
+      checkProtocol(defineProtocol({ server: { run: Run }, appends: { run: { delta: z.string() } } })),
+    ).toThrow(/needs a fold/);
+    expect(() =>
+      checkProtocol(defineProtocol({ server: { run: z.string() }, appends: { run: { delta: z.string() } } })),
+    ).not.toThrow();
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineProtocol, HoldfastError } from '../src/index.js';
+import { checkProtocol, defineProtocol, HoldfastError } from '../src/index.js';
 
 const app = defineProtocol({
   client: { say: z.object({ room: z.string(), text: z.string().max(5) }) },
@@ -41,11 +41,14 @@ describe('defineProtocol', () => {
     expect(app.isClientMessage('say')).toBe(true);
   });
 
-  it('refuses reserved, malformed and colliding names', () => {
-    expect(() => defineProtocol({ client: { $x: z.null() } })).toThrow(/reserved/);
-    expect(() => defineProtocol({ client: { 'a b': z.null() } })).toThrow(/visible ASCII/);
+  it('checkProtocol refuses reserved, malformed and colliding names', () => {
+    expect(() => checkProtocol(defineProtocol({ client: { $x: z.null() } }))).toThrow(/reserved/);
+    expect(() => checkProtocol(defineProtocol({ server: { 'a b': z.null() } }))).toThrow(/visible ASCII/);
     expect(() =>
-      defineProtocol({ client: { a: z.null() }, requests: { a: { request: z.null(), response: z.null() } } }),
+      checkProtocol(
+        defineProtocol({ client: { a: z.null() }, requests: { a: { request: z.null(), response: z.null() } } }),
+      ),
     ).toThrow(/both/);
+    expect(() => checkProtocol(app)).not.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
 import {
   type AnyProtocol,
+  checkProtocol,
   consoleLogger,
   type DecodeOptions,
   debugFromEnv,
@@ -394,9 +395,11 @@ export interface ResolvedOptions<P extends AnyProtocol> {
  *
  * @throws {ServerOptionsError} `PORT_AND_SERVER` when both `port` and `server` are given.
  * (Neither is fine: the app then hands upgrades over with `handleUpgrade`, like `ws`'s `noServer`.)
+ * @throws {TypeError} when the protocol's definition is not valid (see `checkProtocol`).
  */
 export function resolveOptions<P extends AnyProtocol>(options: ServerOptions<P>): ResolvedOptions<P> {
   const d = DEFAULT_SERVER_OPTIONS;
+  checkProtocol(options.protocol);
   if (options.port !== undefined && options.server !== undefined) {
     throw new ServerOptionsError(
       'PORT_AND_SERVER',

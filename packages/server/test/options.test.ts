@@ -1,6 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { app, ManualClock, RawClient } from '@holdfast/testkit';
+import { defineProtocol } from '@holdfast/protocol';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createServer, MemoryEngine, resolveOptions, ServerOptionsError } from '../src/index.js';
 import { defer } from './support/fixture.js';
 
@@ -11,6 +13,13 @@ describe('server options', () => {
     expect(make).toThrow(ServerOptionsError);
     expect(make).toThrow(expect.objectContaining({ code: 'PORT_AND_SERVER' }));
     // Nothing was attached to the HTTP server.
+    expect(http.listenerCount('upgrade')).toBe(0);
+  });
+
+  it('checks the protocol it serves: a reserved type name is a TypeError, before any listening', () => {
+    const bad = defineProtocol({ client: { $say: z.string() } });
+    const http = createHttpServer();
+    expect(() => createServer({ protocol: bad, server: http })).toThrow(/reserved/);
     expect(http.listenerCount('upgrade')).toBe(0);
   });
 
