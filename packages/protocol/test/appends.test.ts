@@ -38,7 +38,9 @@ describe('defineProtocol appends', () => {
 
   it('checkProtocol refuses appends of unknown types and non-string types without a fold', () => {
     expect(() =>
-      checkProtocol(defineProtocol({ server: { a: z.string() }, appends: { b: { delta: z.string() } } as never })),
+      checkProtocol(
+        defineProtocol({ server: { a: z.string() }, appends: { b: { delta: z.string() } } as never }),
+      ),
     ).toThrow(TypeError);
     expect(() =>
       checkProtocol(defineProtocol({ server: { run: Run }, appends: { run: { delta: z.string() } } })),

@@ -46,7 +46,10 @@ describe('defineProtocol', () => {
     expect(() => checkProtocol(defineProtocol({ server: { 'a b': z.null() } }))).toThrow(/visible ASCII/);
     expect(() =>
       checkProtocol(
-        defineProtocol({ client: { a: z.null() }, requests: { a: { request: z.null(), response: z.null() } } }),
+        defineProtocol({
+          client: { a: z.null() },
+          requests: { a: { request: z.null(), response: z.null() } },
+        }),
       ),
     ).toThrow(/both/);
     expect(() => checkProtocol(app)).not.toThrow();

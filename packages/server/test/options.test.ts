@@ -1,6 +1,6 @@
 import { createServer as createHttpServer } from 'node:http';
-import { app, ManualClock, RawClient } from '@holdfast/testkit';
 import { defineProtocol } from '@holdfast/protocol';
+import { app, ManualClock, RawClient } from '@holdfast/testkit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createServer, MemoryEngine, resolveOptions, ServerOptionsError } from '../src/index.js';
