@@ -37,13 +37,14 @@ import {
   CLOSE_ABNORMAL,
   CLOSE_BAD_PROTOCOL,
   CLOSE_TIMEOUT,
+  CLOSE_UNAUTHORIZED,
   encodeOwnClientFrame,
   HoldfastError,
   isRetryable,
   PROTOCOL_VERSION,
 } from './protocol.js';
 import { type JoinOptions, Rooms } from './rooms.js';
-import { TokenRefresh } from './token-refresh.js';
+import type { TokenRefresh } from './token-refresh.js';
 import type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
 import { welcomeGaps } from './welcome.js';
 
@@ -80,7 +81,8 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** The session, cursors, rooms and outbox: what the stored state is made of. */
   readonly #parts: StoredParts;
   readonly #delivery: Delivery;
-  readonly #refresh: TokenRefresh;
+  /** From plugin `tokenRefresh` (none without). */
+  readonly #refresh: TokenRefresh | undefined;
   readonly #rooms: Rooms;
   /** The promises of `connect()` calls, settled at the next `welcome` or when the client stops. */
   readonly #waiters = new Waiters();
@@ -114,16 +116,33 @@ export class HoldfastClient<P extends AnyProtocol> {
     });
     const rooms = this.#rooms.names;
     this.#parts = { session: undefined, user: undefined, cursors: this.#cursors, rooms, calls: this.#calls };
-    this.#delivery = new Delivery(options.protocol, this.#cursors, this.#rooms, this.#messages, {
-      persist: () => this.#persist(),
-      emit: (event, ...args) => lifecycle.fire(event, ...args),
-      report: lifecycle.report,
-    });
-    this.#refresh = new TokenRefresh(o, {
-      current: () => this.#conn,
-      send: (token) => this.#calls.control({ t: 'refresh', token }),
-      report: lifecycle.report,
-    });
+    const plugins = o.plugins ?? [];
+    const growing = plugins.find((p) => p.growing)?.growing?.(options.protocol);
+    const appendable = Object.keys(options.protocol.appends);
+    if (appendable.length && !growing) {
+      throw new TypeError(
+        `The protocol declares appends (${appendable.join(', ')}): add plugin appends (plugins: [appends])`,
+      );
+    }
+    this.#delivery = new Delivery(
+      options.protocol,
+      this.#cursors,
+      this.#rooms,
+      this.#messages,
+      {
+        persist: () => this.#persist(),
+        emit: (event, ...args) => lifecycle.fire(event, ...args),
+        report: lifecycle.report,
+      },
+      growing,
+    );
+    this.#refresh = plugins
+      .find((p) => p.refresh)
+      ?.refresh?.(o, {
+        current: () => this.#conn,
+        send: (token) => this.#calls.control({ t: 'refresh', token }),
+        report: lifecycle.report,
+      });
     if (o.storage) {
       const persister = new Persister(o, () => snapshot(this.#parts));
       this.#restored = persister.restore((state) => {
@@ -384,10 +403,16 @@ export class HoldfastClient<P extends AnyProtocol> {
    */
   readonly #lost = (close: CloseInfo, why: TransitionReason): void => {
     const o = this.#o;
+    // The token of a connection that was up expired (§4.7): a provider gives a new one, so
+    // retry. A 4401 before the welcome (the new token refused too) stays terminal.
+    const expired =
+      close.code === CLOSE_UNAUTHORIZED &&
+      this.#current.status === 'connected' &&
+      typeof o.token === 'function';
     this.#conn = undefined;
     this.#disconnected();
     if (!this.#closeEvent(close)) return;
-    if (!isRetryable(close.code)) return this.#fail(close, 'terminal-close');
+    if (!expired && !isRetryable(close.code)) return this.#fail(close, 'terminal-close');
     const attempt = this.#attempts + 1;
     if (attempt > o.reconnect.maxAttempts) return this.#fail(close, 'max-attempts');
     this.#attempts = attempt;
@@ -429,7 +454,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   /** Per-connection cleanup. */
   #disconnected(): void {
     this.#o.clock.clearTimeout(this.#stableTimer);
-    this.#refresh.stop();
+    this.#refresh?.stop();
     this.#cursors.cancel();
     this.#calls.disconnected(closedError('Disconnected'));
   }
@@ -464,14 +489,14 @@ export class HoldfastClient<P extends AnyProtocol> {
     this.#conn?.watch(w.heartbeat);
     const gaps = welcomeGaps(w, this.#cursors.list());
     welcomed(this.#parts, w, this.#o.token === undefined);
-    this.#delivery.growing.welcome(w.streams);
+    this.#delivery.growing?.welcome(w.streams);
     // Rooms, then the outbox, before any event: what a listener sends goes behind them.
     this.#rooms.resubscribe(w);
     this.#calls.resend();
     const { stableAfterMs } = this.#o.reconnect;
     if (stableAfterMs === 0) this.#attempts = 0;
     else this.#stableTimer = this.#o.clock.setTimeout(() => (this.#attempts = 0), stableAfterMs);
-    this.#refresh.schedule(w.limits.tokenExpiresAt);
+    this.#refresh?.schedule(w.limits.tokenExpiresAt);
     this.#persist();
     this.#setState({ status: 'connected', sessionId: w.sessionId, resumed: w.resumed }, 'welcome');
     this.#waiters.settle();

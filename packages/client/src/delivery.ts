@@ -1,8 +1,8 @@
 import type { AnyProtocol, FrameOf } from '@holdfast/protocol';
-import { Growing } from './appends.js';
+import type { Growing } from './appends.js';
 import type { Cursors } from './cursors.js';
 import type { ClientEvents, Emitter, MessageMeta } from './events.js';
-import { roomOfStream } from './protocol.js';
+import { HoldfastError, roomOfStream } from './protocol.js';
 import type { Rooms } from './rooms.js';
 
 /** The frames about streams a connected client receives. */
@@ -31,8 +31,11 @@ export class Delivery {
   readonly #rooms: Rooms;
   readonly #messages: Emitter<any>;
   readonly #h: DeliveryHandlers;
-  /** Growing messages (§10.3); a `welcome` passes its streams to `growing.welcome`. */
-  readonly growing: Growing;
+  /**
+   * Growing messages (§10.3), from plugin `appends` (none without); a `welcome` passes its
+   * streams to `growing.welcome`.
+   */
+  readonly growing: Growing | undefined;
 
   /** Works on the client's cursors, rooms and app message emitter. */
   constructor(
@@ -41,13 +44,14 @@ export class Delivery {
     rooms: Rooms,
     messages: Emitter<any>,
     handlers: DeliveryHandlers,
+    growing: Growing | undefined,
   ) {
     this.#protocol = protocol;
     this.#cursors = cursors;
     this.#rooms = rooms;
     this.#messages = messages;
     this.#h = handlers;
-    this.growing = new Growing(protocol);
+    this.growing = growing;
   }
 
   /** A stream frame from the current connection, after its `welcome`. */
@@ -77,7 +81,7 @@ export class Delivery {
         } else {
           this.#rooms.names.delete(f.room);
           cursors.delete(f.stream);
-          this.growing.forget(f.stream);
+          this.growing?.forget(f.stream);
         }
         h.persist();
         return h.emit('room', { op: f.op, room: f.room, stream: f.stream });
@@ -89,7 +93,7 @@ export class Delivery {
       case 'gap': {
         const { t, ...gap } = f;
         cursors.advance(f.stream, f.epoch, f.to);
-        this.growing.forget(f.stream, f.epoch);
+        this.growing?.forget(f.stream, f.epoch);
         h.persist();
         return h.emit('gap', { ...gap, source: 'frame' });
       }
@@ -113,6 +117,10 @@ export class Delivery {
 
   /** A start, snapshot or `app` of a growing message: applied under §10.3, or dropped. */
   #grow(f: FrameOf<'msg' | 'app'>): void {
+    // Without plugin `appends` the protocol declares no appendable type (the client refuses
+    // to start otherwise), so a server that sends a growing message breaks the protocol.
+    if (!this.growing)
+      return this.#h.report(new HoldfastError('UNSUPPORTED', 'A growing message: add plugin appends'));
     const a = this.growing.apply(f);
     if (!a) return;
     this.#cursors.accept(f.stream, f.epoch, f.offset);

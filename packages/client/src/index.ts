@@ -53,6 +53,7 @@ export {
   type TokenTransport,
 } from './options.js';
 export type { OutboxKind, PendingMessage } from './outbox.js';
+export { appends, type ClientPlugin, tokenRefresh } from './plugins.js';
 export type { JoinOptions } from './rooms.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';

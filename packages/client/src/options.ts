@@ -1,5 +1,6 @@
 import type { AnyProtocol, Logger } from '@holdfast/protocol';
 import { debugDefault } from '#debug-env';
+import type { ClientPlugin } from './plugins.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientStorage } from './storage.js';
 
@@ -193,6 +194,11 @@ export interface ClientOptions<P extends AnyProtocol> {
   /** Keeps session, cursors, rooms and outbox across page reloads. */
   storage?: ClientStorage;
   /**
+   * The parts only some apps use: `appends` (needed when the protocol declares appends) and
+   * `tokenRefresh` (see {@link ClientPlugin}). A bundle ships only those the app imports.
+   */
+  plugins?: readonly ClientPlugin[];
+  /**
    * The storage key. Use one per client when several share a storage.
    * @default 'holdfast'
    */
@@ -261,6 +267,7 @@ export interface ResolvedOptions {
   maxIncomingBytes: number;
   storage?: ClientStorage;
   storageKey: string;
+  plugins?: readonly ClientPlugin[];
   /** `null` or `undefined`: none. */
   environment?: ClientEnvironment | null;
   clock: Clock;

@@ -43,6 +43,8 @@ export const CLOSE_NORMAL: typeof CloseCode.Normal = 1000;
 export const CLOSE_ABNORMAL: typeof CloseCode.Abnormal = 1006;
 /** `CloseCode.SessionEnded`. */
 export const CLOSE_SESSION_ENDED: typeof CloseCode.SessionEnded = 4000;
+/** `CloseCode.Unauthorized`. */
+export const CLOSE_UNAUTHORIZED: typeof CloseCode.Unauthorized = 4401;
 /** `CloseCode.BadProtocol`. */
 export const CLOSE_BAD_PROTOCOL: typeof CloseCode.BadProtocol = 4400;
 /** `CloseCode.Timeout`. */

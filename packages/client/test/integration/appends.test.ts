@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
+  appends,
   type ClientOptions,
   createClient,
   type GrowingMeta,
@@ -42,6 +43,7 @@ function clientOf(proxy: FaultProxy, options: Partial<ClientOptions<App>> = {}):
     WebSocket,
     environment: null,
     reconnect: { initialDelayMs: 20, minDelayMs: 5, maxDelayMs: 100 },
+    plugins: [appends],
     ...options,
   });
   cleanups.push(() => client.close());

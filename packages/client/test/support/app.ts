@@ -3,11 +3,13 @@ import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
+  appends,
   type ClientEvents,
   type ClientOptions,
   type ConnectionStatus,
   createClient,
   type HoldfastClient,
+  tokenRefresh,
 } from '../../src/index.js';
 import type { FakeServer } from './fake-server.js';
 
@@ -42,7 +44,10 @@ export const app = defineProtocol({
 export type App = typeof app;
 export type TestClient = HoldfastClient<App>;
 
-/** A client of `server` (ws implementation, no page environment), closed when the test ends. */
+/**
+ * A client of `server` (ws implementation, no page environment, plugins `appends` and
+ * `tokenRefresh`), closed when the test ends.
+ */
 export function clientOf(server: FakeServer, options: Partial<ClientOptions<App>> = {}): TestClient {
   const client = createClient({
     url: server.url,
@@ -50,6 +55,7 @@ export function clientOf(server: FakeServer, options: Partial<ClientOptions<App>
     WebSocket,
     environment: null,
     random: () => 0.5,
+    plugins: [appends, tokenRefresh],
     ...options,
   });
   onTestFinished(() => client.close());
