@@ -43,6 +43,8 @@ export const app = defineProtocol({
 });
 export type App = typeof app;
 export type TestClient = HoldfastClient<App>;
+/** What the helpers below use of a client, of any protocol. */
+type AnyClient = Pick<HoldfastClient<any>, 'events' | 'state'>;
 
 /**
  * A client of `server` (ws implementation, no page environment, plugins `appends` and
@@ -64,7 +66,7 @@ export function clientOf(server: FakeServer, options: Partial<ClientOptions<App>
 
 /** Resolve with the next lifecycle event `event` (matching `pred`). */
 export function nextEvent<K extends keyof ClientEvents>(
-  client: TestClient,
+  client: AnyClient,
   event: K,
   pred: (...args: Parameters<ClientEvents[K]>) => boolean = () => true,
 ): Promise<Parameters<ClientEvents[K]>[0]> {
@@ -78,13 +80,13 @@ export function nextEvent<K extends keyof ClientEvents>(
 }
 
 /** Resolve when the client's state has `status` (now or later). */
-export function reach(client: TestClient, status: ConnectionStatus): Promise<void> {
+export function reach(client: AnyClient, status: ConnectionStatus): Promise<void> {
   if (client.state.status === status) return Promise.resolve();
   return nextEvent(client, 'state', ({ next }) => next.status === status).then(() => undefined);
 }
 
 /** Record every state change of a client. */
-export function recordStates(client: TestClient): string[] {
+export function recordStates(client: AnyClient): string[] {
   const log: string[] = [];
   client.events.on('state', ({ next, reason }) => log.push(`${next.status}:${reason}`));
   return log;
