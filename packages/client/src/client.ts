@@ -9,7 +9,7 @@ import type {
   WelcomeFrame,
 } from '@holdfast/protocol';
 import { retryDelay } from './backoff.js';
-import { Calls } from './calls.js';
+import { Calls, type CallsHandlers } from './calls.js';
 import { Connection } from './connection.js';
 import {
   type CloseInfo,
@@ -19,7 +19,7 @@ import {
 } from './connection-state.js';
 import { closedError, Waiters } from './controls.js';
 import { Cursors } from './cursors.js';
-import { Delivery } from './delivery.js';
+import { Delivery, type DeliveryHandlers } from './delivery.js';
 import { watchEnvironment } from './environment.js';
 import { type ClientEvents, Emitter, Lifecycle, type Listenable, type Unsubscribe } from './events.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -43,8 +43,8 @@ import {
   isRetryable,
   PROTOCOL_VERSION,
 } from './protocol.js';
-import { type JoinOptions, Rooms } from './rooms.js';
-import type { TokenRefresh } from './token-refresh.js';
+import { type JoinOptions, Rooms, type RoomsHandlers } from './rooms.js';
+import type { TokenRefresh, TokenRefreshHandlers } from './token-refresh.js';
 import type { CloseOptions, JoinResult, MessageListener, RequestOptions, SendOptions } from './types.js';
 import { welcomeGaps } from './welcome.js';
 
@@ -97,7 +97,8 @@ export class HoldfastClient<P extends AnyProtocol> {
     const lifecycle = new Lifecycle(o.logger);
     this.#lifecycle = lifecycle;
     this.events = lifecycle;
-    this.#calls = new Calls(o, options.protocol, {
+    // What the client's parts ask of it, in one object (each part sees its own interface).
+    const host: CallsHandlers & RoomsHandlers & DeliveryHandlers & TokenRefreshHandlers = {
       send: (text) => this.#conn?.send(text) ?? false,
       connected: () => this.#current.status === 'connected',
       assertOpen: () => {
@@ -105,44 +106,33 @@ export class HoldfastClient<P extends AnyProtocol> {
         if (s === 'closed' || s === 'failed') throw closedError(`Client is ${s}`);
       },
       persist: () => this.#persist(),
-      ack: (event) => this.#lifecycle.fire('ack', event),
-    });
-    this.#cursors = new Cursors(o, (cursors) => this.#write({ t: 'ack', cursors }));
-    this.#rooms = new Rooms(this.#calls, {
-      send: (text) => this.#conn?.send(text),
-      persist: () => this.#persist(),
+      ack: (event) => lifecycle.fire('ack', event),
+      emit: (event, ...args) => lifecycle.fire(event, ...args),
       report: lifecycle.report,
       welcomed: () => this.#waiters.wait(),
-    });
+      current: () => this.#conn,
+      refresh: (token) => this.#calls.control({ t: 'refresh', token }),
+    };
+    this.#calls = new Calls(o, options.protocol, host);
+    this.#cursors = new Cursors(o, (cursors) => this.#write({ t: 'ack', cursors }));
+    this.#rooms = new Rooms(this.#calls, host);
     const rooms = this.#rooms.names;
     this.#parts = { session: undefined, user: undefined, cursors: this.#cursors, rooms, calls: this.#calls };
     const plugins = o.plugins ?? [];
     const growing = plugins.find((p) => p.growing)?.growing?.(options.protocol);
     const appendable = Object.keys(options.protocol.appends);
     if (appendable.length && !growing) {
-      throw new TypeError(
-        `The protocol declares appends (${appendable.join(', ')}): add plugin appends (plugins: [appends])`,
-      );
+      throw new TypeError(`The protocol declares appends (${appendable.join(', ')}): add plugin appends`);
     }
     this.#delivery = new Delivery(
       options.protocol,
       this.#cursors,
       this.#rooms,
       this.#messages,
-      {
-        persist: () => this.#persist(),
-        emit: (event, ...args) => lifecycle.fire(event, ...args),
-        report: lifecycle.report,
-      },
+      host,
       growing,
     );
-    this.#refresh = plugins
-      .find((p) => p.refresh)
-      ?.refresh?.(o, {
-        current: () => this.#conn,
-        send: (token) => this.#calls.control({ t: 'refresh', token }),
-        report: lifecycle.report,
-      });
+    this.#refresh = plugins.find((p) => p.refresh)?.refresh?.(o, host);
     if (o.storage) {
       const persister = new Persister(o, () => snapshot(this.#parts));
       this.#restored = persister.restore((state) => {

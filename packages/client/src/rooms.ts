@@ -15,8 +15,8 @@ export interface JoinOptions {
 
 /** What {@link Rooms} asks of its client. */
 export interface RoomsHandlers {
-  /** Write a frame to the current connection. */
-  send(text: string): void;
+  /** Write a frame to the current connection (the result is not looked at). */
+  send(text: string): unknown;
   /** Note a change of the persisted state. */
   persist(): void;
   /** Report an error (an `error` event). */

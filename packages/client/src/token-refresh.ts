@@ -6,7 +6,7 @@ export interface TokenRefreshHandlers {
   /** The current connection (any value compared by identity; none when disconnected). */
   current(): unknown;
   /** Send a `refresh` frame with the new token; resolves with its `res` result. */
-  send(token: string): Promise<unknown>;
+  refresh(token: string): Promise<unknown>;
   /** Report a failed refresh (an `error` event). */
   report(error: HoldfastError): void;
 }
@@ -44,7 +44,7 @@ export class TokenRefresh {
       try {
         const token = await provider();
         if (h.current() !== conn) return;
-        const result = (await h.send(token)) as { expiresAt?: number } | undefined;
+        const result = (await h.refresh(token)) as { expiresAt?: number } | undefined;
         if (h.current() === conn) this.schedule(result?.expiresAt);
       } catch (cause) {
         if (h.current() !== conn)
