@@ -11,12 +11,7 @@ import type {
 import { retryDelay } from './backoff.js';
 import { Calls, type CallsHandlers } from './calls.js';
 import { Connection } from './connection.js';
-import {
-  type CloseInfo,
-  type ConnectionState,
-  canTransition,
-  type TransitionReason,
-} from './connection-state.js';
+import type { CloseInfo, ConnectionState, TransitionReason } from './connection-state.js';
 import { closedError, Waiters } from './controls.js';
 import { Cursors } from './cursors.js';
 import { Delivery, type DeliveryHandlers } from './delivery.js';
@@ -321,11 +316,8 @@ export class HoldfastClient<P extends AnyProtocol> {
 
   #setState(next: ConnectionState, reason: TransitionReason): void {
     const prev = this.#current;
-    const fields = { from: prev.status, to: next.status, reason };
-    if (!canTransition(prev.status, next.status))
-      this.#o.logger?.error(fields, 'holdfast: unexpected transition');
     this.#current = next;
-    this.#o.logger?.debug({ ...fields, state: next }, 'holdfast: state');
+    this.#o.logger?.debug({ from: prev.status, to: next.status, reason, state: next }, 'holdfast: state');
     this.#lifecycle.fire('state', { prev, next, reason });
   }
 

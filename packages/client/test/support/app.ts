@@ -1,7 +1,8 @@
 import { defineProtocol } from '@holdfast/protocol';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { canTransition } from '../../src/connection-state.js';
 import {
   appends,
   type ClientEvents,
@@ -60,7 +61,15 @@ export function clientOf(server: FakeServer, options: Partial<ClientOptions<App>
     plugins: [appends, tokenRefresh],
     ...options,
   });
-  onTestFinished(() => client.close());
+  // Every transition the client makes must be one the state machine allows.
+  const wrong: string[] = [];
+  client.events.on('state', ({ prev, next, reason }) => {
+    if (!canTransition(prev.status, next.status)) wrong.push(`${prev.status} -> ${next.status} (${reason})`);
+  });
+  onTestFinished(() => {
+    client.close();
+    expect(wrong, 'transitions the state machine does not allow').toEqual([]);
+  });
   return client;
 }
 
