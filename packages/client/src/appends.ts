@@ -1,4 +1,5 @@
 import type { AnyProtocol, AppFrame, MsgFrame, StreamStatus } from '@holdfast/protocol';
+import type { Cursors } from './cursors.js';
 import type { MessageMeta } from './events.js';
 import { roomOfStream } from './protocol.js';
 
@@ -63,6 +64,25 @@ export class Growing {
   welcome(streams: readonly StreamStatus[]): void {
     const listed = new Map(streams.map((s) => [s.stream, s.epoch]));
     for (const stream of this.#streams.keys()) this.forget(stream, listed.get(stream));
+  }
+
+  /**
+   * A frame of a growing message from the connection: applied (and its offset accepted as the
+   * stream's cursor, a bad snapshot or delta reported) and its update handed to `emit`, or
+   * dropped.
+   */
+  receive(
+    f: MsgFrame | AppFrame,
+    cursors: Cursors,
+    h: { persist(): void; report(error: unknown): void },
+    emit: (type: string, value: unknown, meta: GrowingMeta) => void,
+  ): void {
+    const a = this.apply(f);
+    if (!a) return;
+    cursors.accept(f.stream, f.epoch, f.offset);
+    h.persist();
+    if (a.error) h.report(a.error);
+    if (!a.error || (a.meta.done && f.t === 'app')) emit(a.type, a.value, a.meta);
   }
 
   /**

@@ -28,6 +28,7 @@ import {
   snapshot,
   welcomed,
 } from './persistence.js';
+import { growingOf, partOf } from './plugins.js';
 import {
   CLOSE_ABNORMAL,
   CLOSE_BAD_PROTOCOL,
@@ -113,12 +114,7 @@ export class HoldfastClient<P extends AnyProtocol> {
     this.#rooms = new Rooms(this.#calls, host);
     const rooms = this.#rooms.names;
     this.#parts = { session: undefined, user: undefined, cursors: this.#cursors, rooms, calls: this.#calls };
-    const plugins = o.plugins ?? [];
-    const growing = plugins.find((p) => p.growing)?.growing?.(options.protocol);
-    const appendable = Object.keys(options.protocol.appends);
-    if (appendable.length && !growing) {
-      throw new TypeError(`The protocol declares appends (${appendable.join(', ')}): add plugin appends`);
-    }
+    const growing = growingOf(o.plugins, options.protocol);
     this.#delivery = new Delivery(
       options.protocol,
       this.#cursors,
@@ -127,7 +123,7 @@ export class HoldfastClient<P extends AnyProtocol> {
       host,
       growing,
     );
-    this.#refresh = plugins.find((p) => p.refresh)?.refresh?.(o, host);
+    this.#refresh = partOf(o.plugins, 'refresh')?.(o, host);
     if (o.storage) {
       const persister = new Persister(o, () => snapshot(this.#parts));
       this.#restored = persister.restore((state) => {

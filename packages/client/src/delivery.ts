@@ -121,13 +121,7 @@ export class Delivery {
     // to start otherwise), so a server that sends a growing message breaks the protocol.
     if (!this.growing)
       return this.#h.report(new HoldfastError('UNSUPPORTED', 'A growing message: add plugin appends'));
-    const a = this.growing.apply(f);
-    if (!a) return;
-    this.#cursors.accept(f.stream, f.epoch, f.offset);
-    this.#h.persist();
-    if (a.error) this.#h.report(a.error);
-    // An invalid delta that ended its message still says so, with the value it had.
-    if (!a.error || (a.meta.done && f.t === 'app')) this.#emit(a.type, a.value, a.meta);
+    this.growing.receive(f, this.#cursors, this.#h, (type, value, meta) => this.#emit(type, value, meta));
   }
 
   #emit(type: string, value: unknown, meta: MessageMeta): void {

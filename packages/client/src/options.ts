@@ -1,6 +1,5 @@
 import type { AnyProtocol, Logger } from '@holdfast/protocol';
 import { debugDefault } from '#debug-env';
-import type { ClientPlugin } from './plugins.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientStorage } from './storage.js';
 
@@ -144,6 +143,23 @@ export interface ClientEnvironment {
     addEventListener(type: string, listener: () => void): void;
     removeEventListener(type: string, listener: () => void): void;
   };
+}
+
+/**
+ * A part of the client that only some apps use, added with the `plugins` option: `appends`
+ * (growing messages, extension `appends`; required when the protocol declares `appends`) and
+ * `tokenRefresh` (in-band token refresh, docs/PROTOCOL.md §4.7). The client does not import
+ * them, so a bundle ships only the plugins the app imports.
+ *
+ * @example
+ * ```ts
+ * import { appends, createClient, tokenRefresh } from '@holdfast/client';
+ * const client = createClient({ url, protocol: ai, token: getToken, plugins: [appends, tokenRefresh] });
+ * ```
+ */
+export interface ClientPlugin {
+  /** The plugin's name: `appends` or `tokenRefresh`. */
+  readonly name: string;
 }
 
 /**

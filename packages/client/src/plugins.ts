@@ -1,28 +1,40 @@
 import type { AnyProtocol } from '@holdfast/protocol';
 import { Growing } from './appends.js';
-import type { ResolvedOptions } from './options.js';
+import type { ClientPlugin, ResolvedOptions } from './options.js';
 import { TokenRefresh, type TokenRefreshHandlers } from './token-refresh.js';
 
-/**
- * A part of the client that only some apps use, added with the `plugins` option. The client
- * itself does not import them, so a bundle ships only the plugins the app imports:
- * - {@link appends}: messages that grow by appends (extension `appends`, docs/PROTOCOL.md §10);
- *   required when the protocol declares `appends`.
- * - {@link tokenRefresh}: in-band token refresh before the token expires (§4.7).
- *
- * @example
- * ```ts
- * import { appends, createClient, tokenRefresh } from '@holdfast/client';
- * const client = createClient({ url, protocol: ai, token: getToken, plugins: [appends, tokenRefresh] });
- * ```
- */
-export interface ClientPlugin {
-  /** The plugin's name: `appends` or `tokenRefresh`. */
-  readonly name: string;
+export type { ClientPlugin };
+
+/** What a plugin adds to a client: its parts (the client looks them up, never the plugins). */
+interface PluginParts extends ClientPlugin {
   /** Growing messages (§10.3), for `appends`. */
   readonly growing?: (protocol: AnyProtocol) => Growing;
   /** The token refresh of a client, for `tokenRefresh`. */
   readonly refresh?: (o: ResolvedOptions, handlers: TokenRefreshHandlers) => TokenRefresh;
+}
+
+/** The part `K` that one of `plugins` adds, if any. */
+export function partOf<K extends 'growing' | 'refresh'>(
+  plugins: readonly ClientPlugin[] | undefined,
+  part: K,
+): PluginParts[K] {
+  return (plugins as readonly PluginParts[] | undefined)?.find((p) => p[part])?.[part];
+}
+
+/**
+ * The growing messages of a client of `protocol`, from plugin `appends`.
+ * @throws {TypeError} when the protocol declares appends and the plugin is missing.
+ */
+export function growingOf(
+  plugins: readonly ClientPlugin[] | undefined,
+  protocol: AnyProtocol,
+): Growing | undefined {
+  const growing = partOf(plugins, 'growing')?.(protocol);
+  const appendable = Object.keys(protocol.appends);
+  if (appendable.length && !growing) {
+    throw new TypeError(`The protocol declares appends (${appendable.join(', ')}): add plugin appends`);
+  }
+  return growing;
 }
 
 /**
@@ -40,8 +52,8 @@ export interface ClientPlugin {
  */
 export const appends: ClientPlugin = {
   name: 'appends',
-  growing: (protocol) => new Growing(protocol),
-};
+  growing: (protocol: AnyProtocol) => new Growing(protocol),
+} satisfies PluginParts as ClientPlugin;
 
 /**
  * Plugin `tokenRefresh` (docs/PROTOCOL.md §4.7): when the `welcome` announces
@@ -57,5 +69,5 @@ export const appends: ClientPlugin = {
  */
 export const tokenRefresh: ClientPlugin = {
   name: 'tokenRefresh',
-  refresh: (o, handlers) => new TokenRefresh(o, handlers),
-};
+  refresh: (o: ResolvedOptions, handlers: TokenRefreshHandlers) => new TokenRefresh(o, handlers),
+} satisfies PluginParts as ClientPlugin;
