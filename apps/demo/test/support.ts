@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createClient, type HoldfastClient } from '@holdfast/client';
+import { appends, createClient, type HoldfastClient, tokenRefresh } from '@holdfast/client';
 import WebSocket from 'ws';
 import { type Demo_, type DemoOptions, startDemo } from '../src/server/app.js';
 import { type Demo, demo } from '../src/shared/protocol.js';
@@ -84,6 +84,8 @@ export async function user(
     WebSocket,
     environment: null,
     token: async () => JSON.parse((await login(app.port, name, secret)).body).token,
+    // As the web client: runs grow by appends, the sign-in token is refreshed before it expires.
+    plugins: [appends, tokenRefresh],
   });
   await client.connect();
   return client;

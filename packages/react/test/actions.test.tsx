@@ -1,3 +1,4 @@
+import { appends } from '@holdfast/client';
 import { ErrorCode } from '@holdfast/protocol';
 import { act, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
@@ -160,6 +161,7 @@ describe('the provider with options', () => {
             WebSocket: WebSocket as never,
             token: 'kim',
             environment: null,
+            plugins: [appends],
           }}
         >
           <Grab />

@@ -2,7 +2,7 @@
 // its clients (1013) so they resume on a healthy node and refuses newcomers; a client
 // message Redis could not record is answered with its id. Servers run in this process, one
 // of them behind testkit's fault proxy. Figures: docs/RELIABILITY.md.
-import { createClient } from '@holdfast/client';
+import { appends, createClient } from '@holdfast/client';
 import { CloseCode, ErrorCode } from '@holdfast/protocol';
 import { type AnyFrame, type App, app, cursorsOf, FaultProxy, type RawClient } from '@holdfast/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -157,6 +157,7 @@ describe.runIf(canSpawnRedis)('the client and a message Redis could not record',
       environment: null,
       token: 'cli',
       reconnect: { initialDelayMs: 100, minDelayMs: 50, maxDelayMs: 400 },
+      plugins: [appends], // testkit's app declares appends
     });
     defer(() => client.close());
     let welcomes = 0;

@@ -1,4 +1,4 @@
-import { createClient, type HoldfastClient } from '@holdfast/client';
+import { appends, createClient, type HoldfastClient } from '@holdfast/client';
 import { SpecClient, type StreamEvent } from '@holdfast/testkit';
 import WebSocket from 'ws';
 import { type App, app } from '../support/app.js';
@@ -127,6 +127,8 @@ export function officialSubject(url: string, user: string): Subject {
     environment: null,
     token: () => token,
     reconnect: { initialDelayMs: 20, minDelayMs: 10, maxDelayMs: 100 },
+    // The chaos app declares appends (`answer`): the appends scenarios check its growth.
+    plugins: [appends],
   });
   const log: (StreamEvent & { stream: string })[] = [];
   const welcomes: Subject['welcomes'] = [];

@@ -1,5 +1,6 @@
 import { createServer as createNetServer } from 'node:net';
 import {
+  appends,
   type ClientOptions,
   type ConnectionState,
   createClient,
@@ -36,7 +37,10 @@ export async function startServer(options: Partial<ServerOptions<App>> = {}): Pr
   return { server, url: server.url(), port: server.address().port, errors };
 }
 
-/** A `@holdfast/client` on `ws`, with fast retries unless told otherwise; closed after the test. */
+/**
+ * A `@holdfast/client` on `ws` with plugin `appends`, with fast retries unless told otherwise;
+ * closed after the test.
+ */
 export function chaosClient(url: string, options: Partial<ClientOptions<App>> = {}): HoldfastClient<App> {
   const client = createClient<App>({
     url,
@@ -44,6 +48,8 @@ export function chaosClient(url: string, options: Partial<ClientOptions<App>> = 
     WebSocket,
     environment: null,
     reconnect: { initialDelayMs: 50, minDelayMs: 10, maxDelayMs: 200 },
+    // The chaos app declares appends (`answer`): a client of it needs the plugin.
+    plugins: [appends],
     ...options,
   });
   defer(() => client.close());

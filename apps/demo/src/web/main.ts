@@ -1,4 +1,11 @@
-import { type ConnectionState, createClient, type HoldfastClient, webStorage } from '@holdfast/client';
+import {
+  appends,
+  type ConnectionState,
+  createClient,
+  type HoldfastClient,
+  tokenRefresh,
+  webStorage,
+} from '@holdfast/client';
 import { HoldfastError } from '@holdfast/protocol';
 import { type ChatLine, type Demo, demo, RoomName } from '../shared/protocol.js';
 import { AgentPanel } from './agent-view.js';
@@ -277,6 +284,9 @@ async function main(): Promise<void> {
     WebSocket: net.WebSocket,
     storage: webStorage(sessionStorage),
     token: async () => (await login(myName)).token,
+    // Runs grow by appends; the sign-in token expires (TOKEN_TTL_SEC), so it is refreshed in-band
+    // before then, keeping the connection.
+    plugins: [appends, tokenRefresh],
   });
   client.events.on('state', ({ next }) => {
     if (next.status === 'connecting') attempts += 1;

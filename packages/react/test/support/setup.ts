@@ -1,4 +1,4 @@
-import { type ClientOptions, createClient, type HoldfastClient } from '@holdfast/client';
+import { appends, type ClientOptions, createClient, type HoldfastClient } from '@holdfast/client';
 import { createServer, type HoldfastServer, type ServerOptions } from '@holdfast/server';
 import { FaultProxy } from '@holdfast/testkit';
 import { cleanup } from '@testing-library/react';
@@ -73,6 +73,8 @@ export function clientOf(
     token: user,
     environment: null,
     reconnect: { initialDelayMs: 20, minDelayMs: 5, maxDelayMs: 100 },
+    // The test protocol declares appends (`answer`).
+    plugins: [appends],
     ...options,
   });
   cleanups.push(() => client.close());

@@ -1,11 +1,12 @@
 // The client in a browser project: DOM lib, no Node types. Type-checked only.
-import { createClient, webStorage } from '@holdfast/client';
+import { createClient, tokenRefresh, webStorage } from '@holdfast/client';
 import { chat } from '../src/protocol.js';
 
 const client = createClient({
   url: `wss://${location.host}/ws`,
   protocol: chat,
   token: () => fetch('/token').then((r) => r.text()),
+  plugins: [tokenRefresh],
   storage: webStorage(window.sessionStorage),
   logger: console,
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { type ClientEvents, createClient } from '@holdfast/client';
+import { type ClientEvents, createClient, tokenRefresh } from '@holdfast/client';
 import { createServer, statsHandler } from '@holdfast/server';
 import { jwtAuthenticator } from '@holdfast/server/jwt';
 import { metricsHandler } from '@holdfast/server/metrics';
@@ -45,6 +45,7 @@ const client = createClient({
   url: hf.url(),
   protocol: chat,
   token,
+  plugins: [tokenRefresh],
   WebSocket,
   reconnect: { initialDelayMs: 10, minDelayMs: 10 },
 });
