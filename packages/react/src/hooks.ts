@@ -47,7 +47,9 @@ export interface HoldfastProviderProps<P extends AnyProtocol> {
   client?: HoldfastClient<P>;
   /**
    * Options to create the client with (the protocol is the factory's). The provider creates
-   * it in the browser only (never during a server render), and closes it on unmount.
+   * it in the browser only (never during a server render), and closes it on unmount. Include
+   * `plugins: [appends]` when the protocol declares `appends` (`createClient` throws without),
+   * and `tokenRefresh` for in-band refresh of an expiring token.
    */
   options?: Omit<ClientOptions<P>, 'protocol'>;
   /**
@@ -121,6 +123,7 @@ export interface HoldfastHooks<P extends AnyProtocol> {
   /**
    * The newest message of appendable type `type` (of `room` only, if given) as it grows: `data`
    * is its value folded so far, `meta.done` whether it is complete; undefined before the first.
+   * The client needs plugin `appends` (`options.plugins`).
    */
   useGrowing<K extends AppendType<P>>(type: K, options?: { room?: string }): Received<P, K> | undefined;
   /** Hold `room` (joined while any component holds it); its state. `null` holds nothing. */
