@@ -84,7 +84,8 @@ export function resumeOf(
   { session, cursors, snapshots }: StoredParts,
   hello?: boolean,
 ): PersistedState['resume'] {
-  return session && { ...session, cursors: cursors.list(), ...(hello && snapshots ? { snapshots } : {}) };
+  // `snapshots` only in a `hello`, and only when true (undefined fields are not encoded).
+  return session && { ...session, cursors: cursors.list(), snapshots: (hello && snapshots) || undefined };
 }
 
 /** The state to store: the session (`hello.resume`), rooms, outbox, id counter, frame limit. */
@@ -93,7 +94,7 @@ export function snapshot(parts: StoredParts): PersistedState {
   return {
     v: 1,
     resume: resumeOf(parts),
-    ...(parts.user !== undefined ? { user: parts.user } : {}),
+    user: parts.user,
     rooms: [...rooms],
     outbox: calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
     seq: calls.seq,
@@ -176,8 +177,8 @@ function pubOf(text: string): { id: string; type: string; data?: unknown } | und
   } catch {
     return;
   }
-  if (typeof f !== 'object' || f === null || f.t !== 'pub') return;
-  if (checkJsonValue(f, 64) || checkClientFrame(f)) return;
+  // Only an object has an own `t` of "pub".
+  if (f?.t !== 'pub' || checkJsonValue(f, 64) || checkClientFrame(f)) return;
   return f;
 }
 
