@@ -57,7 +57,7 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 
 const fail = (code: ProtocolErrorCode, message: string, issues?: Issue[]) => ({
   ok: false as const,
-  error: new ProtocolError(code, message, issues ? { issues } : {}),
+  error: new ProtocolError(code, message, { issues }),
 });
 
 let encoder: InstanceType<typeof TextEncoder> | undefined; // not `TextEncoder`: compiles without the DOM lib
