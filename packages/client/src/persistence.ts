@@ -201,10 +201,11 @@ export class Persister {
   }
 
   /**
-   * Read the state; `undefined` when absent or not valid (a warning is logged). Synchronous
-   * when the storage is, so a client over `webStorage`/`memoryStorage` is restored at creation.
+   * Read the state and hand it to `apply`: `undefined` when absent or not valid (a warning is
+   * logged). At once when the storage is synchronous, so a client over
+   * `webStorage`/`memoryStorage` is restored at creation. Resolves once applied.
    */
-  load(): PersistedState | undefined | Promise<PersistedState | undefined> {
+  restore(apply: (state: PersistedState | undefined) => void): Promise<void> {
     // JSON.parse may throw: that is a failed read too.
     const parse = (text: string | null | undefined): PersistedState | undefined => {
       if (text == null) return;
@@ -215,26 +216,18 @@ export class Persister {
     const failed = (error: unknown): undefined => {
       this.#warn('could not read stored state', error);
     };
+    let state: PersistedState | undefined;
     try {
       const got = this.#o.storage!.get(this.#o.storageKey);
       // Strings and null/undefined are synchronous answers; anything else is a promise (or thenable).
-      return typeof got === 'object' && got !== null
-        ? Promise.resolve(got).then(parse).catch(failed)
-        : parse(got);
+      if (typeof got === 'object' && got !== null) {
+        return Promise.resolve(got).then(parse).catch(failed).then(apply);
+      }
+      state = parse(got);
     } catch (error) {
       failed(error);
     }
-  }
-
-  /**
-   * Load the state and hand it to `apply` (at once when the storage is synchronous). Resolves
-   * once applied.
-   */
-  restore(apply: (state: PersistedState | undefined) => void): Promise<void> {
-    const state = this.load();
-    if (state instanceof Promise) return state.then(apply);
-    apply(state);
-    return Promise.resolve();
+    return Promise.resolve(apply(state));
   }
 
   /**
