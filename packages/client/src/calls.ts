@@ -145,7 +145,7 @@ export class Calls {
 
   /** Fail every message still in the outbox with `error` (they must not be sent on this session). */
   forsake(error: HoldfastError): void {
-    for (const e of this.outbox.clear()) this.#settle(e, { ok: false, error });
+    this.#failAll(error);
     this.#h.persist();
   }
 
@@ -163,6 +163,11 @@ export class Calls {
   /** The client stopped: everything pending fails with `error`; the outbox is emptied. */
   shutdown(error: HoldfastError): void {
     this.controls.reject(error, true);
+    this.#failAll(error);
+  }
+
+  /** Empty the outbox, failing every entry with `error`. */
+  #failAll(error: HoldfastError): void {
     for (const e of this.outbox.clear()) this.#settle(e, { ok: false, error });
   }
 
@@ -199,7 +204,8 @@ export class Calls {
   /** A `MESSAGE_TOO_BIG` error when a frame of `bytes` is over the server's limit. */
   #tooBig(bytes: number): HoldfastError | undefined {
     const maxPayload = this.maxPayload;
-    if (maxPayload !== undefined && bytes > maxPayload) {
+    // No limit known yet (undefined): `bytes > undefined` is false.
+    if (bytes > (maxPayload as number)) {
       return new HoldfastError('MESSAGE_TOO_BIG', 'Message larger than the server accepts', {
         details: { bytes, maxPayload },
       });
