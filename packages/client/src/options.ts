@@ -300,9 +300,12 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
   );
   // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
   resolved.logger ??= (resolved.debug ?? debugDefault()) ? console : undefined;
-  // Each group of options: its defaults, under the fields the app set.
-  for (const group of ['reconnect', 'ack', 'outbox', 'timeouts'] as const) {
-    (resolved as Record<string, unknown>)[group] = fill(d[group], options[group]);
+  // Each group of options (the defaults that are objects): its defaults, under the fields the app set.
+  for (const key in d) {
+    const group = key as keyof typeof d;
+    if (typeof d[group] === 'object') {
+      (resolved as Record<string, unknown>)[group] = fill(d[group] as object, options[group] as object);
+    }
   }
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
