@@ -29,14 +29,15 @@ export interface CallsHandlers {
  * reuses the id of a stored message, even with the same prefix.
  */
 export class Calls {
+  // `declare`d fields are set when known (the constructor, a welcome), not defined empty first.
   /** App messages and requests, in send order. */
-  readonly outbox: Outbox;
+  declare readonly outbox: Outbox;
   /** Joins, leaves and refreshes. */
   readonly controls = new Controls();
   /** The next id's counter. */
   seq = 1;
   /** The server's frame size limit (from `welcome`, or storage): larger frames are refused. */
-  maxPayload: number | undefined;
+  declare maxPayload: number | undefined;
   readonly #idPrefix: string;
   readonly #o: ResolvedOptions;
   readonly #protocol: AnyProtocol;
