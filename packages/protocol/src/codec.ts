@@ -131,7 +131,7 @@ function isBinary(raw: unknown): boolean {
   return (
     raw instanceof ArrayBuffer ||
     ArrayBuffer.isView(raw) ||
-    (Array.isArray(raw) && raw.length > 0 && raw.every((p) => ArrayBuffer.isView(p)))
+    (Array.isArray(raw) && raw.length > 0 && raw.every(ArrayBuffer.isView))
   );
 }
 
