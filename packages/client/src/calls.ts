@@ -81,8 +81,8 @@ export class Calls {
     // `id` second: the keys in the schema's order, so the text is the one the schema would give.
     const { t, ...rest } = frame;
     const text = encodeOwnClientFrame({ t, id, ...rest } as ClientFrame);
-    const room = 'room' in frame ? frame.room : undefined;
-    const done = this.controls.add(id, text, room);
+    // A join's or leave's room (a refresh has none).
+    const done = this.controls.add(id, text, (rest as { room?: string }).room);
     if (now) this.#h.send(text);
     return done;
   }
