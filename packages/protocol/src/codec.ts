@@ -244,7 +244,7 @@ export function decodeServerFrameLenient(
   raw: unknown,
   options: DecodeOptions = {},
 ): DecodeResult<ServerFrame> {
-  return decodeWith(raw, options, lenient) as DecodeResult<ServerFrame>;
+  return decodeWith(raw, options, checkServerFrame) as DecodeResult<ServerFrame>;
 }
 
 /**
@@ -289,10 +289,6 @@ const bySchema =
 const CLIENT = /* @__PURE__ */ bySchema(CLIENT_FRAME_SCHEMAS, quickPub);
 const SERVER = /* @__PURE__ */ bySchema(SERVER_FRAME_SCHEMAS);
 const ANY = /* @__PURE__ */ bySchema(FRAME_SCHEMAS, quickPub);
-const lenient: Check = (value, t) => {
-  const r = checkServerFrame(value, t);
-  return r && (r instanceof ProtocolError ? { ok: false, error: r } : { ok: true, frame: r });
-};
 
 function decodeWith(raw: unknown, options: DecodeOptions, check: Check): DecodeResult<Frame> {
   try {
