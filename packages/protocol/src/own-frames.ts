@@ -82,9 +82,9 @@ const RULES: Record<ClientFrame['t'], Rule> = {
  * ```
  */
 export function checkClientFrame(frame: ClientFrame): ProtocolError | undefined {
-  const rule = Object.hasOwn(RULES, frame.t) ? RULES[frame.t] : undefined;
-  if (!rule) return new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
-  const r = applyRule(rule, frame, `Cannot encode "${frame.t}"`);
+  const { t } = frame;
+  if (!Object.hasOwn(RULES, t)) return new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
+  const r = applyRule(RULES[t], frame, `Cannot encode "${t}"`);
   return r instanceof ProtocolError ? r : undefined;
 }
 
