@@ -1,4 +1,3 @@
-import type { DecodeResult } from './codec.js';
 import { ProtocolError } from './errors.js';
 import {
   applyRule,
@@ -129,7 +128,10 @@ const RULES: Record<ServerFrame['t'], Rule> = {
  * checkServerFrame({ t: 'pong', ts: 1.5 }, 'pong'); // { ok: false, error: ProtocolError NOT_AN_INTEGER at ts }
  * ```
  */
-export function checkServerFrame(frame: object, t: string): DecodeResult<ServerFrame> | undefined {
+export function checkServerFrame(
+  frame: object,
+  t: string,
+): { ok: true; frame: ServerFrame } | { ok: false; error: ProtocolError } | undefined {
   if (!Object.hasOwn(RULES, t)) return undefined;
   const r = applyRule(RULES[t as ServerFrame['t']], frame, `Invalid "${t}" frame`);
   return r instanceof ProtocolError ? { ok: false, error: r } : { ok: true, frame: r as ServerFrame };
