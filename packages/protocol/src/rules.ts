@@ -47,11 +47,12 @@ export const text =
 export const int =
   (min: number, max = Number.MAX_SAFE_INTEGER, real?: boolean): Rule =>
   (v) =>
-    typeof v !== 'number' || !Number.isFinite(v)
+    // Number.isFinite is false for anything but a finite number (it does not convert).
+    !Number.isFinite(v)
       ? wrongType()
       : !real && !Number.isInteger(v)
         ? fail('NOT_AN_INTEGER')
-        : v < min || v > max
+        : (v as number) < min || (v as number) > max
           ? fail('NUMBER_OUT_OF_RANGE')
           : v;
 
