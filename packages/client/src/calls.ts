@@ -121,9 +121,8 @@ export class Calls {
     const e = f.error.code === 'UNAVAILABLE' ? this.outbox.values().find((x) => x.id === f.id) : undefined;
     if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
     e.refusals = (e.refusals ?? 0) + 1;
-    const { clock } = this.#o;
-    clock.clearTimeout(e.retryTimer);
-    e.retryTimer = clock.setTimeout(
+    this.#o.clock.clearTimeout(e.retryTimer);
+    e.retryTimer = this.#o.clock.setTimeout(
       () => {
         e.retryTimer = undefined;
         if (this.#h.connected() && this.outbox.values().includes(e)) this.#transmit(e);
