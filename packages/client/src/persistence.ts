@@ -80,36 +80,37 @@ export interface StoredParts {
 }
 
 /** What is stored of the session, and what `hello.resume` carries (`hello`: with `snapshots`). */
-export function resumeOf(
-  { session, cursors, snapshots }: StoredParts,
-  hello?: boolean,
-): PersistedState['resume'] {
+export function resumeOf(parts: StoredParts, hello?: boolean): PersistedState['resume'] {
   // `snapshots` only in a `hello`, and only when true (undefined fields are not encoded).
-  return session && { ...session, cursors: cursors.list(), snapshots: (hello && snapshots) || undefined };
+  return (
+    parts.session && {
+      ...parts.session,
+      cursors: parts.cursors.list(),
+      snapshots: (hello && parts.snapshots) || undefined,
+    }
+  );
 }
 
 /** The state to store: the session (`hello.resume`), rooms, outbox, id counter, frame limit. */
 export function snapshot(parts: StoredParts): PersistedState {
-  const { rooms, calls } = parts;
   return {
     v: 1,
     resume: resumeOf(parts),
     user: parts.user,
-    rooms: [...rooms],
-    outbox: calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
-    seq: calls.seq,
-    maxPayload: calls.maxPayload,
+    rooms: [...parts.rooms],
+    outbox: parts.calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
+    seq: parts.calls.seq,
+    maxPayload: parts.calls.maxPayload,
   };
 }
 
 /** Put a stored state back into a new client's parts (stored messages go before any sent meanwhile). */
 export function restore(state: PersistedState, parts: StoredParts): void {
-  const { rooms, calls } = parts;
   parts.user = state.user;
-  for (const room of state.rooms) rooms.add(room);
-  calls.seq = Math.max(calls.seq, state.seq);
-  calls.maxPayload ??= state.maxPayload;
-  calls.outbox.prepend(restoredEntries(state.outbox));
+  for (const room of state.rooms) parts.rooms.add(room);
+  parts.calls.seq = Math.max(parts.calls.seq, state.seq);
+  parts.calls.maxPayload ??= state.maxPayload;
+  parts.calls.outbox.prepend(restoredEntries(state.outbox));
   if (!state.resume) return;
   const { cursors, snapshots, ...session } = state.resume;
   parts.session = session;
@@ -129,8 +130,7 @@ export function welcomed(parts: StoredParts, w: WelcomeFrame, anonymous: boolean
   parts.calls.maxPayload = w.limits.maxPayload;
   parts.cursors.reset(w.streams);
   parts.snapshots = false;
-  const { user } = parts;
-  if (w.resumeError && !anonymous && user !== undefined && w.user !== user) {
+  if (w.resumeError && !anonymous && parts.user !== undefined && w.user !== parts.user) {
     parts.calls.forsake(new HoldfastError('FORBIDDEN', 'Not sent: queued by another user'));
   }
   parts.user = w.user;
