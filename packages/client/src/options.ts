@@ -285,11 +285,10 @@ const systemClock: Clock = {
 
 /** Fill in defaults; unset (`undefined`) options take the default, so `0` stays `0`. */
 export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOptions {
-  const d = DEFAULT_CLIENT_OPTIONS;
   const page = globalThis as Partial<ClientEnvironment> & { WebSocket?: WebSocketConstructor };
   const resolved = fill(
     {
-      ...d,
+      ...DEFAULT_CLIENT_OPTIONS,
       WebSocket: page.WebSocket,
       // The page by default: `globalThis` when it has `addEventListener` (browsers).
       environment: typeof page.addEventListener === 'function' ? (page as ClientEnvironment) : undefined,
@@ -301,10 +300,13 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
   // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
   resolved.logger ??= (resolved.debug ?? debugDefault()) ? console : undefined;
   // Each group of options (the defaults that are objects): its defaults, under the fields the app set.
-  for (const key in d) {
-    const group = key as keyof typeof d;
-    if (typeof d[group] === 'object') {
-      (resolved as Record<string, unknown>)[group] = fill(d[group] as object, options[group] as object);
+  for (const key in DEFAULT_CLIENT_OPTIONS) {
+    const group = key as keyof typeof DEFAULT_CLIENT_OPTIONS;
+    if (typeof DEFAULT_CLIENT_OPTIONS[group] === 'object') {
+      (resolved as Record<string, unknown>)[group] = fill(
+        DEFAULT_CLIENT_OPTIONS[group] as object,
+        options[group] as object,
+      );
     }
   }
   if (!resolved.WebSocket) {
