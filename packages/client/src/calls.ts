@@ -29,14 +29,15 @@ export interface CallsHandlers {
  * reuses the id of a stored message, even with the same prefix.
  */
 export class Calls {
+  // `declare`d fields are set when known (the constructor, a welcome), not defined empty first.
   /** App messages and requests, in send order. */
-  readonly outbox: Outbox;
+  declare readonly outbox: Outbox;
   /** Joins, leaves and refreshes. */
   readonly controls = new Controls();
   /** The next id's counter. */
   seq = 1;
   /** The server's frame size limit (from `welcome`, or storage): larger frames are refused. */
-  maxPayload: number | undefined;
+  declare maxPayload: number | undefined;
   readonly #idPrefix: string;
   readonly #o: ResolvedOptions;
   readonly #protocol: AnyProtocol;
@@ -80,8 +81,8 @@ export class Calls {
     // `id` second: the keys in the schema's order, so the text is the one the schema would give.
     const { t, ...rest } = frame;
     const text = encodeOwnClientFrame({ t, id, ...rest } as ClientFrame);
-    const room = 'room' in frame ? frame.room : undefined;
-    const done = this.controls.add(id, text, room);
+    // A join's or leave's room (a refresh has none).
+    const done = this.controls.add(id, text, (rest as { room?: string }).room);
     if (now) this.#h.send(text);
     return done;
   }
@@ -120,9 +121,8 @@ export class Calls {
     const e = f.error.code === 'UNAVAILABLE' ? this.outbox.values().find((x) => x.id === f.id) : undefined;
     if (!e || f.id === undefined) return report(HoldfastError.fromBody(f.error));
     e.refusals = (e.refusals ?? 0) + 1;
-    const { clock } = this.#o;
-    clock.clearTimeout(e.retryTimer);
-    e.retryTimer = clock.setTimeout(
+    this.#o.clock.clearTimeout(e.retryTimer);
+    e.retryTimer = this.#o.clock.setTimeout(
       () => {
         e.retryTimer = undefined;
         if (this.#h.connected() && this.outbox.values().includes(e)) this.#transmit(e);
@@ -145,7 +145,7 @@ export class Calls {
 
   /** Fail every message still in the outbox with `error` (they must not be sent on this session). */
   forsake(error: HoldfastError): void {
-    for (const e of this.outbox.clear()) this.#settle(e, { ok: false, error });
+    this.#failAll(error);
     this.#h.persist();
   }
 
@@ -163,6 +163,11 @@ export class Calls {
   /** The client stopped: everything pending fails with `error`; the outbox is emptied. */
   shutdown(error: HoldfastError): void {
     this.controls.reject(error, true);
+    this.#failAll(error);
+  }
+
+  /** Empty the outbox, failing every entry with `error`. */
+  #failAll(error: HoldfastError): void {
     for (const e of this.outbox.clear()) this.#settle(e, { ok: false, error });
   }
 
@@ -199,7 +204,8 @@ export class Calls {
   /** A `MESSAGE_TOO_BIG` error when a frame of `bytes` is over the server's limit. */
   #tooBig(bytes: number): HoldfastError | undefined {
     const maxPayload = this.maxPayload;
-    if (maxPayload !== undefined && bytes > maxPayload) {
+    // No limit known yet (undefined): `bytes > undefined` is false.
+    if (bytes > (maxPayload as number)) {
       return new HoldfastError('MESSAGE_TOO_BIG', 'Message larger than the server accepts', {
         details: { bytes, maxPayload },
       });

@@ -294,30 +294,36 @@ export interface ResolvedOptions {
 
 /** Wrapped: browsers throw "Illegal invocation" when timers are called on another `this`. */
 const systemClock: Clock = {
-  now: () => Date.now(),
+  now: Date.now,
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 };
 
 /** Fill in defaults; unset (`undefined`) options take the default, so `0` stays `0`. */
 export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOptions {
-  const d = DEFAULT_CLIENT_OPTIONS;
-  const o = defined(options) as ClientOptions<AnyProtocol>;
   const page = globalThis as Partial<ClientEnvironment> & { WebSocket?: WebSocketConstructor };
-  const resolved = {
-    ...d,
-    WebSocket: page.WebSocket,
-    // The page by default: `globalThis` when it has `addEventListener` (browsers).
-    environment: typeof page.addEventListener === 'function' ? (page as ClientEnvironment) : undefined,
-    clock: systemClock,
-    random: Math.random,
-    ...o,
-    // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
-    logger: o.logger ?? ((o.debug ?? debugDefault()) ? console : undefined),
-  };
-  // Each group of options: its defaults, under the fields the app set.
-  for (const group of ['reconnect', 'ack', 'outbox', 'timeouts'] as const) {
-    (resolved as Record<string, unknown>)[group] = { ...d[group], ...defined(o[group]) };
+  const resolved = fill(
+    {
+      ...DEFAULT_CLIENT_OPTIONS,
+      WebSocket: page.WebSocket,
+      // The page by default: `globalThis` when it has `addEventListener` (browsers).
+      environment: typeof page.addEventListener === 'function' ? (page as ClientEnvironment) : undefined,
+      clock: systemClock,
+      random: Math.random,
+    },
+    options,
+  );
+  // `console` fits the Logger as is (the client's messages all start with `holdfast:`).
+  resolved.logger ??= (resolved.debug ?? debugDefault()) ? console : undefined;
+  // Each group of options (the defaults that are objects): its defaults, under the fields the app set.
+  for (const key in DEFAULT_CLIENT_OPTIONS) {
+    const group = key as keyof typeof DEFAULT_CLIENT_OPTIONS;
+    if (typeof DEFAULT_CLIENT_OPTIONS[group] === 'object') {
+      (resolved as Record<string, unknown>)[group] = fill(
+        DEFAULT_CLIENT_OPTIONS[group] as object,
+        options[group] as object,
+      );
+    }
   }
   if (!resolved.WebSocket) {
     throw new TypeError('No WebSocket implementation: pass one as options.WebSocket (e.g. from "ws")');
@@ -325,9 +331,9 @@ export function resolveOptions(options: ClientOptions<AnyProtocol>): ResolvedOpt
   return resolved as ResolvedOptions;
 }
 
-/** Drop `undefined` fields so a spread does not overwrite a default with `undefined`. */
-function defined<T extends object>(group: T | undefined): Partial<T> {
-  const out: Partial<T> = {};
-  for (const key in group) if (group[key] !== undefined) out[key] = group[key];
-  return out;
+/** A copy of `defaults` with the fields `given` sets (`undefined` fields keep the default). */
+function fill<T extends object, G extends object>(defaults: T, given: G | undefined): T & Partial<G> {
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const key in given) if (given[key] !== undefined) out[key] = given[key];
+  return out as T & Partial<G>;
 }

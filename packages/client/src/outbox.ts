@@ -70,8 +70,7 @@ export class Outbox {
 
   /** Put restored entries before the current ones (they were sent earlier). Bounds are not applied. */
   prepend(restored: OutboxEntry[]): void {
-    const all = [...restored, ...this.clear()];
-    for (const e of all) if (!this.#entries.has(e.id)) this.#put(e);
+    for (const e of [...restored, ...this.clear()]) if (!this.#entries.has(e.id)) this.#put(e);
   }
 
   /** Remove and return an entry (its `res` arrived, or it timed out unsent). */

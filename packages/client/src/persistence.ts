@@ -80,35 +80,37 @@ export interface StoredParts {
 }
 
 /** What is stored of the session, and what `hello.resume` carries (`hello`: with `snapshots`). */
-export function resumeOf(
-  { session, cursors, snapshots }: StoredParts,
-  hello?: boolean,
-): PersistedState['resume'] {
-  return session && { ...session, cursors: cursors.list(), ...(hello && snapshots ? { snapshots } : {}) };
+export function resumeOf(parts: StoredParts, hello?: boolean): PersistedState['resume'] {
+  // `snapshots` only in a `hello`, and only when true (undefined fields are not encoded).
+  return (
+    parts.session && {
+      ...parts.session,
+      cursors: parts.cursors.list(),
+      snapshots: (hello && parts.snapshots) || undefined,
+    }
+  );
 }
 
 /** The state to store: the session (`hello.resume`), rooms, outbox, id counter, frame limit. */
 export function snapshot(parts: StoredParts): PersistedState {
-  const { rooms, calls } = parts;
   return {
     v: 1,
     resume: resumeOf(parts),
-    ...(parts.user !== undefined ? { user: parts.user } : {}),
-    rooms: [...rooms],
-    outbox: calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
-    seq: calls.seq,
-    maxPayload: calls.maxPayload,
+    user: parts.user,
+    rooms: [...parts.rooms],
+    outbox: parts.calls.outbox.values().map(({ kind, text }) => ({ kind, text })),
+    seq: parts.calls.seq,
+    maxPayload: parts.calls.maxPayload,
   };
 }
 
 /** Put a stored state back into a new client's parts (stored messages go before any sent meanwhile). */
 export function restore(state: PersistedState, parts: StoredParts): void {
-  const { rooms, calls } = parts;
   parts.user = state.user;
-  for (const room of state.rooms) rooms.add(room);
-  calls.seq = Math.max(calls.seq, state.seq);
-  calls.maxPayload ??= state.maxPayload;
-  calls.outbox.prepend(restoredEntries(state.outbox));
+  for (const room of state.rooms) parts.rooms.add(room);
+  parts.calls.seq = Math.max(parts.calls.seq, state.seq);
+  parts.calls.maxPayload ??= state.maxPayload;
+  parts.calls.outbox.prepend(restoredEntries(state.outbox));
   if (!state.resume) return;
   const { cursors, snapshots, ...session } = state.resume;
   parts.session = session;
@@ -128,8 +130,7 @@ export function welcomed(parts: StoredParts, w: WelcomeFrame, anonymous: boolean
   parts.calls.maxPayload = w.limits.maxPayload;
   parts.cursors.reset(w.streams);
   parts.snapshots = false;
-  const { user } = parts;
-  if (w.resumeError && !anonymous && user !== undefined && w.user !== user) {
+  if (w.resumeError && !anonymous && parts.user !== undefined && w.user !== parts.user) {
     parts.calls.forsake(new HoldfastError('FORBIDDEN', 'Not sent: queued by another user'));
   }
   parts.user = w.user;
@@ -176,8 +177,8 @@ function pubOf(text: string): { id: string; type: string; data?: unknown } | und
   } catch {
     return;
   }
-  if (typeof f !== 'object' || f === null || f.t !== 'pub') return;
-  if (checkJsonValue(f, 64) || checkClientFrame(f)) return;
+  // Only an object has an own `t` of "pub".
+  if (f?.t !== 'pub' || checkJsonValue(f, 64) || checkClientFrame(f)) return;
   return f;
 }
 
@@ -200,10 +201,11 @@ export class Persister {
   }
 
   /**
-   * Read the state; `undefined` when absent or not valid (a warning is logged). Synchronous
-   * when the storage is, so a client over `webStorage`/`memoryStorage` is restored at creation.
+   * Read the state and hand it to `apply`: `undefined` when absent or not valid (a warning is
+   * logged). At once when the storage is synchronous, so a client over
+   * `webStorage`/`memoryStorage` is restored at creation. Resolves once applied.
    */
-  load(): PersistedState | undefined | Promise<PersistedState | undefined> {
+  restore(apply: (state: PersistedState | undefined) => void): Promise<void> {
     // JSON.parse may throw: that is a failed read too.
     const parse = (text: string | null | undefined): PersistedState | undefined => {
       if (text == null) return;
@@ -214,26 +216,18 @@ export class Persister {
     const failed = (error: unknown): undefined => {
       this.#warn('could not read stored state', error);
     };
+    let state: PersistedState | undefined;
     try {
       const got = this.#o.storage!.get(this.#o.storageKey);
       // Strings and null/undefined are synchronous answers; anything else is a promise (or thenable).
-      return typeof got === 'object' && got !== null
-        ? Promise.resolve(got).then(parse).catch(failed)
-        : parse(got);
+      if (typeof got === 'object' && got !== null) {
+        return Promise.resolve(got).then(parse).catch(failed).then(apply);
+      }
+      state = parse(got);
     } catch (error) {
       failed(error);
     }
-  }
-
-  /**
-   * Load the state and hand it to `apply` (at once when the storage is synchronous). Resolves
-   * once applied.
-   */
-  restore(apply: (state: PersistedState | undefined) => void): Promise<void> {
-    const state = this.load();
-    if (state instanceof Promise) return state.then(apply);
-    apply(state);
-    return Promise.resolve();
+    return Promise.resolve(apply(state));
   }
 
   /**

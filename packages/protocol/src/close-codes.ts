@@ -151,7 +151,6 @@ export function closeReason(code: number, detail?: string, retryAfterMs?: number
 
 /** Read the `retryAfterMs=N` hint from a close reason, if any. */
 export function parseRetryAfter(reason: string | undefined): number | undefined {
-  if (!reason) return undefined;
-  const m = /retryAfterMs=(\d{1,9})/.exec(reason);
+  const m = /retryAfterMs=(\d{1,9})/.exec(reason ?? '');
   return m ? Number(m[1]) : undefined;
 }

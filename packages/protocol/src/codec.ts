@@ -57,7 +57,7 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 
 const fail = (code: ProtocolErrorCode, message: string, issues?: Issue[]) => ({
   ok: false as const,
-  error: new ProtocolError(code, message, issues ? { issues } : {}),
+  error: new ProtocolError(code, message, { issues }),
 });
 
 let encoder: InstanceType<typeof TextEncoder> | undefined; // not `TextEncoder`: compiles without the DOM lib
@@ -131,7 +131,7 @@ function isBinary(raw: unknown): boolean {
   return (
     raw instanceof ArrayBuffer ||
     ArrayBuffer.isView(raw) ||
-    (Array.isArray(raw) && raw.length > 0 && raw.every((p) => ArrayBuffer.isView(p)))
+    (Array.isArray(raw) && raw.length > 0 && raw.every(ArrayBuffer.isView))
   );
 }
 
@@ -244,7 +244,7 @@ export function decodeServerFrameLenient(
   raw: unknown,
   options: DecodeOptions = {},
 ): DecodeResult<ServerFrame> {
-  return decodeWith(raw, options, lenient) as DecodeResult<ServerFrame>;
+  return decodeWith(raw, options, checkServerFrame) as DecodeResult<ServerFrame>;
 }
 
 /**
@@ -289,10 +289,6 @@ const bySchema =
 const CLIENT = /* @__PURE__ */ bySchema(CLIENT_FRAME_SCHEMAS, quickPub);
 const SERVER = /* @__PURE__ */ bySchema(SERVER_FRAME_SCHEMAS);
 const ANY = /* @__PURE__ */ bySchema(FRAME_SCHEMAS, quickPub);
-const lenient: Check = (value, t) => {
-  const r = checkServerFrame(value, t);
-  return r && (r instanceof ProtocolError ? { ok: false, error: r } : { ok: true, frame: r });
-};
 
 function decodeWith(raw: unknown, options: DecodeOptions, check: Check): DecodeResult<Frame> {
   try {

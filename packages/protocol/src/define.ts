@@ -94,9 +94,14 @@ export interface Protocol<
 const RESERVED = /^\$/;
 const TYPE_NAME = /^[\x21-\x7e]{1,64}$/;
 
-function validator(schemas: Record<string, AnySchema>, kind: string) {
+/** The own entry `type` of `map`, if any (never one inherited, such as `toString`). */
+const own = <T>(map: Record<string, T>, type: string): T | undefined =>
+  Object.hasOwn(map, type) ? map[type] : undefined;
+
+/** Validate data of the `kind` of messages whose schema `schemaOf` looks up by type. */
+function validator(kind: string, schemaOf: (type: string) => AnySchema | undefined) {
   return (type: string, data: unknown, options?: ParseOptions): Validated<unknown> => {
-    const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+    const schema = schemaOf(type);
     if (!schema) {
       return {
         ok: false,
@@ -143,34 +148,26 @@ export function defineProtocol<
   const server = (definition.server ?? {}) as S;
   const requests = (definition.requests ?? {}) as R;
   const appends = (definition.appends ?? {}) as A;
-  const deltas: Record<string, AnySchema> = {};
-  const folds: Record<string, (value: any, delta: any) => unknown> = {};
-  for (const [name, spec] of Object.entries(appends) as [string, AppendSpec][]) {
-    deltas[name] = spec.delta;
-    folds[name] = spec.fold ?? concat;
-  }
-  const inbound: Record<string, AnySchema> = { ...client };
-  const responses: Record<string, AnySchema> = {};
-  for (const [name, pair] of Object.entries(requests)) {
-    inbound[name] = pair.request;
-    responses[name] = pair.response;
-  }
+  // Schemas are looked up when needed, in the declared maps (a request wins over a client
+  // message of the same name, which `checkProtocol` forbids anyway).
   return Object.freeze({
     client,
     server,
     requests,
     appends,
-    isAppendable: (type: string) => Object.hasOwn(folds, type),
-    parseDelta: validator(deltas, 'delta'),
-    fold: (type: string, value: unknown, delta: unknown) => folds[type]!(value, delta),
+    isAppendable: (type: string) => Object.hasOwn(appends, type),
+    parseDelta: validator('delta', (type) => own<AppendSpec>(appends, type)?.delta),
+    fold: (type: string, value: unknown, delta: unknown) =>
+      (appends[type]!.fold ?? concat)(value as string, delta as string),
     isClientMessage: (type: string) => Object.hasOwn(client, type),
     isRequest: (type: string) => Object.hasOwn(requests, type),
-    parseInbound: validator(inbound, 'message'),
-    parseServer: validator(server, 'server message'),
-    parseResponse: validator(responses, 'response'),
+    parseInbound: validator('message', (type) => own(requests, type)?.request ?? own(client, type)),
+    parseServer: validator('server message', (type) => own(server, type)),
+    parseResponse: validator('response', (type) => own(requests, type)?.response),
   });
 }
 
+/** The fold of an `appends` type without one: text concatenation. */
 const concat = (value: string, delta: string) => value + delta;
 /** The zod core type name of a schema (`string`, `object`...), classic or mini alike. */
 const kindOf = (schema: AnySchema): string => (schema._zod.def as { type: string }).type;

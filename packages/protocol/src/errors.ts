@@ -177,12 +177,13 @@ export interface Issue {
  * ```
  */
 export class HoldfastError extends Error {
+  // `declare`d: set by the constructor (in this order, before `name`, as field definitions would be).
   /** Stable machine-readable code. */
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
   /** Validation issues, when the error is about invalid data. */
-  readonly issues: Issue[] | undefined;
+  declare readonly issues: Issue[] | undefined;
   /** Extra fields that are safe to send to the peer (e.g. `retryAfterMs`). */
-  readonly details: Record<string, unknown> | undefined;
+  declare readonly details: Record<string, unknown> | undefined;
 
   constructor(
     code: ErrorCode,
@@ -190,10 +191,10 @@ export class HoldfastError extends Error {
     options: { cause?: unknown; issues?: Issue[]; details?: Record<string, unknown> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'HoldfastError';
     this.code = code;
     this.issues = options.issues;
     this.details = options.details;
+    this.name = 'HoldfastError';
   }
 
   /** The JSON body used in `res` and `error` frames. Never includes the cause or a stack. */

@@ -1,4 +1,4 @@
-import type { ProtocolError } from './errors.js';
+import { ProtocolError } from './errors.js';
 import {
   applyRule,
   array,
@@ -125,12 +125,14 @@ const RULES: Record<ServerFrame['t'], Rule> = {
  *
  * @example
  * ```ts
- * checkServerFrame({ t: 'pong', ts: 1.5 }, 'pong'); // ProtocolError NOT_AN_INTEGER at ts
+ * checkServerFrame({ t: 'pong', ts: 1.5 }, 'pong'); // { ok: false, error: ProtocolError NOT_AN_INTEGER at ts }
  * ```
  */
-export function checkServerFrame(frame: object, t: string): ServerFrame | ProtocolError | undefined {
+export function checkServerFrame(
+  frame: object,
+  t: string,
+): { ok: true; frame: ServerFrame } | { ok: false; error: ProtocolError } | undefined {
   if (!Object.hasOwn(RULES, t)) return undefined;
-  return applyRule(RULES[t as ServerFrame['t']], frame, `Invalid "${t}" frame`) as
-    | ServerFrame
-    | ProtocolError;
+  const r = applyRule(RULES[t as ServerFrame['t']], frame, `Invalid "${t}" frame`);
+  return r instanceof ProtocolError ? { ok: false, error: r } : { ok: true, frame: r as ServerFrame };
 }

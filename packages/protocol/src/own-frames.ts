@@ -6,10 +6,6 @@ import {
   ID_LENGTH,
   isAscii,
   isPrintable,
-  isWireId,
-  isWireRoom,
-  isWireToken,
-  isWireType,
   MAX_CURSORS,
   MAX_REWIND,
   ROOM_LENGTH,
@@ -27,19 +23,21 @@ import {
 // that whatever these rules accept, the schemas accept with the same text, and what they
 // refuse, the schemas refuse with the same code.
 
+// The wire's predicates (isWireId, isWireRoom...) are these with their lengths.
 const ascii = (max: number) => text(max, (v) => isAscii(v, max));
+const printable = (max: number) => text(max, (v) => isPrintable(v, max));
 
-const id = text(ID_LENGTH, isWireId);
+const id = ascii(ID_LENGTH);
 /**
  * The rule of a room name (`isWireRoom`, failing with the schema's code), for
  * `@holdfast/protocol/rules`: what the client checks of the rooms it keeps in storage.
  */
-export const roomRule: Rule = text(ROOM_LENGTH, isWireRoom);
-const token = text(TOKEN_LENGTH, isWireToken);
+export const roomRule: Rule = printable(ROOM_LENGTH);
+const token = ascii(TOKEN_LENGTH);
 const secret = ascii(SECRET_LENGTH);
 const offset = int(0);
 const cursor = object({
-  stream: text(STREAM_LENGTH, (v) => isPrintable(v, STREAM_LENGTH)),
+  stream: printable(STREAM_LENGTH),
   epoch: ascii(EPOCH_LENGTH),
   offset,
 });
@@ -59,7 +57,7 @@ export const resumeRule: Rule = object({
 
 const RULES: Record<ClientFrame['t'], Rule> = {
   hello: object({ version: int(1, 65535), token: optional(token), resume: optional(resumeRule) }),
-  pub: object({ id, type: text(TYPE_LENGTH, isWireType) }),
+  pub: object({ id, type: ascii(TYPE_LENGTH) }),
   ack: object({ cursors: array(cursor, 1, MAX_CURSORS) }),
   join: object({
     id,
@@ -84,9 +82,9 @@ const RULES: Record<ClientFrame['t'], Rule> = {
  * ```
  */
 export function checkClientFrame(frame: ClientFrame): ProtocolError | undefined {
-  const rule = Object.hasOwn(RULES, frame.t) ? RULES[frame.t] : undefined;
-  if (!rule) return new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
-  const r = applyRule(rule, frame, `Cannot encode "${frame.t}"`);
+  const { t } = frame;
+  if (!Object.hasOwn(RULES, t)) return new ProtocolError('UNKNOWN_FRAME_TYPE', 'Unknown frame type');
+  const r = applyRule(RULES[t], frame, `Cannot encode "${t}"`);
   return r instanceof ProtocolError ? r : undefined;
 }
 

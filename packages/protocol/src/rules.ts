@@ -47,11 +47,12 @@ export const text =
 export const int =
   (min: number, max = Number.MAX_SAFE_INTEGER, real?: boolean): Rule =>
   (v) =>
-    typeof v !== 'number' || !Number.isFinite(v)
+    // Number.isFinite is false for anything but a finite number (it does not convert).
+    !Number.isFinite(v)
       ? wrongType()
       : !real && !Number.isInteger(v)
         ? fail('NOT_AN_INTEGER')
-        : v < min || v > max
+        : (v as number) < min || (v as number) > max
           ? fail('NUMBER_OUT_OF_RANGE')
           : v;
 
@@ -61,16 +62,6 @@ export const optional =
   (v) =>
     v === undefined ? v : rule(v);
 
-/** Prefix the path of what `run` throws with `key`. */
-function at<T>(key: () => string | number, run: () => T): T {
-  try {
-    return run();
-  } catch (found) {
-    (found as Found).path.unshift(key());
-    throw found;
-  }
-}
-
 /** An object: its fields in the schema's order (its first issue is the first field's); unknown keys are left out. */
 export const object =
   (shape: Record<string, Rule>): Rule =>
@@ -78,16 +69,17 @@ export const object =
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return wrongType();
     const out: Record<string, unknown> = {};
     let key = '';
-    return at(
-      () => key,
-      () => {
-        for (key in shape) {
-          const field = shape[key]!((v as Record<string, unknown>)[key]);
-          if (field !== undefined) out[key] = field;
-        }
-        return out;
-      },
-    );
+    try {
+      for (key in shape) {
+        const field = shape[key]!((v as Record<string, unknown>)[key]);
+        if (field !== undefined) out[key] = field;
+      }
+    } catch (found) {
+      // Where it was found: under `key`.
+      (found as Found).path.unshift(key);
+      throw found;
+    }
+    return out;
   };
 
 /** An array of `min` to `max` items (the items are checked first, as zod does). */
@@ -95,15 +87,14 @@ export const array =
   (item: Rule, min = 0, max = Infinity): Rule =>
   (v) => {
     if (!Array.isArray(v)) return wrongType();
+    const out: unknown[] = [];
     let i = 0;
-    const out = at(
-      () => i,
-      () => {
-        const items: unknown[] = [];
-        for (; i < v.length; i++) items.push(item(v[i]));
-        return items;
-      },
-    );
+    try {
+      for (; i < v.length; i++) out.push(item(v[i]));
+    } catch (found) {
+      (found as Found).path.unshift(i);
+      throw found;
+    }
     return v.length > max ? fail('ARRAY_TOO_LONG') : v.length < min ? wrongType() : out;
   };
 
