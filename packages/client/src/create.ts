@@ -6,6 +6,9 @@ import type { ClientOptions } from './options.js';
  * Create a client for an app protocol. It stays `idle` until `connect()`; messages sent
  * before that are queued.
  *
+ * @throws {TypeError} when the protocol declares `appends` and `plugins` lacks `appends`, or
+ * when there is no WebSocket implementation.
+ *
  * @example
  * ```ts
  * import WebSocket from 'ws'; // Node without a global WebSocket only

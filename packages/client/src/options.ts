@@ -25,8 +25,9 @@ export interface Clock {
 export type { Logger };
 
 /**
- * An auth token, or a function called on every connection attempt (and before the token
- * expires) that returns a fresh one.
+ * An auth token, or a function that returns a fresh one: called on every connection attempt
+ * (and, with plugin `tokenRefresh`, before the token expires).
+ *
  *
  * @example
  * ```ts
@@ -189,8 +190,8 @@ export interface ClientOptions<P extends AnyProtocol> {
    */
   tokenTransport?: TokenTransport;
   /**
-   * When the server announces the token's expiry, ask the provider for a new one this long
-   * before it and send it in-band (`refresh`), without reconnecting.
+   * With plugin `tokenRefresh`: when the server announces the token's expiry, ask the provider
+   * for a new one this long before it and send it in-band (`refresh`), without reconnecting.
    * @default 30000
    */
   refreshBeforeMs?: number;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { createClient } from '../src/index.js';
-import { app, nextEvent, reach } from './support/app.js';
+import { app, clientOf, nextEvent, reach } from './support/app.js';
 import { ManualClock } from './support/clock.js';
 import { startFakeServer } from './support/fake-server.js';
 
@@ -142,5 +142,31 @@ describe('without plugin tokenRefresh', () => {
     conn.close(4401, 'token expired');
     await reach(client, 'failed');
     expect(server.connections).toHaveLength(1);
+  });
+});
+
+describe('with plugin tokenRefresh', () => {
+  it('rescues a client whose in-band refresh failed: the 4401 at the expiry reconnects with a new token', async () => {
+    const clock = new ManualClock();
+    const expiresAt = clock.now() + 60_000;
+    await using server = await startFakeServer({
+      welcome: () => ({ heartbeat: quietBeat, limits: { ...limits, tokenExpiresAt: expiresAt } }),
+    });
+    let n = 0;
+    const client = clientOf(server, { clock, token: () => `tok${++n}` }); // with plugin tokenRefresh
+    await client.connect();
+    const first = await server.nextConnection();
+    await clock.advance(30_000);
+    const refresh = await first.next('refresh');
+    const refused = nextEvent(client, 'error');
+    first.send({ t: 'res', id: refresh.id, ok: false, error: { code: 'UNAUTHORIZED', message: 'no' } });
+    expect(await refused).toMatchObject({ code: 'UNAUTHORIZED' });
+
+    first.close(4401, 'token expired');
+    await reach(client, 'reconnecting');
+    await clock.advance(client.state.status === 'reconnecting' ? client.state.delayMs : 0);
+    const second = await server.nextConnection();
+    expect((await second.next('hello')).token).toBe('tok3');
+    await reach(client, 'connected');
   });
 });

@@ -2,7 +2,8 @@
  * WebSocket close codes used by Holdfast, in one table shared by server and client.
  *
  * Retryable codes make the client reconnect with backoff (and resume). Terminal codes put
- * the client in the `failed` state until the app calls `connect()` again.
+ * the client in the `failed` state until the app calls `connect()` again (except a 4401 after
+ * the `welcome` when the client has a token provider: docs/PROTOCOL.md §4.7).
  *
  * @example
  * ```ts

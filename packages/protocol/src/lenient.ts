@@ -117,11 +117,11 @@ const RULES: Record<ServerFrame['t'], Rule> = {
 };
 
 /**
- * Check a server frame (parsed JSON whose `t` is `t`) by the client's lenient rules: the frame
- * as decoded (known fields only), a {@link ProtocolError} with the code `decodeServerFrame`
- * reports for a structurally wrong frame (`Invalid "msg" frame at offset: NOT_AN_INTEGER`), or
- * undefined when `t` is no server frame type. What `decodeServerFrameLenient` runs after its
- * JSON checks.
+ * Check a server frame (parsed JSON whose `t` is `t`) by the client's lenient rules: a decode
+ * result, `{ ok: true, frame }` with the frame as decoded (known fields only) or `{ ok: false,
+ * error }` with a {@link ProtocolError} of the code `decodeServerFrame` reports for a
+ * structurally wrong frame (`Invalid "msg" frame at offset: NOT_AN_INTEGER`); undefined when `t`
+ * is no server frame type. What `decodeServerFrameLenient` runs after its JSON checks.
  *
  * @example
  * ```ts
