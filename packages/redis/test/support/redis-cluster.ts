@@ -38,7 +38,8 @@ export class TestCluster {
     const ports: number[] = [];
     const procs: ChildProcess[] = [];
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
+      // Its cluster bus listens on port + 10000: free, and below the ephemeral range too.
+      const port = await freePort(10_000);
       const proc = spawn(
         SERVER,
         [

@@ -22,8 +22,12 @@ export function uniquePrefix(): string {
  * A free port below the ephemeral range. A client reconnecting to a stopped Redis on a port
  * of the ephemeral range can be given that very port as its own and connect to itself (TCP
  * simultaneous open), which would look like a Redis answering with echoes.
+ *
+ * `alsoFree`: an offset whose port must be free and below the ephemeral range too (a Redis
+ * Cluster node also listens on its port + 10000, its bus: in the ephemeral range, any outgoing
+ * connection of the machine may hold it, and the node then fails to start).
  */
-export async function freePort(): Promise<number> {
+export async function freePort(alsoFree = 0): Promise<number> {
   let low = 32768;
   try {
     low = Number((await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/)[0]);
@@ -31,19 +35,22 @@ export async function freePort(): Promise<number> {
     // Not Linux: keep the usual lower bound.
   }
   const min = 10_000;
-  const max = Math.max(min + 1000, low - 1);
+  const max = Math.max(min + 1000, low - 1 - alsoFree);
   for (;;) {
     const port = min + Math.floor(Math.random() * (max - min));
-    const srv = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
-      return port;
-    }
+    if ((await isFree(port)) && (alsoFree === 0 || (await isFree(port + alsoFree)))) return port;
   }
+}
+
+/** Whether a TCP port of 127.0.0.1 can be listened on now. */
+async function isFree(port: number): Promise<boolean> {
+  const srv = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (free) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return free;
 }
 
 /**
