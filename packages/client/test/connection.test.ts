@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { ClientEnvironment } from '../src/index.js';
 import { clientOf, nextEvent, reach, recordStates } from './support/app.js';
 import { ManualClock } from './support/clock.js';
-import { startFakeServer } from './support/fake-server.js';
+import { DEFAULT_LIMITS, startExpiringServer, startFakeServer } from './support/fake-server.js';
 
 const fastBeat = { heartbeat: { intervalMs: 1000, timeoutMs: 2000 } };
 
@@ -294,9 +294,7 @@ describe('tokens', () => {
   it('refreshes the token in-band before it expires, without reconnecting', async () => {
     const clock = new ManualClock();
     const expiresAt = clock.now() + 60_000;
-    await using server = await startFakeServer({
-      welcome: () => ({ heartbeat: quietBeat, limits: { ...limits, tokenExpiresAt: expiresAt } }),
-    });
+    await using server = await startExpiringServer(expiresAt);
     let n = 0;
     const client = clientOf(server, { clock, token: () => `tok${++n}` });
     await client.connect();
@@ -324,7 +322,7 @@ describe('tokens', () => {
   it('reports a throwing provider during refresh as an error and stays connected', async () => {
     const clock = new ManualClock();
     await using server = await startFakeServer({
-      welcome: () => ({ limits: { ...limits, tokenExpiresAt: clock.now() + 40_000 } }),
+      welcome: () => ({ limits: { ...DEFAULT_LIMITS, tokenExpiresAt: clock.now() + 40_000 } }),
     });
     let n = 0;
     const client = clientOf(server, {
@@ -342,6 +340,3 @@ describe('tokens', () => {
     expect(client.state.status).toBe('connected');
   });
 });
-
-const quietBeat = { intervalMs: 25_000, timeoutMs: 600_000 };
-const limits = { maxPayload: 65_536, maxRooms: 100, messagesPerSecond: 100 };

@@ -5,13 +5,10 @@ import { z } from 'zod';
 import { createClient } from '../src/index.js';
 import { app, clientOf, nextEvent, reach } from './support/app.js';
 import { ManualClock } from './support/clock.js';
-import { startFakeServer } from './support/fake-server.js';
+import { startExpiringServer, startFakeServer } from './support/fake-server.js';
 
 /** A protocol with no appendable type: a client of it needs no plugin. */
 const plain = defineProtocol({ server: { said: z.object({ text: z.string() }) } });
-
-const limits = { maxPayload: 65_536, maxRooms: 100, messagesPerSecond: 100 };
-const quietBeat = { intervalMs: 25_000, timeoutMs: 600_000 };
 
 describe('plugin appends', () => {
   it('is required by a protocol that declares appends: createClient throws a TypeError naming them', () => {
@@ -63,9 +60,7 @@ describe('without plugin tokenRefresh', () => {
   it('sends no refresh: the token provider is asked once per connection only', async () => {
     const clock = new ManualClock();
     const expiresAt = clock.now() + 60_000;
-    await using server = await startFakeServer({
-      welcome: () => ({ heartbeat: quietBeat, limits: { ...limits, tokenExpiresAt: expiresAt } }),
-    });
+    await using server = await startExpiringServer(expiresAt);
     let n = 0;
     const bare = createClient({
       url: server.url,
@@ -149,9 +144,7 @@ describe('with plugin tokenRefresh', () => {
   it('rescues a client whose in-band refresh failed: the 4401 at the expiry reconnects with a new token', async () => {
     const clock = new ManualClock();
     const expiresAt = clock.now() + 60_000;
-    await using server = await startFakeServer({
-      welcome: () => ({ heartbeat: quietBeat, limits: { ...limits, tokenExpiresAt: expiresAt } }),
-    });
+    await using server = await startExpiringServer(expiresAt);
     let n = 0;
     const client = clientOf(server, { clock, token: () => `tok${++n}` }); // with plugin tokenRefresh
     await client.connect();

@@ -100,6 +100,9 @@ export class FakeConnection {
   }
 }
 
+/** The `limits` of the default welcome. */
+export const DEFAULT_LIMITS = { maxPayload: 65_536, maxRooms: 100, messagesPerSecond: 100 };
+
 /** The fake server. Create with {@link startFakeServer}; dispose with `await using`. */
 export class FakeServer {
   /** Every connection accepted, in order. */
@@ -155,7 +158,7 @@ export class FakeServer {
       ...(resume && !resumed ? { resumeError: 'expired' as const } : {}),
       streams,
       heartbeat: { intervalMs: 25_000, timeoutMs: 55_000 },
-      limits: { maxPayload: 65_536, maxRooms: 100, messagesPerSecond: 100 },
+      limits: DEFAULT_LIMITS,
     };
   }
 
@@ -247,4 +250,15 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const address = wss.address();
   if (!address || typeof address === 'string') throw new Error('unexpected address');
   return new FakeServer(wss, `ws://127.0.0.1:${address.port}`, options);
+}
+
+/**
+ * A fake server whose welcome announces that the connection's token expires at `expiresAt`
+ * (`limits.tokenExpiresAt`), with a heartbeat too slow to matter in the test.
+ */
+export function startExpiringServer(expiresAt: number): Promise<FakeServer> {
+  const heartbeat = { intervalMs: 25_000, timeoutMs: 600_000 };
+  return startFakeServer({
+    welcome: () => ({ heartbeat, limits: { ...DEFAULT_LIMITS, tokenExpiresAt: expiresAt } }),
+  });
 }
