@@ -82,6 +82,7 @@ export class Growing {
     cursors.accept(f.stream, f.epoch, f.offset);
     h.persist();
     if (a.error) h.report(a.error);
+    // An invalid delta that ended its message still says so, with the value it had.
     if (!a.error || (a.meta.done && f.t === 'app')) emit(a.type, a.value, a.meta);
   }
 

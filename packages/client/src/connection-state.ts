@@ -75,9 +75,8 @@ export interface StateChange {
 /**
  * Whether the state machine allows going from `prev` to `next` (the transitions the client
  * makes; anything else is a bug: the client tests check every transition they see): never to
- * the same status nor back to `idle`; a
- * stopped client (`idle`, `closed`, `failed`) only starts connecting or closes; only a
- * `connecting` one becomes `connected`.
+ * the same status nor back to `idle`; a stopped client (`idle`, `closed`, `failed`) only starts
+ * connecting or closes; only a `connecting` one becomes `connected`.
  */
 export function canTransition(prev: ConnectionStatus, next: ConnectionStatus): boolean {
   if (next === prev || next === 'idle') return false;

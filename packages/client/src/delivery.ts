@@ -121,15 +121,16 @@ export class Delivery {
     // to start otherwise), so a server that sends a growing message breaks the protocol.
     if (!this.growing)
       return this.#h.report(new HoldfastError('UNSUPPORTED', 'A growing message: add plugin appends'));
-    this.growing.receive(f, this.#cursors, this.#h, (type, value, meta) => this.#emit(type, value, meta));
+    this.growing.receive(f, this.#cursors, this.#h, this.#emit);
   }
 
-  #emit(type: string, value: unknown, meta: MessageMeta): void {
+  /** Call the listeners of `type`. An arrow function: handed to `growing.receive` as is. */
+  readonly #emit = (type: string, value: unknown, meta: MessageMeta): void => {
     try {
       this.#messages.emit(type, value, meta);
     } catch (error) {
       // A throwing app listener must not break delivery of the next message.
       this.#h.report(error);
     }
-  }
+  };
 }

@@ -28,7 +28,6 @@ export type { Logger };
  * An auth token, or a function that returns a fresh one: called on every connection attempt
  * (and, with plugin `tokenRefresh`, before the token expires).
  *
- *
  * @example
  * ```ts
  * const token: TokenProvider = async () => (await fetch('/token')).text();
