@@ -21,11 +21,10 @@ import { type ClientOptions, type ResolvedOptions, resolveOptions } from './opti
 import type { PendingMessage } from './outbox.js';
 import {
   closeFor,
-  Persister,
-  restore,
+  persistOf,
   resumeOf,
+  type StateWriter,
   type StoredParts,
-  snapshot,
   welcomed,
 } from './persistence.js';
 import { growingOf, partOf } from './plugins.js';
@@ -84,7 +83,7 @@ export class HoldfastClient<P extends AnyProtocol> {
   readonly #waiters = new Waiters();
   #unwatch: (() => void) | undefined;
   /** Set once the stored state is restored: writes start then. */
-  #persister: Persister | undefined;
+  #persister: StateWriter | undefined;
   #restored: Promise<void> = Promise.resolve();
 
   constructor(options: ClientOptions<P>) {
@@ -125,10 +124,8 @@ export class HoldfastClient<P extends AnyProtocol> {
     );
     this.#refresh = partOf(o.plugins, 'refresh')?.(o, host);
     if (o.storage) {
-      const persister = new Persister(o, () => snapshot(this.#parts));
-      this.#restored = persister.restore((state) => {
-        if (state) restore(state, this.#parts);
-        this.#persister = persister;
+      this.#restored = persistOf(o.storage)(o, this.#parts, (writer) => {
+        this.#persister = writer;
         this.#persist();
       });
     }

@@ -43,10 +43,12 @@ export {
   type AckOptions,
   type ClientEnvironment,
   type ClientOptions,
+  type ClientStorage,
   type Clock,
   DEFAULT_CLIENT_OPTIONS,
   type Logger,
   type OutboxOptions,
+  type PersistentStorage,
   type ReconnectOptions,
   type TimeoutOptions,
   type TokenProvider,
@@ -56,7 +58,7 @@ export type { OutboxKind, PendingMessage } from './outbox.js';
 export { appends, type ClientPlugin, tokenRefresh } from './plugins.js';
 export type { JoinOptions } from './rooms.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
-export { type ClientStorage, memoryStorage, type WebStorageLike, webStorage } from './storage.js';
+export { memoryStorage, persistentStorage, type WebStorageLike, webStorage } from './storage.js';
 export type {
   CloseOptions,
   JoinResult,

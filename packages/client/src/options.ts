@@ -1,7 +1,6 @@
 import type { AnyProtocol, Logger } from '@holdfast/protocol';
 import { debugDefault } from '#debug-env';
 import type { WebSocketConstructor } from './socket.js';
-import type { ClientStorage } from './storage.js';
 
 /**
  * Time as the client sees it. Inject one in tests to drive backoff, heartbeats and timeouts
@@ -163,6 +162,43 @@ export interface ClientPlugin {
 }
 
 /**
+ * Where a client keeps its session, cursors, rooms and outbox between page loads: an adapter
+ * that `persistentStorage` turns into a storage for option `storage`. Methods may be
+ * synchronous or return promises. Values are strings (JSON).
+ *
+ * @example
+ * ```ts
+ * const adapter: ClientStorage = {
+ *   get: (key) => idb.get(key),
+ *   set: (key, value) => idb.set(key, value),
+ *   remove: (key) => idb.del(key),
+ * };
+ * createClient({ url, protocol, storage: persistentStorage(adapter) });
+ * ```
+ */
+export interface ClientStorage {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  set(key: string, value: string): void | Promise<void>;
+  remove(key: string): void | Promise<void>;
+}
+
+/**
+ * What option `storage` takes: a {@link ClientStorage} that brings the client's persistence
+ * with it (writing its state after changes, reading it back checked at creation), so a bundle
+ * without a storage ships none of it. Made by `webStorage`, `memoryStorage`, or
+ * `persistentStorage` for an adapter of your own.
+ *
+ * @example
+ * ```ts
+ * const storage: PersistentStorage = webStorage(window.sessionStorage);
+ * ```
+ */
+export interface PersistentStorage extends ClientStorage {
+  /** The client's persistence (opaque: the client calls it, apps never do). */
+  readonly persistence: object;
+}
+
+/**
  * Options of {@link createClient}. Only `url` and `protocol` are required.
  *
  * @example
@@ -207,8 +243,11 @@ export interface ClientOptions<P extends AnyProtocol> {
    * @default 1048576
    */
   maxIncomingBytes?: number;
-  /** Keeps session, cursors, rooms and outbox across page reloads. */
-  storage?: ClientStorage;
+  /**
+   * Keeps session, cursors, rooms and outbox across page reloads: `webStorage(sessionStorage)`,
+   * `memoryStorage()`, or `persistentStorage(adapter)` (see {@link PersistentStorage}).
+   */
+  storage?: PersistentStorage;
   /**
    * The parts only some apps use: `appends` (needed when the protocol declares appends) and
    * `tokenRefresh` (see {@link ClientPlugin}). A bundle ships only those the app imports.
@@ -281,7 +320,7 @@ export interface ResolvedOptions {
   outbox: OutboxOptions;
   timeouts: TimeoutOptions;
   maxIncomingBytes: number;
-  storage?: ClientStorage;
+  storage?: PersistentStorage;
   storageKey: string;
   plugins?: readonly ClientPlugin[];
   /** `null` or `undefined`: none. */

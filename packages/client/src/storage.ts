@@ -1,20 +1,27 @@
+import type { ClientStorage, PersistentStorage } from './options.js';
+import { persist } from './stored-state.js';
+
 /**
- * Where a client keeps its session, cursors, rooms and outbox between page loads. Methods may
- * be synchronous or return promises. Values are strings (JSON).
+ * The storage of option `storage` over an adapter of your own (IndexedDB, React Native's
+ * AsyncStorage...): its methods are called as the adapter's.
  *
  * @example
  * ```ts
- * const storage: ClientStorage = {
+ * const storage = persistentStorage({
  *   get: (key) => idb.get(key),
  *   set: (key, value) => idb.set(key, value),
  *   remove: (key) => idb.del(key),
- * };
+ * });
+ * createClient({ url, protocol, storage });
  * ```
  */
-export interface ClientStorage {
-  get(key: string): string | null | undefined | Promise<string | null | undefined>;
-  set(key: string, value: string): void | Promise<void>;
-  remove(key: string): void | Promise<void>;
+export function persistentStorage(adapter: ClientStorage): PersistentStorage {
+  return {
+    get: (key) => adapter.get(key),
+    set: (key, value) => adapter.set(key, value),
+    remove: (key) => adapter.remove(key),
+    persistence: persist,
+  };
 }
 
 /**
@@ -28,7 +35,7 @@ export interface WebStorageLike {
 }
 
 /**
- * A {@link ClientStorage} over a Web Storage object. Prefer `sessionStorage`: it is per tab,
+ * A {@link PersistentStorage} over a Web Storage object. Prefer `sessionStorage`: it is per tab,
  * so two tabs never resume the same session (which would make them take turns).
  *
  * @example
@@ -36,16 +43,17 @@ export interface WebStorageLike {
  * createClient({ url, protocol, storage: webStorage(window.sessionStorage) });
  * ```
  */
-export function webStorage(storage: WebStorageLike): ClientStorage {
+export function webStorage(storage: WebStorageLike): PersistentStorage {
   return {
     get: (key) => storage.getItem(key),
     set: (key, value) => storage.setItem(key, value),
     remove: (key) => storage.removeItem(key),
+    persistence: persist,
   };
 }
 
 /**
- * A {@link ClientStorage} in memory: survives a new client instance, not a page reload. For
+ * A {@link PersistentStorage} in memory: survives a new client instance, not a page reload. For
  * tests and for Node processes that recreate clients.
  *
  * @example
@@ -56,9 +64,10 @@ export function webStorage(storage: WebStorageLike): ClientStorage {
  * const b = createClient({ url, protocol, storage });
  * ```
  */
-export function memoryStorage(): ClientStorage {
+export function memoryStorage(): PersistentStorage {
   const values = new Map<string, string>();
   return {
+    persistence: persist,
     get: (key) => values.get(key),
     set: (key, value) => {
       values.set(key, value);

@@ -1,5 +1,13 @@
+import { defineProtocol } from '@holdfast/protocol';
 import { describe, expect, it } from 'vitest';
-import { type ClientStorage, type Logger, memoryStorage, webStorage } from '../src/index.js';
+import {
+  type ClientStorage,
+  createClient,
+  type Logger,
+  memoryStorage,
+  persistentStorage,
+  webStorage,
+} from '../src/index.js';
 import { clientOf, nextEvent, reach } from './support/app.js';
 import { ManualClock, tick } from './support/clock.js';
 import { startFakeServer } from './support/fake-server.js';
@@ -80,11 +88,11 @@ describe('persistence', () => {
   it('restores from an asynchronous storage before the hello', async () => {
     await using server = await startFakeServer();
     const inner = memoryStorage();
-    const storage: ClientStorage = {
+    const storage = persistentStorage({
       get: async (key) => inner.get(key),
       set: async (key, value) => inner.set(key, value),
       remove: async (key) => inner.remove(key),
-    };
+    });
     const a = clientOf(server, { storage, clock: new ManualClock() });
     await a.connect();
     const connA = await server.nextConnection();
@@ -148,13 +156,13 @@ describe('persistence', () => {
   it('logs (never throws) when the storage cannot be written', async () => {
     await using server = await startFakeServer();
     const { logger, lines } = recordingLogger();
-    const storage: ClientStorage = {
+    const storage = persistentStorage({
       get: () => null,
       set: () => {
         throw new Error('QuotaExceededError');
       },
       remove: () => {},
-    };
+    });
     const client = clientOf(server, { storage, logger });
     await client.connect();
     await tick();
@@ -173,5 +181,43 @@ describe('persistence', () => {
     expect(storage.get('k')).toBe('v');
     storage.remove('k');
     expect(storage.get('k')).toBeNull();
+  });
+
+  it('persistentStorage calls the methods of an adapter of your own as its methods', async () => {
+    await using server = await startFakeServer();
+    // A class instance: its methods need their `this` (as IndexedDB wrappers often do).
+    class Adapter implements ClientStorage {
+      readonly values = new Map<string, string>();
+      get(key: string) {
+        return this.values.get(key);
+      }
+      set(key: string, value: string) {
+        this.values.set(key, value);
+      }
+      remove(key: string) {
+        this.values.delete(key);
+      }
+    }
+    const adapter = new Adapter();
+    const a = clientOf(server, { storage: persistentStorage(adapter), storageKey: 'mine' });
+    await a.connect();
+    await a[Symbol.asyncDispose]();
+    expect(JSON.parse(adapter.values.get('mine')!)).toMatchObject({ v: 1, resume: { sessionId: 's1' } });
+  });
+
+  it('refuses a storage adapter not made into a storage (TypeError at createClient)', () => {
+    const adapter: ClientStorage = { get: () => null, set: () => {}, remove: () => {} };
+    const create = () =>
+      createClient({
+        url: 'ws://127.0.0.1:1',
+        protocol: defineProtocol({}),
+        WebSocket: class {} as never,
+        // @ts-expect-error option `storage` takes a PersistentStorage: the adapter lacks its persistence
+        storage: adapter,
+      });
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(
+      'Option storage: make it with webStorage(), memoryStorage() or persistentStorage(adapter)',
+    );
   });
 });

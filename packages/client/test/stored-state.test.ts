@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePersisted, restoredEntries } from '../src/persistence.js';
+import { parsePersisted, restoredEntries } from '../src/stored-state.js';
 
 // The stored state read back is checked by plain code with the wire's rules (no zod schemas in
 // the browser bundle): anything a server would refuse in `hello.resume` is refused here too.
