@@ -18,14 +18,11 @@ const check = (c) => ({ gzip: true, modifyEsbuildConfig, ...c });
 
 /** Holdfast's own bundles, measured by the size test. */
 export const holdfast = [
-  // Issue 17's target is 15 kB, not met yet (15.36 kB: see the client README's Size section).
-  // This budget sits just above today's size so it cannot grow unnoticed; lower it as it shrinks.
-  // Last step down (16.45 -> 15.4 kB): the checks of a protocol's definition run in the server
-  // (checkProtocol), growing messages and token refresh are client plugins the app imports only
-  // when it uses them, the state machine's transitions are checked by the tests, and small
-  // simplifications of the protocol's rules, defineProtocol, the options and the persistence.
-  // What is left is the app's own zod (~5.7 kB) and the client (~7.5 kB) and protocol code.
-  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '15.4 kB' },
+  // Issue 17's budget: the typical app (client + protocol + a few app schemas in zod/mini).
+  { name: 'typical app, zod/mini', path: 'entries/app-mini.js', limit: '15 kB' },
+  // The same app with persistence (option `storage`, here webStorage): what it adds is bundled
+  // only with a storage. This budget sits just above today's size so it cannot grow unnoticed.
+  { name: 'typical app + storage, zod/mini', path: 'entries/app-mini-storage.js', limit: '15.5 kB' },
   { name: 'typical app, classic zod', path: 'entries/app-classic.js' },
   // The typical app's zod/mini schemas alone (what the app ships for zod with any client): the
   // typical app minus this row is Holdfast's share.

@@ -1,5 +1,5 @@
 // The typical app of app-mini.js with its schemas in classic zod (the app's choice: not tree-shakable).
-import { createClient, webStorage } from '@holdfast/client';
+import { createClient } from '@holdfast/client';
 import { defineProtocol } from '@holdfast/protocol';
 import { z } from 'zod';
 
@@ -15,7 +15,7 @@ const chat = defineProtocol({
   requests: { history: { request: z.object({ room }), response: z.array(line) } },
 });
 
-const client = createClient({ url: '/ws', protocol: chat, storage: webStorage(sessionStorage) });
+const client = createClient({ url: '/ws', protocol: chat });
 client.on('said', (data, meta) => console.log(data.text, meta.offset));
 client.events.on('state', ({ next }) => console.log(next.status));
 await client.connect();

@@ -1,5 +1,6 @@
-// A typical browser app: a chat protocol with zod/mini schemas, a client, and its use.
-import { createClient, webStorage } from '@holdfast/client';
+// A typical browser app (issue 17's: client + protocol + a few app schemas in zod/mini): a chat
+// protocol with zod/mini schemas, a client, and its use. app-mini-storage.js adds persistence.
+import { createClient } from '@holdfast/client';
 import { defineProtocol } from '@holdfast/protocol';
 import * as z from 'zod/mini';
 
@@ -11,7 +12,7 @@ const chat = defineProtocol({
   requests: { history: { request: z.object({ room }), response: z.array(line) } },
 });
 
-const client = createClient({ url: '/ws', protocol: chat, storage: webStorage(sessionStorage) });
+const client = createClient({ url: '/ws', protocol: chat });
 client.on('said', (data, meta) => console.log(data.text, meta.offset));
 client.events.on('state', ({ next }) => console.log(next.status));
 await client.connect();
