@@ -299,9 +299,10 @@ export class HoldfastClient<P extends AnyProtocol> {
     this.#setState({ status: 'closed', ...close }, 'app-close');
   }
 
-  /** `await using client = createClient(...)`: closes, then waits for pending storage writes. */
+  /** `await using client = createClient(...)`: closes, then waits for the storage (read back, writes). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    await this.#restored;
     await this.#persister?.flush();
   }
 

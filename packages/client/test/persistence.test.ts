@@ -106,6 +106,36 @@ describe('persistence', () => {
     expect(b.state).toMatchObject({ resumed: true });
   });
 
+  it('await using waits for the stored state to be read back and written, with an asynchronous storage', async () => {
+    await using server = await startFakeServer();
+    const inner = memoryStorage();
+    await inner.set('holdfast', JSON.stringify({ v: 1, rooms: ['lobby'], outbox: [], seq: 7 }));
+    let read!: () => void;
+    const readable = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    const writes: string[] = [];
+    const storage = persistentStorage({
+      get: async (key) => {
+        await readable;
+        return inner.get(key);
+      },
+      set: async (key, value) => {
+        await inner.set(key, value);
+        writes.push(value);
+      },
+      remove: async (key) => inner.remove(key),
+    });
+    const client = clientOf(server, { storage });
+    // Disposed while the stored state is still being read: it resolves once that state is
+    // applied and written, not before.
+    const disposed = client[Symbol.asyncDispose]();
+    read();
+    await disposed;
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(writes[0]!)).toMatchObject({ v: 1, rooms: ['lobby'], outbox: [], seq: 7 });
+  });
+
   it('empties the stored outbox on close() but keeps the session', async () => {
     await using server = await startFakeServer();
     const storage = memoryStorage();
