@@ -177,8 +177,11 @@ export interface ClientPlugin {
  * ```
  */
 export interface ClientStorage {
+  /** The value stored under `key`; `null` or `undefined` when there is none. */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  /** Store `value` under `key`, replacing what was there. */
   set(key: string, value: string): void | Promise<void>;
+  /** Forget what is stored under `key`. */
   remove(key: string): void | Promise<void>;
 }
 

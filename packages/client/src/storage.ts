@@ -67,7 +67,6 @@ export function webStorage(storage: WebStorageLike): PersistentStorage {
 export function memoryStorage(): PersistentStorage {
   const values = new Map<string, string>();
   return {
-    persistence: persist,
     get: (key) => values.get(key),
     set: (key, value) => {
       values.set(key, value);
@@ -75,5 +74,6 @@ export function memoryStorage(): PersistentStorage {
     remove: (key) => {
       values.delete(key);
     },
+    persistence: persist,
   };
 }
