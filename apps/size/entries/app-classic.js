@@ -2,6 +2,7 @@
 import { createClient } from '@holdfast/client';
 import { defineProtocol } from '@holdfast/protocol';
 import { z } from 'zod';
+import { useChat } from './use-chat.js';
 
 const room = z
   .string()
@@ -15,10 +16,4 @@ const chat = defineProtocol({
   requests: { history: { request: z.object({ room }), response: z.array(line) } },
 });
 
-const client = createClient({ url: '/ws', protocol: chat });
-client.on('said', (data, meta) => console.log(data.text, meta.offset));
-client.events.on('state', ({ next }) => console.log(next.status));
-await client.connect();
-await client.join('lobby');
-await client.send('say', { room: 'lobby', text: 'hi' });
-console.log(await client.request('history', { room: 'lobby' }));
+await useChat(createClient({ url: '/ws', protocol: chat }));

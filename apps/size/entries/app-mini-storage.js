@@ -1,21 +1,7 @@
 // The typical app of app-mini.js that also keeps its session, cursors, rooms and outbox across
 // page reloads (option `storage`: the persistence comes with webStorage).
 import { createClient, webStorage } from '@holdfast/client';
-import { defineProtocol } from '@holdfast/protocol';
-import * as z from 'zod/mini';
+import { chat } from './chat-mini.js';
+import { useChat } from './use-chat.js';
 
-const room = z.string().check(z.minLength(1), z.maxLength(40), z.regex(/^[a-z0-9-]+$/));
-const line = z.object({ id: z.string(), room, from: z.string(), text: z.string(), at: z.number() });
-const chat = defineProtocol({
-  client: { say: z.object({ room, text: z.string().check(z.maxLength(280)) }), typing: z.object({ room }) },
-  server: { said: line, typing: z.object({ room, user: z.string() }) },
-  requests: { history: { request: z.object({ room }), response: z.array(line) } },
-});
-
-const client = createClient({ url: '/ws', protocol: chat, storage: webStorage(sessionStorage) });
-client.on('said', (data, meta) => console.log(data.text, meta.offset));
-client.events.on('state', ({ next }) => console.log(next.status));
-await client.connect();
-await client.join('lobby');
-await client.send('say', { room: 'lobby', text: 'hi' });
-console.log(await client.request('history', { room: 'lobby' }));
+await useChat(createClient({ url: '/ws', protocol: chat, storage: webStorage(sessionStorage) }));

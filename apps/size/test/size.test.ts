@@ -12,6 +12,18 @@ interface Row {
   limit?: number;
 }
 
+/** An entry of `entries/` bundled for the browser (unminified), with its metafile. */
+const bundleEntry = (entry: string) =>
+  build({
+    entryPoints: [fileURLToPath(new URL(`../entries/${entry}`, import.meta.url))],
+    bundle: true,
+    write: false,
+    platform: 'browser',
+    format: 'esm',
+    metafile: true,
+    logLevel: 'silent',
+  });
+
 // Measures the packages' published entries (`dist`): `npm test` builds first.
 describe('browser footprint (size-limit, esbuild, min+gzip)', () => {
   it("keeps Holdfast's bundles within their budgets", async () => {
@@ -25,15 +37,7 @@ describe('browser footprint (size-limit, esbuild, min+gzip)', () => {
   });
 
   it('bundles zod/mini apps without classic zod', async () => {
-    const result = await build({
-      entryPoints: [fileURLToPath(new URL('../entries/app-mini.js', import.meta.url))],
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const result = await bundleEntry('app-mini.js');
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((f) => f.includes('/zod/v4/mini/'))).toBe(true);
     expect(inputs.filter((f) => f.includes('/zod/v4/classic/'))).toEqual([]);
@@ -44,15 +48,7 @@ describe('browser footprint (size-limit, esbuild, min+gzip)', () => {
     ['app-mini-storage.js', ['stored-state.js']],
     ['app-mini-plugins.js', ['appends.js', 'token-refresh.js']],
   ])('bundles the parts only some apps use (storage, plugins) only when used: %s', async (entry, parts) => {
-    const result = await build({
-      entryPoints: [fileURLToPath(new URL(`../entries/${entry}`, import.meta.url))],
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const result = await bundleEntry(entry);
     // The client's modules with code in the bundle (its dist: one file per source module).
     const [output] = Object.values(result.metafile.outputs);
     const modules = Object.entries(output!.inputs)
